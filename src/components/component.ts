@@ -1,0 +1,33 @@
+/**
+ * How a stream provider, a processor or the metrics server plugs in.
+ *
+ * Each component folder exports one `ComponentDefinition`: its provider name,
+ * the JSON Schema of its config entry, and a factory. The registries in
+ * `src/stream/registry.ts` and `src/processor/registry.ts` list them, the
+ * config schema is assembled from them, and the router builds components
+ * through them, so adding a sink touches one folder plus one line.
+ */
+import type { ConfigEntry } from '../config/types';
+import type { Logger } from '../log/logger';
+import type { RouterMetrics } from '../metrics/metrics';
+
+/** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
+export type JsonSchema = Record<string, unknown>;
+
+export type ComponentKind = 'stream' | 'processor' | 'metrics';
+
+export interface ComponentContext {
+  logger: Logger;
+  metrics: RouterMetrics;
+}
+
+export interface ComponentDefinition<T> {
+  kind: ComponentKind;
+  provider: string;
+  /** One line for the generated configuration reference. */
+  description: string;
+  /** Schema of the whole entry: type, provider, address, auth, options. */
+  schema: JsonSchema;
+  /** Builds the component; implementations are imported lazily so that unused sinks cost no memory. */
+  create(entry: ConfigEntry, ctx: ComponentContext): Promise<T>;
+}

@@ -1,0 +1,178 @@
+/**
+ * Reads and validates the configuration file. Every problem is reported at
+ * once, each naming its JSON path (`/1/options/aws_region`), what was
+ * expected and what was found. Values under `auth.secret` are never shown,
+ * and every secret is registered for redaction before anything is logged.
+ */
+import { readFileSync } from 'node:fs';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import { registerSecret } from '../log/logger';
+import { buildConfigSchema, kindOf } from './schema';
+import type { ConfigEntry, RouterConfig } from './types';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration ${file}:\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+let validator: ReturnType<Ajv2020['compile']> | undefined;
+function validate(): ReturnType<Ajv2020['compile']> {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+    validator = ajv.compile(buildConfigSchema());
+  }
+  return validator;
+}
+
+function isSecretPath(path: string): boolean {
+  return /\/auth\/secret(\/|$)/.test(path);
+}
+
+/** Credentials inside URLs are secrets too. */
+function maskUrlCredentials(s: string): string {
+  return s.replace(/(\/\/)[^/@\s]*@/g, '$1*****@');
+}
+
+function shown(path: string, value: unknown): string {
+  if (isSecretPath(path)) return '(secret, not shown)';
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(maskUrlCredentials(value.length > 80 ? value.slice(0, 77) + '...' : value));
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+
+/** The closest allowed key, when it is close enough to be a likely typo. */
+export function didYouMean(key: string, allowed: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const a of allowed) {
+    const dd = distance(key.toLowerCase(), a.toLowerCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = a;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function describe(e: ErrorObject, root: unknown[]): string | undefined {
+  const path = e.instancePath || '/';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {});
+      const hint = didYouMean(key, allowed);
+      const where = `${e.instancePath}/${key}`;
+      return `${where}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed here: ${allowed.join(', ') || 'none'}`;
+    }
+    case 'required':
+      return `${path}: missing required key "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case 'type':
+      return `${path}: expected ${(e.params as { type: string }).type}, found ${shown(path, e.data)}`;
+    case 'const':
+      return `${path}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${shown(path, e.data)}`;
+    case 'enum':
+      return `${path}: expected one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}, found ${shown(path, e.data)}`;
+    case 'pattern':
+      return `${path}: ${String((e.parentSchema as { description?: string })?.description ?? 'value')} expected (pattern ${(e.params as { pattern: string }).pattern}), found ${shown(path, e.data)}`;
+    case 'minLength':
+      return `${path}: must not be empty`;
+    case 'minimum':
+      return `${path}: must be at least ${(e.params as { limit: number }).limit}, found ${shown(path, e.data)}`;
+    case 'not':
+      return `${path}: "secret" is not allowed with this auth method`;
+    case 'anyOf': {
+      const schema = e.parentSchema as { anyOf?: Array<{ properties?: { type?: unknown } }> };
+      if (schema.anyOf?.[0]?.properties?.type !== undefined) {
+        const entry = e.data as ConfigEntry;
+        return `${path}: no component has type ${shown(path + '/type', entry?.type)} with provider ${shown(path + '/provider', entry?.provider)}; known: stream/vmware_vcenter, processor/openfaas, processor/aws_event_bridge, processor/stdout, metrics/internal`;
+      }
+      return `${path}: expected a boolean, "true" or "false", or a number as documented; found ${shown(path, e.data)}`;
+    }
+    case 'contains': {
+      const kind = (String((e.parentSchema as { $comment?: string }).$comment ?? '').match(/exactly one (\w+)/) ?? [])[1];
+      const n = root.filter((x) => x && typeof x === 'object' && kindOf(x as ConfigEntry) === kind).length;
+      return n === 0
+        ? `/: a ${kind} entry is required (found none)`
+        : `/: exactly one ${kind} entry is allowed, found ${n} (the original router silently kept the last one)`;
+    }
+    case 'if':
+      return undefined; // reported through the failing `then` branch's own errors
+    default:
+      return `${path}: ${e.message ?? 'invalid'}`;
+  }
+}
+
+/** Validate parsed JSON; returns the problems (empty when valid). */
+export function validateConfig(data: unknown): string[] {
+  const v = validate();
+  if (v(data)) return [];
+  const root = Array.isArray(data) ? data : [];
+  const problems = (v.errors ?? []).map((e) => describe(e, root)).filter((p): p is string => p !== undefined);
+  // anyOf errors for options come with a type error per branch: keep the summary line only.
+  const deduped = [...new Set(problems)].filter(
+    (p, _, all) => !(/: expected (boolean|integer|string), found/.test(p) && all.some((q) => q.startsWith(p.split(':')[0] + ': expected a boolean'))),
+  );
+  return deduped;
+}
+
+function jsonErrorLocation(text: string, err: Error): string {
+  const m = /position (\d+)/.exec(err.message);
+  if (!m) return '';
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return ` at line ${line}, column ${column}`;
+}
+
+/** Parse config text; on error the message never quotes the file's content (it holds passwords). */
+export function parseConfig(text: string, file: string): RouterConfig {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, [`not valid JSON${jsonErrorLocation(text, err as Error)}`]);
+  }
+  // Register secrets first: even an invalid file's secrets must never be logged.
+  if (Array.isArray(data)) {
+    for (const entry of data as ConfigEntry[]) {
+      const secret = entry?.auth?.secret;
+      if (secret && typeof secret === 'object') for (const v of Object.values(secret)) if (typeof v === 'string') registerSecret(v);
+    }
+  }
+  const problems = validateConfig(data);
+  if (problems.length) throw new ConfigError(file, problems);
+  const entries = data as ConfigEntry[];
+  const pick = (kind: 'stream' | 'processor' | 'metrics'): ConfigEntry => entries.find((e) => kindOf(e) === kind)!;
+  return { stream: pick('stream'), processor: pick('processor'), metrics: pick('metrics') };
+}
+
+export function loadConfig(file: string): RouterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [
+      code === 'ENOENT' ? 'configuration file not found' : `cannot read configuration file (${code ?? (err as Error).message})`,
+    ]);
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,96 @@
+/**
+ * Builds the CloudEvent for one vSphere event, exactly as SPEC §3 says and as
+ * the original router did (functions in the field parse these payloads).
+ */
+import { createHash } from 'node:crypto';
+import { CloudEvent } from 'cloudevents';
+import type { RouterEvent } from './types';
+
+export const EVENT_TYPE_PREFIX = 'com.vmware.event.router';
+
+/** Namespace for the UUID v5 event ids (a fixed random UUID owned by this project). */
+const ID_NAMESPACE = '5b7e1f0a-3c2d-4e8f-9a1b-6c5d4e3f2a10';
+
+/** The minimum the CloudEvent needs to know about a converted vSphere event. */
+export interface SourceEvent {
+  className: string;
+  key: number;
+  createdTime: string;
+  eventTypeId?: string;
+  data: Record<string, unknown>;
+}
+
+function uuidBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+/** RFC 4122 UUID version 5 (SHA-1, name-based). */
+export function uuidV5(name: string, namespace: string = ID_NAMESPACE): string {
+  const hash = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const h = hash.subarray(0, 16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The same vCenter event always gets the same id: instanceUuid + key. */
+export function eventId(instanceUuid: string, key: number): string {
+  return uuidV5(`${instanceUuid}/${key}`);
+}
+
+/**
+ * The configured vCenter address with any credentials removed. The string is
+ * otherwise kept as written (`https://10.0.0.1:443/sdk` keeps its `:443`, as
+ * the original's `source` did); `new URL()` would normalise the port away.
+ */
+export function sourceFromAddress(address: string): string {
+  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/** `/eventex`, `/extendedevent` or `/event`, and the subject, per event class. */
+export function typeAndSubject(ev: SourceEvent): { type: string; subject: string } {
+  if (ev.className === 'EventEx') {
+    return { type: `${EVENT_TYPE_PREFIX}/eventex`, subject: ev.eventTypeId || ev.className };
+  }
+  if (ev.className === 'ExtendedEvent') {
+    return { type: `${EVENT_TYPE_PREFIX}/extendedevent`, subject: ev.eventTypeId || ev.className };
+  }
+  return { type: `${EVENT_TYPE_PREFIX}/event`, subject: ev.className };
+}
+
+export function toCloudEvent(ev: SourceEvent, source: string, instanceUuid: string): RouterEvent {
+  const { type, subject } = typeAndSubject(ev);
+  return new CloudEvent<Record<string, unknown>>(
+    {
+      specversion: '1.0',
+      id: eventId(instanceUuid, ev.key),
+      source,
+      type,
+      subject,
+      time: ev.createdTime,
+      datacontenttype: 'application/json',
+      data: ev.data,
+    },
+    false,
+  );
+}
+
+/**
+ * The structured-mode JSON of a CloudEvent (what the stdout processor prints
+ * and what OpenFaaS functions and EventBridge `Detail` receive). Attribute
+ * order follows the original router's example payload. Not `JSON.stringify(ev)`:
+ * the cloudevents class re-renders `time` through `Date`, cutting vCenter's
+ * microseconds to milliseconds.
+ */
+export function cloudEventJson(ev: RouterEvent): string {
+  return JSON.stringify({
+    id: ev.id,
+    source: ev.source,
+    specversion: ev.specversion,
+    type: ev.type,
+    subject: ev.subject,
+    time: ev.time,
+    data: ev.data,
+    datacontenttype: ev.datacontenttype,
+  });
+}

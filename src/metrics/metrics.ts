@@ -1,0 +1,178 @@
+/**
+ * The router's counters. These prom-client objects are the single source of
+ * truth: `/metrics` renders them in Prometheus text format and `/stats`
+ * builds the original router's expvar-shaped JSON from the very same values,
+ * so the two endpoints can never disagree.
+ *
+ * Each router instance owns its own prom-client Registry (tests run several
+ * routers in one process; the global registry would mix them up).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'vmware_event_router_';
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  readonly startedAt = new Date();
+
+  /** Events read from the stream and handed to the processor. */
+  readonly streamEvents: Counter<'provider'>;
+  /** Events the stream could not convert or hand over. */
+  readonly streamErrors: Counter<'provider'>;
+  /** Events whose class the vim25 model does not know (delivered, converted generically). */
+  readonly streamUnknownEvents: Counter<'provider' | 'class'>;
+  /** Events the router detected as missing from the vCenter's history (never silently). */
+  readonly streamGapEvents: Counter<'provider'>;
+  readonly streamConnected: Gauge<'provider'>;
+  readonly streamReconnects: Counter<'provider' | 'reason'>;
+  readonly streamCallErrors: Counter<'provider' | 'method'>;
+  readonly streamLastSuccess: Gauge<'provider'>;
+
+  /** Successful deliveries per processor and subject: /stats `invocations`. */
+  readonly invocations: Counter<'processor' | 'subject'>;
+  /** Failed deliveries (after retries) per processor and subject. */
+  readonly invocationErrors: Counter<'processor' | 'subject'>;
+  /** Events the processor dropped on purpose (no subscriber, pattern mismatch, too large). */
+  readonly dropped: Counter<'processor' | 'reason'>;
+  /** Event createdTime to the processor's delivery. */
+  readonly deliveryLatency: Histogram<'processor'>;
+
+  private lastSuccessMs = new Map<string, number>();
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.streamEvents = new Counter({
+      name: METRIC_PREFIX + 'stream_events_total',
+      help: 'vCenter events read from the stream and handed to the processor',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.streamErrors = new Counter({
+      name: METRIC_PREFIX + 'stream_events_errors_total',
+      help: 'vCenter events that failed conversion or delivery',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.streamUnknownEvents = new Counter({
+      name: METRIC_PREFIX + 'stream_unknown_event_classes_total',
+      help: 'Events of a class the vim25 model does not know (still delivered)',
+      labelNames: ['provider', 'class'],
+      registers,
+    });
+    this.streamGapEvents = new Counter({
+      name: METRIC_PREFIX + 'stream_events_missed_total',
+      help: 'Events the vCenter no longer held when the router read its history (key gaps)',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.streamConnected = new Gauge({
+      name: METRIC_PREFIX + 'stream_connected',
+      help: '1 when the stream has a logged-in vCenter session and an event collector',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.streamReconnects = new Counter({
+      name: METRIC_PREFIX + 'stream_reconnects_total',
+      help: 'Times the stream re-established its vCenter session',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
+    this.streamCallErrors = new Counter({
+      name: METRIC_PREFIX + 'stream_call_errors_total',
+      help: 'Failed vCenter API calls by method',
+      labelNames: ['provider', 'method'],
+      registers,
+    });
+    const lastSuccess = this.lastSuccessMs;
+    this.streamLastSuccess = new Gauge({
+      name: METRIC_PREFIX + 'stream_seconds_since_last_success',
+      help: 'Seconds since the last successful vCenter API call (a stalled stream grows this)',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        const now = Date.now();
+        for (const [provider, ms] of lastSuccess) this.set({ provider }, (now - ms) / 1000);
+      },
+    });
+    this.invocations = new Counter({
+      name: METRIC_PREFIX + 'processor_invocations_total',
+      help: 'Events delivered by the processor, per subject',
+      labelNames: ['processor', 'subject'],
+      registers,
+    });
+    this.invocationErrors = new Counter({
+      name: METRIC_PREFIX + 'processor_errors_total',
+      help: 'Deliveries that failed after retries, per subject',
+      labelNames: ['processor', 'subject'],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: METRIC_PREFIX + 'processor_dropped_total',
+      help: 'Events the processor dropped on purpose, per reason',
+      labelNames: ['processor', 'reason'],
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: METRIC_PREFIX + 'delivery_latency_seconds',
+      help: 'Time from the event createdTime in vCenter to its delivery by the processor',
+      labelNames: ['processor'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    }
+  }
+
+  /** Record a successful vCenter call now (feeds the stall detector and its gauge). */
+  markStreamSuccess(provider: string): void {
+    this.lastSuccessMs.set(provider, Date.now());
+  }
+
+  /** Milliseconds since the last successful vCenter call, or undefined before the first. */
+  msSinceStreamSuccess(provider: string): number | undefined {
+    const t = this.lastSuccessMs.get(provider);
+    return t === undefined ? undefined : Date.now() - t;
+  }
+
+  /** Record one delivered event: invocation count and latency from the event's creation. */
+  recordDelivery(processor: string, subject: string, eventTime: string | undefined): void {
+    this.invocations.inc({ processor, subject });
+    if (eventTime) {
+      const ms = Date.now() - Date.parse(eventTime);
+      if (Number.isFinite(ms)) this.deliveryLatency.observe({ processor }, Math.max(0, ms) / 1000);
+    }
+  }
+}
+
+/** Sum of a counter's values grouped by one label. */
+export async function valuesByLabel<T extends string>(
+  metric: Counter<T>,
+  label: T,
+  where: Partial<Record<T, string>> = {},
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const { values } = await metric.get();
+  for (const v of values) {
+    const labels = v.labels as Record<string, string | number | undefined>;
+    if (Object.entries(where).some(([k, want]) => labels[k] !== want)) continue;
+    const key = String(labels[label] ?? '');
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
+
+/** Total of a counter, optionally filtered by labels. */
+export async function total<T extends string>(
+  metric: Counter<T>,
+  where: Partial<Record<T, string>> = {},
+): Promise<number> {
+  let sum = 0;
+  const { values } = await metric.get();
+  for (const v of values) {
+    const labels = v.labels as Record<string, string | number | undefined>;
+    if (Object.entries(where).some(([k, want]) => labels[k] !== want)) continue;
+    sum += v.value;
+  }
+  return sum;
+}

@@ -1,0 +1,126 @@
+/**
+ * The metrics HTTP server: `/stats` (expvar-shaped JSON), `/metrics`
+ * (Prometheus), and the Kubernetes probes `/healthz` and `/readyz`, which
+ * never ask for credentials (kubelet probes cannot send them).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ComponentContext } from '../components/component';
+import type { ConfigEntry } from '../config/types';
+import { buildStats, type StatsSources } from './stats';
+
+export interface Readiness {
+  /** Each check's name and state; ready when all are true. */
+  checks(): Record<string, boolean>;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+export class MetricsServer {
+  private server?: http.Server;
+  private sources?: StatsSources;
+  private readiness?: Readiness;
+  private readonly expectedAuth?: Buffer;
+
+  constructor(
+    private readonly entry: ConfigEntry,
+    private readonly ctx: ComponentContext,
+  ) {
+    if (entry.auth?.method === 'basic_auth' && entry.auth.secret) {
+      const { username, password } = entry.auth.secret;
+      this.expectedAuth = digest(`${username}:${password}`);
+    }
+  }
+
+  attach(sources: StatsSources, readiness: Readiness): void {
+    this.sources = sources;
+    this.readiness = readiness;
+  }
+
+  /** The bound address (useful with port 0). */
+  get address(): AddressInfo | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a : undefined;
+  }
+
+  async start(): Promise<void> {
+    const addr = this.entry.address ?? '0.0.0.0:8080';
+    const i = addr.lastIndexOf(':');
+    const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+    const port = Number(addr.slice(i + 1));
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.ctx.logger.error('metrics request failed', { path: req.url, error: err as Error });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.ctx.logger.info('metrics server listening', {
+      address: `${host}:${this.address?.port}`,
+      auth: this.expectedAuth ? 'basic_auth' : 'none',
+    });
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    if (!this.expectedAuth) return true;
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic\s+(.+)$/i.exec(header);
+    const given = m ? Buffer.from(m[1], 'base64').toString('utf8') : '';
+    // Compare fixed-length digests so the time taken says nothing about the password.
+    return timingSafeEqual(digest(given), this.expectedAuth);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const checks = this.readiness?.checks() ?? { started: false };
+      const ready = Object.values(checks).every(Boolean);
+      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ready, checks }) + '\n');
+      return;
+    }
+    if (path !== '/stats' && path !== '/metrics' && path !== '/debug/vars') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (!this.authorized(req)) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain' }).end('Unauthorized\n');
+      return;
+    }
+    if (path === '/metrics') {
+      const body = await this.ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': this.ctx.metrics.registry.contentType }).end(body);
+      return;
+    }
+    if (!this.sources) {
+      res.writeHead(503).end();
+      return;
+    }
+    const stats = await buildStats(this.ctx.metrics, this.sources);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats, null, 2) + '\n');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections?.();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}

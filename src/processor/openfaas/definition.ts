@@ -1,0 +1,29 @@
+import type { ComponentDefinition } from '../../components/component';
+import { authSchema, boolOption, entrySchema, httpUrl, intOption } from '../../config/schema-parts';
+import type { Processor } from '../processor';
+
+export const openfaasProcessor: ComponentDefinition<Processor> = {
+  kind: 'processor',
+  provider: 'openfaas',
+  description: 'Invokes OpenFaaS functions whose `topic` annotation lists the event subject',
+  schema: entrySchema({
+    type: 'processor',
+    provider: 'openfaas',
+    description: 'OpenFaaS gateway',
+    address: { required: true, schema: httpUrl('OpenFaaS gateway URL, e.g. http://gateway.openfaas:8080') },
+    auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'] }) },
+    options: {
+      properties: {
+        async: boolOption('Invoke through /async-function/ (202 expected) instead of waiting (default false)'),
+        max_in_flight: intOption('Invocations in flight at once before the stream waits (default 32)', 1),
+        retries: intOption('Retries of transient sync failures: refused, reset, 429, 502-504 (default 3)', 0),
+        timeout: intOption('Seconds before an invocation is abandoned (default 30)', 1),
+        topic_refresh_interval: intOption('Seconds between topic map rebuilds (default 10)', 1),
+      },
+    },
+  }),
+  async create(entry, ctx) {
+    const { OpenFaasProcessor } = await import('./openfaas-processor');
+    return new OpenFaasProcessor(entry, ctx);
+  },
+};

@@ -1,0 +1,8 @@
+/** Every processor the router knows. Adding a sink: a folder with a definition, and one line here. */
+import type { ComponentDefinition } from '../components/component';
+import { eventBridgeProcessor } from './aws_event_bridge/definition';
+import { openfaasProcessor } from './openfaas/definition';
+import type { Processor } from './processor';
+import { stdoutProcessor } from './stdout/definition';
+
+export const processors: ComponentDefinition<Processor>[] = [openfaasProcessor, eventBridgeProcessor, stdoutProcessor];

@@ -1,0 +1,34 @@
+import type { ComponentDefinition } from '../../components/component';
+import { authSchema, boolOption, entrySchema, intOption } from '../../config/schema-parts';
+import type { Stream } from '../stream';
+
+export const vcenterStream: ComponentDefinition<Stream> = {
+  kind: 'stream',
+  provider: 'vmware_vcenter',
+  description: 'VMware vCenter Server (or ESXi) event stream over the vSphere SOAP API',
+  schema: entrySchema({
+    type: 'stream',
+    provider: 'vmware_vcenter',
+    description: 'VMware vCenter Server event stream',
+    address: {
+      required: true,
+      schema: {
+        type: 'string',
+        description: 'vCenter SDK URL: https://HOST[:PORT]/sdk (http:// for simulators)',
+        pattern: '^https?://[^\\s/?#]+/sdk/?$',
+      },
+    },
+    auth: { required: true, schema: authSchema({ user_password: ['username', 'password'] }) },
+    options: {
+      properties: {
+        insecure: boolOption('Skip TLS certificate verification (default false)'),
+        call_timeout: intOption('Seconds before a vCenter call is abandoned and retried (default 60)', 1),
+        max_backoff: intOption('Upper bound in seconds of the reconnect backoff (default 60)', 1),
+      },
+    },
+  }),
+  async create(entry, ctx) {
+    const { VCenterStream } = await import('./vcenter-stream');
+    return new VCenterStream(entry, ctx);
+  },
+};
