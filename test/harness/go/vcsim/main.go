@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/ioutil"
 	"log"
 	"net"
@@ -51,6 +52,7 @@ func main() {
 	useTLS := flag.Bool("tls", false, "serve https (self-signed localhost certificate) instead of http")
 	trace := flag.Bool("trace", false, "dump SOAP requests/responses on stderr")
 	quiet := flag.Bool("quiet", true, "silence the simulator's log output")
+	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin is closed (the parent died)")
 	flag.Parse()
 
 	if *username == "" || *password == "" {
@@ -93,6 +95,12 @@ func main() {
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(ioutil.Discard, os.Stdin)
+			sig <- syscall.SIGTERM
+		}()
+	}
 	<-sig
 
 	// Close listeners first, without waiting on hanging WaitForUpdatesEx calls.
