@@ -1,0 +1,470 @@
+/**
+ * The `aws_event_bridge` processor (SPEC §5): forwards the events the
+ * configured rule's event pattern matches to the rule's event bus with
+ * PutEvents, batched (10 entries / 256 KB a call), retried a bounded number of
+ * times when entries fail or calls are throttled, and counted.
+ *
+ * The rule is found by ARN with paged ListRules at start (a start error when
+ * it is missing, has no pattern, or has a pattern the router cannot
+ * evaluate) and re-read every `sync_interval` seconds; a failed sync keeps
+ * the last good pattern.
+ */
+import { EventBridgeClient, ListRulesCommand, PutEventsCommand, type Rule } from '@aws-sdk/client-eventbridge';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ComponentContext } from '../../components/component';
+import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import { cloudEventJson } from '../../events/cloudevent';
+import type { RouterEvent } from '../../events/types';
+import { registerSecret, type Logger } from '../../log/logger';
+import { METRIC_PREFIX } from '../../metrics/metrics';
+import { InFlight } from '../in-flight';
+import type { Processor } from '../processor';
+import { envelope, entrySize, MAX_BATCH_ENTRIES, MAX_ENTRY_BYTES, parseRuleArn, type PutEntry } from './envelope';
+import { compilePattern, type EventMatcher } from './pattern';
+
+const PROVIDER = 'aws_event_bridge';
+const PREFIX = METRIC_PREFIX + 'eventbridge_';
+
+/** Knobs that are not configuration options (tests shorten the waits). */
+export interface EventBridgeTuning {
+  /** First retry backoff; doubles per attempt, with jitter (default 200 ms). */
+  backoffBaseMs?: number;
+  /** Backoff cap (default 5 s). */
+  backoffMaxMs?: number;
+  /** PutEvents calls in flight before `process` waits (default 4). */
+  maxInFlight?: number;
+  /** How long a partial batch waits for more events (default 5 ms). */
+  flushDelayMs?: number;
+  /** ListRules attempts at start for transient errors (default 3). */
+  startAttempts?: number;
+  /** Per-request timeout (default 15 s). */
+  requestTimeoutMs?: number;
+}
+
+interface Pending {
+  entry: PutEntry;
+  size: number;
+  subject: string;
+  time: string | undefined;
+  id: string;
+}
+
+/** Entry error codes that no retry can fix. */
+const PERMANENT_ENTRY_ERRORS = /Malformed|InvalidArgument|Validation|AccessDenied|NotAuthorized|NotFound/i;
+
+function counter(registry: Registry, name: string, help: string, labelNames: string[] = []): Counter<string> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<string>;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+interface AwsError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number };
+}
+
+function errorInfo(err: unknown): { name: string; message: string; status?: number; code?: string } {
+  const e = (err ?? {}) as AwsError;
+  return {
+    name: e.name ?? 'Error',
+    message: e.message ?? String(err),
+    status: e.$metadata?.httpStatusCode ?? e.$response?.statusCode,
+    code: e.code,
+  };
+}
+
+function isThrottle(err: unknown): boolean {
+  const { name, status } = errorInfo(err);
+  return name === 'ThrottlingException' || name === 'ThrottledException' || status === 429;
+}
+
+/** Errors after which the call certainly did not put the events: safe to retry without duplicates. */
+function isRetryable(err: unknown): boolean {
+  const { name, status, code } = errorInfo(err);
+  if (isThrottle(err)) return true;
+  if (name === 'InternalException' || name === 'ServiceUnavailableException') return true;
+  if (status !== undefined && status >= 500) return true;
+  return code === 'ECONNREFUSED';
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref?.();
+  });
+
+export class EventBridgeProcessor implements Processor {
+  readonly provider = PROVIDER;
+
+  private readonly log: Logger;
+  private readonly client: EventBridgeClient;
+  private readonly region: string;
+  private readonly ruleArn: string;
+  private readonly ruleName: string | undefined;
+  private readonly arnBus: string | undefined;
+  private readonly account: string;
+  private readonly bus: string;
+  private readonly endpoint: string | undefined;
+  private readonly syncIntervalMs: number;
+  private readonly retries: number;
+  private readonly tuning: Required<EventBridgeTuning>;
+  private readonly inFlight: InFlight;
+  private readonly credentialSource: 'access_key' | 'default-chain';
+
+  private matcher: EventMatcher | undefined;
+  private started = false;
+  private stopping = false;
+  private aborted = false;
+  private syncing = false;
+  private lastSyncOkMs: number | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+
+  private readonly m: {
+    matched: Counter<string>;
+    sent: Counter<string>;
+    failed: Counter<string>;
+    batches: Counter<string>;
+    throttled: Counter<string>;
+    syncFailures: Counter<string>;
+  };
+
+  constructor(
+    entry: ConfigEntry,
+    private readonly ctx: ComponentContext,
+    tuning: EventBridgeTuning = {},
+  ) {
+    this.log = ctx.logger.child({ processor: PROVIDER });
+    this.region = stringOption(entry, 'aws_region') ?? '';
+    this.ruleArn = stringOption(entry, 'aws_eventbridge_rule_arn') ?? '';
+    this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
+    this.endpoint = stringOption(entry, 'aws_eventbridge_endpoint') || undefined;
+    this.syncIntervalMs = Math.max(1, numberOption(entry, 'sync_interval', 300)) * 1000;
+    this.retries = Math.max(0, Math.floor(numberOption(entry, 'retries', 3)));
+    this.tuning = {
+      backoffBaseMs: tuning.backoffBaseMs ?? 200,
+      backoffMaxMs: tuning.backoffMaxMs ?? 5000,
+      maxInFlight: tuning.maxInFlight ?? 4,
+      flushDelayMs: tuning.flushDelayMs ?? 5,
+      startAttempts: tuning.startAttempts ?? 3,
+      requestTimeoutMs: tuning.requestTimeoutMs ?? 15000,
+    };
+    this.inFlight = new InFlight(this.tuning.maxInFlight);
+
+    const arn = parseRuleArn(this.ruleArn);
+    this.ruleName = arn?.name;
+    this.arnBus = arn?.bus;
+    this.account = arn?.account ?? '';
+
+    let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    if (entry.auth?.method === 'access_key') {
+      const secret = entry.auth.secret ?? {};
+      registerSecret(secret.aws_secret_access_key);
+      credentials = {
+        accessKeyId: secret.aws_access_key_id ?? '',
+        secretAccessKey: secret.aws_secret_access_key ?? '',
+      };
+    }
+    this.credentialSource = credentials ? 'access_key' : 'default-chain';
+    this.client = new EventBridgeClient({
+      region: this.region,
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+      // Without keys: the SDK's default chain (env, web identity/IRSA, SSO, instance profile...).
+      ...(credentials ? { credentials } : {}),
+      // Retries are ours: counted, bounded by `retries`, never after a success.
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: this.tuning.requestTimeoutMs, connectionTimeout: 5000 },
+    });
+
+    const reg = ctx.metrics.registry;
+    this.m = {
+      matched: counter(reg, PREFIX + 'matched_total', "Events the rule's event pattern matched"),
+      sent: counter(reg, PREFIX + 'sent_total', 'Entries EventBridge accepted'),
+      failed: counter(reg, PREFIX + 'failed_total', 'Entries not put after retries, by reason', ['reason']),
+      batches: counter(reg, PREFIX + 'batches_total', 'PutEvents calls, by outcome', ['outcome']),
+      throttled: counter(reg, PREFIX + 'throttled_total', 'PutEvents calls refused with ThrottlingException'),
+      syncFailures: counter(reg, PREFIX + 'rule_sync_failures_total', 'Rule syncs that failed (last pattern kept)'),
+    };
+    if (!reg.getSingleMetric(PREFIX + 'rule_sync_age_seconds')) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const self = this;
+      new Gauge({
+        name: PREFIX + 'rule_sync_age_seconds',
+        help: "Seconds since the rule's event pattern was last read successfully",
+        registers: [reg],
+        collect() {
+          if (self.lastSyncOkMs !== undefined) this.set((Date.now() - self.lastSyncOkMs) / 1000);
+        },
+      });
+    }
+  }
+
+  // ---- rule ----
+
+  private where(): string {
+    return `rule ${this.ruleArn} on event bus "${this.bus}" (region ${this.region})`;
+  }
+
+  /** Paged ListRules on the bus; the rule whose ARN is configured, or undefined. */
+  private async findRule(): Promise<Rule | undefined> {
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListRulesCommand({ EventBusName: this.bus, NamePrefix: this.ruleName, Limit: 50, NextToken: token }),
+      );
+      const rule = out.Rules?.find((r) => r.Arn === this.ruleArn);
+      if (rule) return rule;
+      token = out.NextToken || undefined;
+    } while (token);
+    return undefined;
+  }
+
+  /** Read and compile the rule's pattern; throws a message fit for the operator. */
+  private async loadPattern(): Promise<{ matcher: EventMatcher; rule: Rule }> {
+    let rule: Rule | undefined;
+    try {
+      rule = await this.findRule();
+    } catch (err) {
+      const e = errorInfo(err);
+      const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`);
+      (wrapped as Error & { retryable?: boolean }).retryable = isRetryable(err) || e.status === undefined;
+      throw wrapped;
+    }
+    if (!rule) {
+      const hint =
+        this.arnBus && this.arnBus !== this.bus
+          ? ` (the ARN names event bus "${this.arnBus}": set aws_eventbridge_event_bus)`
+          : '';
+      throw new Error(`EventBridge ${this.where()} not found${hint}`);
+    }
+    if (!rule.EventPattern || !rule.EventPattern.trim()) {
+      throw new Error(`EventBridge ${this.where()} has no event pattern (scheduled rules cannot select events)`);
+    }
+    try {
+      return { matcher: compilePattern(rule.EventPattern), rule };
+    } catch (err) {
+      throw new Error(`EventBridge ${this.where()}: ${(err as Error).message}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (!parseRuleArn(this.ruleArn)) throw new Error(`aws_eventbridge_rule_arn is not a rule ARN: ${this.ruleArn}`);
+    let loaded: { matcher: EventMatcher; rule: Rule } | undefined;
+    for (let attempt = 1; !loaded; attempt++) {
+      try {
+        loaded = await this.loadPattern();
+      } catch (err) {
+        const retryable = (err as Error & { retryable?: boolean }).retryable === true;
+        if (!retryable || attempt >= this.tuning.startAttempts) throw err;
+        this.log.warn('reading the EventBridge rule failed, retrying', { attempt, error: (err as Error).message });
+        await sleep(this.backoff(attempt));
+      }
+    }
+    this.matcher = loaded.matcher;
+    this.lastSyncOkMs = Date.now();
+    if (loaded.rule.State && loaded.rule.State !== 'ENABLED') {
+      this.log.warn('the EventBridge rule is not enabled: matching events are put but its targets get nothing', {
+        rule: this.ruleArn,
+        state: loaded.rule.State,
+      });
+    }
+    this.syncTimer = setInterval(() => void this.sync(), this.syncIntervalMs);
+    this.syncTimer.unref();
+    this.started = true;
+    this.log.info('EventBridge processor started', {
+      rule: this.ruleArn,
+      bus: this.bus,
+      region: this.region,
+      endpoint: this.endpoint,
+      pattern: loaded.matcher.source,
+      syncIntervalSeconds: this.syncIntervalMs / 1000,
+      credentials: this.credentialSource,
+    });
+  }
+
+  /** Re-read the rule; on any failure keep the last good pattern. */
+  async sync(): Promise<void> {
+    if (this.syncing || this.stopping) return;
+    this.syncing = true;
+    try {
+      const { matcher } = await this.loadPattern();
+      if (matcher.source !== this.matcher?.source) {
+        this.log.info('EventBridge rule pattern changed', { rule: this.ruleArn, pattern: matcher.source });
+      }
+      this.matcher = matcher;
+      this.lastSyncOkMs = Date.now();
+    } catch (err) {
+      this.m.syncFailures.inc();
+      this.log.warn('EventBridge rule sync failed, keeping the last pattern', {
+        rule: this.ruleArn,
+        error: (err as Error).message,
+      });
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  // ---- delivery ----
+
+  async process(event: RouterEvent): Promise<void> {
+    const subject = event.subject ?? '';
+    if (!this.matcher || this.stopping) {
+      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'stopped' });
+      return;
+    }
+    const detail = cloudEventJson(event);
+    const entry: PutEntry = { Source: event.source, DetailType: subject, Detail: detail, EventBusName: this.bus };
+    const env = envelope(entry, JSON.parse(detail), { account: this.account, region: this.region });
+    if (!this.matcher.matches(env)) {
+      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'pattern_mismatch' });
+      return;
+    }
+    this.m.matched.inc();
+    const size = entrySize(entry);
+    if (size > MAX_ENTRY_BYTES) {
+      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'too_large' });
+      this.log.warn('event too large for EventBridge, not sent', {
+        id: event.id,
+        subject,
+        bytes: size,
+        limit: MAX_ENTRY_BYTES,
+      });
+      return;
+    }
+    if (this.pending.length > 0 && this.pendingBytes + size > MAX_ENTRY_BYTES) await this.flush();
+    this.pending.push({ entry, size, subject, time: event.time, id: event.id });
+    this.pendingBytes += size;
+    if (this.pending.length >= MAX_BATCH_ENTRIES) {
+      await this.flush();
+    } else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flush(), this.tuning.flushDelayMs);
+    }
+  }
+
+  /** Hand the pending batch to a PutEvents call; waits while `maxInFlight` calls are running. */
+  private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.inFlight.run(() => this.send(batch));
+  }
+
+  private backoff(attempt: number): number {
+    const max = Math.min(this.tuning.backoffMaxMs, this.tuning.backoffBaseMs * 2 ** (attempt - 1));
+    return max / 2 + Math.random() * (max / 2);
+  }
+
+  /** Put one batch; retry failed entries and throttled calls; never re-send an accepted entry. */
+  private async send(batch: Pending[]): Promise<void> {
+    let remaining = batch;
+    for (let attempt = 0; ; attempt++) {
+      let retry: Pending[] = [];
+      let reason = '';
+      try {
+        const out = await this.client.send(new PutEventsCommand({ Entries: remaining.map((p) => p.entry) }));
+        const results = out.Entries ?? [];
+        const permanent: Array<{ p: Pending; code: string; message?: string }> = [];
+        remaining.forEach((p, i) => {
+          const r = results[i];
+          if (r?.ErrorCode) {
+            if (PERMANENT_ENTRY_ERRORS.test(r.ErrorCode)) permanent.push({ p, code: r.ErrorCode, message: r.ErrorMessage });
+            else retry.push(p);
+          } else {
+            this.m.sent.inc();
+            this.ctx.metrics.recordDelivery(PROVIDER, p.subject, p.time);
+          }
+        });
+        this.m.batches.inc({ outcome: retry.length + permanent.length > 0 ? 'partial' : 'ok' });
+        if (permanent.length > 0) {
+          this.fail(
+            permanent.map((f) => f.p),
+            'entry_error',
+            `${permanent[0].code}: ${permanent[0].message ?? ''}`,
+          );
+        }
+        if (retry.length > 0) {
+          const first = results[remaining.indexOf(retry[0])];
+          reason = 'entry_error';
+          this.log.debug('EventBridge entries failed, will retry', {
+            count: retry.length,
+            errorCode: first?.ErrorCode,
+            attempt: attempt + 1,
+          });
+        }
+      } catch (err) {
+        this.m.batches.inc({ outcome: 'error' });
+        const e = errorInfo(err);
+        if (isThrottle(err)) {
+          this.m.throttled.inc();
+          reason = 'throttled';
+          retry = remaining;
+        } else if (isRetryable(err)) {
+          reason = 'error';
+          retry = remaining;
+        } else {
+          this.fail(remaining, 'error', `${e.name}: ${e.message}`);
+          return;
+        }
+        this.log.debug('PutEvents call failed, will retry', { reason, error: `${e.name}: ${e.message}` });
+      }
+      if (retry.length === 0) return;
+      if (attempt >= this.retries || this.aborted) {
+        this.fail(retry, reason, `still failing after ${attempt + 1} attempt(s)`);
+        return;
+      }
+      await sleep(this.backoff(attempt + 1));
+      remaining = retry;
+    }
+  }
+
+  private fail(entries: Pending[], reason: string, error: string): void {
+    for (const p of entries) {
+      this.m.failed.inc({ reason });
+      this.ctx.metrics.invocationErrors.inc({ processor: PROVIDER, subject: p.subject });
+    }
+    this.log.error('EventBridge PutEvents failed, events not delivered', {
+      count: entries.length,
+      reason,
+      error,
+      subjects: [...new Set(entries.map((p) => p.subject))].join(','),
+      ids: entries
+        .slice(0, 10)
+        .map((p) => p.id)
+        .join(','),
+    });
+  }
+
+  ready(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const t0 = Date.now();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.flush(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    const drained = await this.inFlight.drain(Math.max(0, deadlineMs - (Date.now() - t0)));
+    if (!drained) {
+      this.aborted = true;
+      this.log.warn('EventBridge deliveries still in flight at the stop deadline', { inFlight: this.inFlight.size });
+    }
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,2 @@
+export { compilePattern, PatternError } from './matcher';
+export type { EventMatcher } from './matcher';
