@@ -1,0 +1,410 @@
+/**
+ * OpenFaaS processor (SPEC §5): invokes every function whose `topic`
+ * annotation lists the event's subject, through the OpenFaaS gateway.
+ *
+ * - The topic map is read from the gateway at start and rebuilt every
+ *   `topic_refresh_interval` seconds; a failed rebuild keeps the last good
+ *   map, is logged naming the gateway (never the password) and counted. A
+ *   gateway that is down or rejects the credentials at start does not fail
+ *   the router: the map keeps being retried and `ready()` stays false until
+ *   one was built.
+ * - Each (event, function) invocation runs independently through one
+ *   InFlight bound (`max_in_flight`, default 32): a slow function holds up
+ *   nothing until the bound is reached, then the stream waits (back-pressure)
+ *   instead of buffering.
+ * - Transient failures (connection refused or reset, 429, 502, 503, 504) are
+ *   retried `retries` times with exponential backoff; anything else is logged
+ *   with function, topic, status and event id, and counted. The stream never
+ *   retries (at-most-once).
+ * - The admin credentials are only sent to `/system/*`: the gateway forwards
+ *   request headers to functions, so invocations carry no Authorization.
+ */
+import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import type { ComponentContext } from '../../components/component';
+import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
+import { cloudEventJson } from '../../events/cloudevent';
+import type { RouterEvent } from '../../events/types';
+import type { Logger } from '../../log/logger';
+import { InFlight } from '../in-flight';
+import type { Processor } from '../processor';
+import { OpenFaasMetrics } from './openfaas-metrics';
+import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
+
+export const DEFAULTS = {
+  async: false,
+  maxInFlight: 32,
+  retries: 3,
+  timeoutSeconds: 30,
+  topicRefreshSeconds: 10,
+};
+
+/** Statuses that mean "the function was not run, try again". */
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+/** Socket errors that mean the request did not get through (or the keep-alive socket was stale). */
+const RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN']);
+
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_MAX_MS = 10_000;
+
+/** The gateway address as it may appear in logs: no credentials, no trailing slash. */
+export function displayAddress(address: string): string {
+  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/\/+$/, '');
+}
+
+function positive(n: number, fallback: number): number {
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function retryAfterMs(header: unknown): number | undefined {
+  if (typeof header !== 'string' || !/^\d+$/.test(header.trim())) return undefined;
+  return Number(header.trim()) * 1000;
+}
+
+/** The function as operators name it: `NAME.NAMESPACE`, or `NAME` without namespaces. */
+function functionLabel(t: FunctionTarget): string {
+  return t.namespace ? `${t.name}.${t.namespace}` : t.name;
+}
+
+export class OpenFaasProcessor implements Processor {
+  readonly provider = 'openfaas';
+
+  readonly gateway: string;
+  readonly async: boolean;
+  readonly retries: number;
+  readonly timeoutMs: number;
+  readonly refreshMs: number;
+  /** The in-flight bound shared by all invocations (exposed for tests and metrics). */
+  readonly inFlight: InFlight;
+
+  private readonly log: Logger;
+  private readonly metrics: OpenFaasMetrics;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly system: AxiosInstance;
+  private readonly invoker: AxiosInstance;
+
+  private map: TopicMap | undefined;
+  private failureStreak = 0;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private stopped = false;
+  /** Aborts topic map requests on stop. */
+  private readonly refreshAbort = new AbortController();
+  /** Aborts invocations still running when the stop deadline passes. */
+  private readonly invokeAbort = new AbortController();
+
+  constructor(
+    entry: ConfigEntry,
+    private readonly ctx: ComponentContext,
+  ) {
+    if (!entry.address) throw new Error('openfaas processor: address (the gateway URL) is required');
+    const baseURL = entry.address.replace(/\/+$/, '');
+    this.gateway = displayAddress(entry.address);
+    this.async = boolOption(entry, 'async', DEFAULTS.async);
+    const maxInFlight = Math.floor(
+      positive(numberOption(entry, 'max_in_flight', DEFAULTS.maxInFlight), DEFAULTS.maxInFlight),
+    );
+    const retries = numberOption(entry, 'retries', DEFAULTS.retries);
+    this.retries = Number.isFinite(retries) && retries >= 0 ? Math.floor(retries) : DEFAULTS.retries;
+    this.timeoutMs =
+      positive(numberOption(entry, 'timeout', DEFAULTS.timeoutSeconds), DEFAULTS.timeoutSeconds) * 1000;
+    this.refreshMs =
+      positive(
+        numberOption(entry, 'topic_refresh_interval', DEFAULTS.topicRefreshSeconds),
+        DEFAULTS.topicRefreshSeconds,
+      ) * 1000;
+    this.inFlight = new InFlight(Math.max(1, maxInFlight));
+    this.log = ctx.logger.child({ component: 'processor', provider: 'openfaas' });
+
+    // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.
+    const agentOpts = { keepAlive: true, maxSockets: maxInFlight + 4, maxFreeSockets: maxInFlight + 4 };
+    this.httpAgent = new http.Agent(agentOpts);
+    this.httpsAgent = new https.Agent(agentOpts);
+    const common = {
+      baseURL,
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      maxRedirects: 0,
+      validateStatus: () => true,
+    };
+    const username = entry.auth?.secret?.username ?? '';
+    const password = entry.auth?.secret?.password ?? '';
+    this.system = axios.create({
+      ...common,
+      timeout: Math.min(this.timeoutMs, 30_000),
+      auth: { username, password },
+    });
+    this.invoker = axios.create({
+      ...common,
+      timeout: this.timeoutMs,
+      // The function's reply is only logged (truncated) on failure: keep it as text, never parse it.
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      maxContentLength: 1024 * 1024,
+    });
+
+    // Every request in flight listens on these signals.
+    setMaxListeners(0, this.refreshAbort.signal, this.invokeAbort.signal);
+
+    this.metrics = new OpenFaasMetrics(ctx.metrics.registry, {
+      topicMapAgeMs: () => (this.map ? Date.now() - this.map.builtAt : undefined),
+      inFlight: () => this.inFlight.size,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.log.info('OpenFaaS processor starting', {
+      gateway: this.gateway,
+      mode: this.async ? 'async' : 'sync',
+      max_in_flight: this.inFlight.max,
+      retries: this.retries,
+      timeout_s: this.timeoutMs / 1000,
+      topic_refresh_interval_s: this.refreshMs / 1000,
+    });
+    // The first build is awaited so that events read right after start find
+    // their functions; a failure is logged and retried, never fatal.
+    await this.refresh();
+    this.scheduleRefresh();
+  }
+
+  ready(): boolean {
+    return this.map !== undefined && !this.stopped;
+  }
+
+  /** The current topic map (undefined until the first successful build). */
+  get topicMap(): TopicMap | undefined {
+    return this.map;
+  }
+
+  async process(event: RouterEvent): Promise<void> {
+    const subject = event.subject ?? '';
+    if (this.stopped) {
+      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'stopped' });
+      return;
+    }
+    const map = this.map;
+    if (!map) {
+      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'no_topic_map' });
+      this.log.warn('OpenFaaS topic map not built yet (gateway unavailable): event dropped', {
+        gateway: this.gateway,
+        topic: subject,
+        event_id: event.id,
+      });
+      return;
+    }
+    const targets = map.targets(subject);
+    if (targets.length === 0) {
+      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'no_subscriber' });
+      this.log.debug('no OpenFaaS function subscribed to the event subject', {
+        topic: subject,
+        event_id: event.id,
+      });
+      return;
+    }
+    const body = cloudEventJson(event);
+    for (const target of targets) {
+      await this.inFlight.run(() => this.invoke(target, event, subject, body));
+    }
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.refreshTimer);
+    this.refreshAbort.abort();
+    const drained = await this.inFlight.drain(deadlineMs);
+    if (!drained) {
+      this.log.warn('OpenFaaS invocations still in flight at the stop deadline: abandoned', {
+        in_flight: this.inFlight.size,
+        deadline_ms: deadlineMs,
+      });
+      this.invokeAbort.abort();
+      await this.inFlight.drain(1000);
+    }
+    await this.refreshing;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  // ---- topic map ---------------------------------------------------------
+
+  private scheduleRefresh(): void {
+    if (this.stopped) return;
+    this.refreshTimer = setTimeout(() => {
+      void this.refresh().finally(() => this.scheduleRefresh());
+    }, this.refreshMs);
+    this.refreshTimer.unref();
+  }
+
+  /** Rebuild the topic map once; never rejects. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.rebuild().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async rebuild(): Promise<void> {
+    let next: TopicMap;
+    try {
+      next = await fetchTopicMap(this.system, this.gateway, this.refreshAbort.signal);
+    } catch (err) {
+      if (this.stopped) return;
+      const e =
+        err instanceof TopicMapError
+          ? err
+          : new TopicMapError('invalid_response', `OpenFaaS gateway ${this.gateway}: ${String(err)}`);
+      this.failureStreak++;
+      this.metrics.topicMapRebuildFailures.inc({ reason: e.reason });
+      this.log.error(e.message, {
+        gateway: this.gateway,
+        reason: e.reason,
+        status: e.status,
+        consecutive_failures: this.failureStreak,
+        topic_map: this.map
+          ? `keeping the last good map from ${new Date(this.map.builtAt).toISOString()}`
+          : 'none yet: events are dropped until the gateway answers',
+        retry_in_s: this.refreshMs / 1000,
+      });
+      return;
+    }
+    const prev = this.map;
+    this.map = next;
+    this.metrics.topicMapRebuilds.inc();
+    this.metrics.topicMapSubscribedFunctions.set(next.subscribedFunctions);
+    this.metrics.topicMapSubjects.set(next.subjects.length);
+    const fields = {
+      gateway: this.gateway,
+      functions: next.functionCount,
+      subscribed_functions: next.subscribedFunctions,
+      topics: next.subjects.length,
+    };
+    if (this.failureStreak > 0) {
+      this.log.info('OpenFaaS topic map rebuilt', { ...fields, after_failures: this.failureStreak });
+    } else if (!prev || !sameMap(prev, next)) {
+      this.log.info(prev ? 'OpenFaaS topic map changed' : 'OpenFaaS topic map built', fields);
+    } else {
+      this.log.debug('OpenFaaS topic map unchanged', fields);
+    }
+    this.failureStreak = 0;
+  }
+
+  // ---- invocation --------------------------------------------------------
+
+  /** One function for one event, with retries; never rejects. */
+  private async invoke(
+    target: FunctionTarget,
+    event: RouterEvent,
+    subject: string,
+    body: string,
+  ): Promise<void> {
+    const fn = functionLabel(target);
+    const path = (this.async ? '/async-function/' : '/function/') + target.path;
+    const signal = this.invokeAbort.signal;
+    for (let attempt = 1; ; attempt++) {
+      const started = process.hrtime.bigint();
+      let status: number | undefined;
+      let code: string | undefined;
+      let reply = '';
+      let retryAfter: number | undefined;
+      try {
+        const res = await this.invoker.post(path, body, {
+          headers: { 'Content-Type': 'application/json', 'X-Topic': subject },
+          signal,
+        });
+        status = res.status;
+        if (typeof res.data === 'string') reply = res.data.slice(0, 200);
+        retryAfter = retryAfterMs(res.headers['retry-after']);
+      } catch (err) {
+        code = (isAxiosError(err) ? err.code : undefined) ?? (err instanceof Error ? err.name : 'error');
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const ok = status !== undefined && status >= 200 && status < 300;
+      this.metrics.invocationDuration.observe({ function: fn, outcome: ok ? 'success' : 'failure' }, seconds);
+
+      if (ok) {
+        this.metrics.functionInvocations.inc({ function: fn, outcome: 'success' });
+        this.ctx.metrics.recordDelivery(this.provider, subject, event.time);
+        if (this.async && status !== 202) {
+          this.log.debug('OpenFaaS async invocation accepted with an unexpected status', {
+            function: fn,
+            status,
+          });
+        }
+        return;
+      }
+
+      const transient = status !== undefined ? RETRY_STATUSES.has(status) : RETRY_CODES.has(code ?? '');
+      if (transient && attempt <= this.retries && !signal.aborted) {
+        this.metrics.functionInvocations.inc({ function: fn, outcome: 'retry' });
+        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+        const wait = Math.min(BACKOFF_MAX_MS, Math.max(backoff, retryAfter ?? 0));
+        this.log.debug('OpenFaaS invocation failed transiently, retrying', {
+          function: fn,
+          topic: subject,
+          status: status ?? code,
+          event_id: event.id,
+          attempt,
+          retry_in_ms: wait,
+        });
+        await sleep(wait, signal);
+        continue;
+      }
+
+      this.metrics.functionInvocations.inc({ function: fn, outcome: 'failure' });
+      this.ctx.metrics.invocationErrors.inc({ processor: this.provider, subject });
+      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+      this.log.error(
+        timedOut
+          ? `OpenFaaS function ${fn} did not answer within ${this.timeoutMs / 1000}s`
+          : `OpenFaaS function ${fn} invocation failed`,
+        {
+          function: fn,
+          topic: subject,
+          status: status ?? code,
+          event_id: event.id,
+          mode: this.async ? 'async' : 'sync',
+          attempts: attempt,
+          gateway: this.gateway,
+          reply: reply || undefined,
+        },
+      );
+      return;
+    }
+  }
+}
+
+function sameMap(a: TopicMap, b: TopicMap): boolean {
+  const sa = a.subjects.sort();
+  const sb = b.subjects.sort();
+  if (sa.length !== sb.length || a.functionCount !== b.functionCount) return false;
+  return sa.every(
+    (s, i) =>
+      s === sb[i] &&
+      a
+        .targets(s)
+        .map((t) => t.path)
+        .sort()
+        .join(',') ===
+        b
+          .targets(s)
+          .map((t) => t.path)
+          .sort()
+          .join(','),
+  );
+}

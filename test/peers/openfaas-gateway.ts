@@ -1,0 +1,415 @@
+/**
+ * A test OpenFaaS gateway: a real HTTP server implementing the parts of the
+ * published gateway API (openfaas/faas api-docs/spec.openapi.yml, plus the
+ * `/system/namespaces` endpoint of faas-netes and faasd) that the router uses.
+ *
+ * - `GET /system/namespaces`: JSON array of namespace names (404 when the
+ *   gateway is built with `namespaces: false`, like a provider without them).
+ * - `GET /system/functions[?namespace=NS]`: JSON array of FunctionStatus
+ *   (`name`, `image`, `namespace`, `labels`, `annotations`, `replicas`,
+ *   `availableReplicas`, `invocationCount`); without `namespace` the default
+ *   namespace; an unknown namespace is a 400.
+ * - `/system/*` requires basic auth: 401 with `WWW-Authenticate` otherwise.
+ * - `POST /function/NAME[.NS]` (sync: the function's latency, then its
+ *   status) and `POST /async-function/NAME[.NS]` (202 with `X-Call-Id`,
+ *   queued); an unknown function is a 404. Function calls need no auth,
+ *   as on the OpenFaaS gateway.
+ *
+ * Each function has annotations, latency, a status, and "fail the first N
+ * calls" (with a status or a connection reset) set per test. Every request
+ * to a function is recorded, and the gateway can go down and come back on
+ * the same port.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const DEFAULT_NAMESPACE = 'openfaas-fn';
+
+export type Failure = number | 'reset';
+
+export interface FunctionSpec {
+  name: string;
+  namespace?: string;
+  annotations?: Record<string, string> | null;
+  labels?: Record<string, string> | null;
+  /** Milliseconds a sync call takes before the reply. */
+  latencyMs?: number;
+  /** Status of every call (sync: after the latency; async: instead of 202). Default 200/202. */
+  status?: number;
+  /** The first `count` calls fail with `failure` (a status, or the connection reset). */
+  failFirst?: { count: number; failure: Failure };
+}
+
+interface FunctionState extends Required<Pick<FunctionSpec, 'name' | 'namespace'>> {
+  annotations: Record<string, string> | null;
+  labels: Record<string, string> | null;
+  latencyMs: number;
+  status?: number;
+  failFirst?: { count: number; failure: Failure };
+  calls: number;
+  open: number;
+  peakOpen: number;
+}
+
+export interface Invocation {
+  /** Order of arrival at the gateway (0-based, over all functions). */
+  seq: number;
+  name: string;
+  namespace: string;
+  async: boolean;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  rawBody: string;
+  body: unknown;
+  /** What the gateway answered: a status, `reset`, or `pending` while a sync call runs. */
+  outcome: number | 'reset' | 'pending';
+  /** Requests already open on this function when this one arrived (sync calls). */
+  openAtReceipt: number;
+  receivedAt: number;
+  repliedAt?: number;
+}
+
+export interface SystemRequest {
+  path: string;
+  authorized: boolean;
+  status: number;
+}
+
+export interface GatewayOptions {
+  username?: string;
+  password?: string;
+  /** Whether `/system/namespaces` exists (default true). */
+  namespaces?: boolean;
+  /** Namespaces listed even without functions (the default namespace always is). */
+  extraNamespaces?: string[];
+  port?: number;
+}
+
+export class OpenFaasGateway {
+  readonly invocations: Invocation[] = [];
+  readonly systemRequests: SystemRequest[] = [];
+  private readonly functions = new Map<string, FunctionState>();
+  private server: http.Server | undefined;
+  private sockets = new Set<import('node:net').Socket>();
+  private username: string;
+  private password: string;
+  private port = 0;
+  private seq = 0;
+
+  private constructor(private readonly opts: GatewayOptions) {
+    this.username = opts.username ?? 'admin';
+    this.password = opts.password ?? 'gateway-secret-pw';
+    this.port = opts.port ?? 0;
+  }
+
+  static async start(opts: GatewayOptions = {}): Promise<OpenFaasGateway> {
+    const gw = new OpenFaasGateway(opts);
+    await gw.up();
+    return gw;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get isUp(): boolean {
+    return this.server !== undefined;
+  }
+
+  get credentials(): { username: string; password: string } {
+    return { username: this.username, password: this.password };
+  }
+
+  setCredentials(username: string, password: string): void {
+    this.username = username;
+    this.password = password;
+  }
+
+  /** Deploy (or replace) a function. */
+  deploy(spec: FunctionSpec): void {
+    const namespace = spec.namespace ?? DEFAULT_NAMESPACE;
+    const prev = this.functions.get(key(spec.name, namespace));
+    this.functions.set(key(spec.name, namespace), {
+      name: spec.name,
+      namespace,
+      annotations: spec.annotations === undefined ? null : spec.annotations,
+      labels: spec.labels ?? null,
+      latencyMs: spec.latencyMs ?? 0,
+      status: spec.status,
+      failFirst: spec.failFirst,
+      calls: prev?.calls ?? 0,
+      open: prev?.open ?? 0,
+      peakOpen: prev?.peakOpen ?? 0,
+    });
+  }
+
+  /** Replace a function's annotations (as `faas-cli deploy --annotation` would). */
+  annotate(name: string, namespace: string, annotations: Record<string, string> | null): void {
+    this.fn(name, namespace).annotations = annotations;
+  }
+
+  /** Change latency, status or failures of a deployed function; calls already running keep theirs. */
+  configure(
+    name: string,
+    namespace: string,
+    change: Partial<Omit<FunctionSpec, 'name' | 'namespace'>>,
+  ): void {
+    const f = this.fn(name, namespace);
+    if (change.latencyMs !== undefined) f.latencyMs = change.latencyMs;
+    if ('status' in change) f.status = change.status;
+    if ('failFirst' in change) {
+      f.failFirst = change.failFirst;
+      f.calls = 0;
+    }
+    if (change.annotations !== undefined) f.annotations = change.annotations;
+  }
+
+  remove(name: string, namespace = DEFAULT_NAMESPACE): void {
+    this.functions.delete(key(name, namespace));
+  }
+
+  /** Requests currently open on a function, and the most ever open at once. */
+  concurrency(name: string, namespace = DEFAULT_NAMESPACE): { open: number; peak: number } {
+    const f = this.fn(name, namespace);
+    return { open: f.open, peak: f.peakOpen };
+  }
+
+  /** Invocations of one function (every request, whatever its outcome). */
+  invocationsOf(name: string, namespace = DEFAULT_NAMESPACE): Invocation[] {
+    return this.invocations.filter((i) => i.name === name && i.namespace === namespace);
+  }
+
+  /** Invocations the function accepted (2xx). */
+  delivered(name?: string, namespace = DEFAULT_NAMESPACE): Invocation[] {
+    return this.invocations.filter(
+      (i) =>
+        typeof i.outcome === 'number' &&
+        i.outcome >= 200 &&
+        i.outcome < 300 &&
+        (name === undefined || (i.name === name && i.namespace === namespace)),
+    );
+  }
+
+  /** Accepted invocations per `X-Topic` header. */
+  deliveredPerTopic(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const i of this.delivered()) {
+      const topic = String(i.headers['x-topic'] ?? '');
+      out[topic] = (out[topic] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /** Start listening (again, on the same port after `down()`). */
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 5000;
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stop listening and cut every connection (the gateway crashed); the port is kept for `up()`. */
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+  }
+
+  private fn(name: string, namespace: string): FunctionState {
+    const f = this.functions.get(key(name, namespace));
+    if (!f) throw new Error(`test gateway: no function ${name}.${namespace}`);
+    return f;
+  }
+
+  private namespaceList(): string[] {
+    const set = new Set<string>([DEFAULT_NAMESPACE, ...(this.opts.extraNamespaces ?? [])]);
+    for (const f of this.functions.values()) set.add(f.namespace);
+    return [...set].sort();
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const h = req.headers.authorization ?? '';
+    const m = /^Basic\s+(\S+)$/i.exec(h);
+    if (!m) return false;
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    return decoded === `${this.username}:${this.password}`;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      if (url.pathname.startsWith('/system/')) return this.handleSystem(req, res, url);
+      const m = /^\/(function|async-function)\/([^/]+)\/?$/.exec(url.pathname);
+      if (m && req.method === 'POST')
+        return this.handleInvoke(req, res, m[1] === 'async-function', m[2], rawBody);
+      if (url.pathname === '/healthz') return send(res, 200, 'OK');
+      send(res, 404, 'Not Found');
+    });
+  }
+
+  private handleSystem(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    const authorized = this.authorized(req);
+    const record = (status: number): void => {
+      this.systemRequests.push({ path: url.pathname + url.search, authorized, status });
+    };
+    if (!authorized) {
+      record(401);
+      res.setHeader('WWW-Authenticate', 'Basic realm="Restricted"');
+      return send(res, 401, 'Unauthorized');
+    }
+    if (req.method !== 'GET') {
+      record(405);
+      return send(res, 405, 'Method Not Allowed');
+    }
+    if (url.pathname === '/system/namespaces') {
+      if (this.opts.namespaces === false) {
+        record(404);
+        return send(res, 404, '404 page not found');
+      }
+      record(200);
+      return sendJson(res, 200, this.namespaceList());
+    }
+    if (url.pathname === '/system/functions') {
+      const ns = url.searchParams.get('namespace') || DEFAULT_NAMESPACE;
+      if (this.opts.namespaces !== false && !this.namespaceList().includes(ns)) {
+        record(400);
+        return send(res, 400, 'namespace not valid');
+      }
+      record(200);
+      const list = [...this.functions.values()]
+        .filter((f) => f.namespace === ns)
+        .map((f) => ({
+          name: f.name,
+          image: `ghcr.io/example/${f.name}:latest`,
+          namespace: f.namespace,
+          envProcess: '',
+          labels: f.labels,
+          annotations: f.annotations,
+          replicas: 1,
+          availableReplicas: 1,
+          invocationCount: f.calls,
+        }));
+      return sendJson(res, 200, list);
+    }
+    record(404);
+    send(res, 404, 'Not Found');
+  }
+
+  private handleInvoke(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    isAsync: boolean,
+    target: string,
+    rawBody: string,
+  ): void {
+    const decoded = decodeURIComponent(target);
+    const dot = decoded.lastIndexOf('.');
+    const name = dot > 0 ? decoded.slice(0, dot) : decoded;
+    const namespace = dot > 0 ? decoded.slice(dot + 1) : DEFAULT_NAMESPACE;
+    const f = this.functions.get(key(name, namespace));
+    if (!f) return send(res, 404, `error finding function ${decoded}: not found`);
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      body = undefined;
+    }
+    const inv: Invocation = {
+      seq: this.seq++,
+      name,
+      namespace,
+      async: isAsync,
+      path: req.url ?? '',
+      headers: req.headers,
+      rawBody,
+      body,
+      outcome: 'pending',
+      openAtReceipt: f.open,
+      receivedAt: Date.now(),
+    };
+    this.invocations.push(inv);
+    f.calls++;
+    const failing = f.failFirst && f.calls <= f.failFirst.count ? f.failFirst.failure : undefined;
+    if (failing === 'reset') {
+      inv.outcome = 'reset';
+      inv.repliedAt = Date.now();
+      req.socket.destroy();
+      return;
+    }
+    const reply = (status: number, text: string): void => {
+      inv.outcome = status;
+      inv.repliedAt = Date.now();
+      if (isAsync && status === 202) res.setHeader('X-Call-Id', randomUUID());
+      send(res, status, text);
+    };
+    if (failing !== undefined) return reply(failing, `function failed (${failing})`);
+    if (isAsync) return reply(f.status ?? 202, '');
+    f.open++;
+    f.peakOpen = Math.max(f.peakOpen, f.open);
+    const latency = f.latencyMs;
+    const status = f.status ?? 200;
+    const finish = (): void => {
+      f.open--;
+      if (!res.destroyed) reply(status, status < 300 ? `${name} handled the event` : `${name} failed`);
+      else {
+        inv.outcome = 'reset';
+        inv.repliedAt = Date.now();
+      }
+    };
+    if (latency > 0) setTimeout(finish, latency);
+    else finish();
+  }
+}
+
+function key(name: string, namespace: string): string {
+  return `${name}.${namespace}`;
+}
+
+function send(res: http.ServerResponse, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(text);
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(value));
+}
+
+/** Poll `predicate` until it holds; fails naming `what` after `timeoutMs` (a safety net, not a threshold). */
+export async function waitUntil(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,78 @@
+/** Shared setup for the OpenFaaS processor tests: a context with captured logs, events, the processor. */
+import type { ComponentContext } from '../../../src/components/component';
+import type { ConfigEntry, OptionValue } from '../../../src/config/types';
+import { toCloudEvent } from '../../../src/events/cloudevent';
+import type { RouterEvent } from '../../../src/events/types';
+import { createLogger } from '../../../src/log/logger';
+import { RouterMetrics } from '../../../src/metrics/metrics';
+import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
+import type { OpenFaasGateway } from '../../peers/openfaas-gateway';
+
+export const VCENTER = 'https://vc01.example.com:443/sdk';
+export const INSTANCE_UUID = '1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9';
+
+export interface TestContext {
+  ctx: ComponentContext;
+  metrics: RouterMetrics;
+  lines: string[];
+}
+
+export function makeContext(): TestContext {
+  const lines: string[] = [];
+  const metrics = new RouterMetrics({ defaultMetrics: false });
+  const logger = createLogger({ level: 'debug', json: false, write: (l) => lines.push(l) });
+  return { ctx: { logger, metrics }, metrics, lines };
+}
+
+let nextKey = 1000;
+
+/** A CloudEvent as the router builds it; EventEx subjects come from `eventTypeId`. */
+export function event(className: string, extra: { eventTypeId?: string; key?: number } = {}): RouterEvent {
+  const key = extra.key ?? nextKey++;
+  return toCloudEvent(
+    {
+      className,
+      key,
+      createdTime: '2024-05-06T07:08:09.123456Z',
+      eventTypeId: extra.eventTypeId,
+      data: {
+        Key: key,
+        ChainId: key,
+        CreatedTime: '2024-05-06T07:08:09.123456Z',
+        UserName: 'VSPHERE.LOCAL\\Administrator',
+        FullFormattedMessage: `${className} ${key}`,
+        Vm: { Name: `vm-${key}`, Vm: { Type: 'VirtualMachine', Value: `vm-${key}` } },
+      },
+    },
+    VCENTER,
+    INSTANCE_UUID,
+  );
+}
+
+export function entry(
+  gw: OpenFaasGateway,
+  options: Record<string, OptionValue> = {},
+  secret: { username: string; password: string } = gw.credentials,
+): ConfigEntry {
+  return {
+    type: 'processor',
+    provider: 'openfaas',
+    address: gw.url,
+    auth: { method: 'basic_auth', secret: { ...secret } },
+    options: { topic_refresh_interval: 1, ...options },
+  };
+}
+
+export function makeProcessor(
+  gw: OpenFaasGateway,
+  tc: TestContext,
+  options: Record<string, OptionValue> = {},
+  secret?: { username: string; password: string },
+): OpenFaasProcessor {
+  return new OpenFaasProcessor(entry(gw, options, secret), tc.ctx);
+}
+
+/** Log lines at ERROR level containing every given fragment. */
+export function errorLines(lines: string[], ...fragments: string[]): string[] {
+  return lines.filter((l) => / ERROR /.test(l) && fragments.every((f) => l.includes(f)));
+}
