@@ -148,8 +148,8 @@ export class RouterMetrics {
 /** Sum of a counter's values grouped by one label. */
 export async function valuesByLabel<T extends string>(
   metric: Counter<T>,
-  label: T,
-  where: Partial<Record<T, string>> = {},
+  label: NoInfer<T>,
+  where: Partial<Record<NoInfer<T>, string>> = {},
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const { values } = await metric.get();
@@ -165,7 +165,7 @@ export async function valuesByLabel<T extends string>(
 /** Total of a counter, optionally filtered by labels. */
 export async function total<T extends string>(
   metric: Counter<T>,
-  where: Partial<Record<T, string>> = {},
+  where: Partial<Record<NoInfer<T>, string>> = {},
 ): Promise<number> {
   let sum = 0;
   const { values } = await metric.get();

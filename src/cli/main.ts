@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * vmware-event-router -config PATH [-verbose] [-log-level L] [-log-json]
+ * vmware-event-router validate -config PATH
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM, 1 for a bad config or a fatal start error.
+ */
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config/load';
+import { createLogger, redact, type LogLevel } from '../log/logger';
+import { Router } from '../router';
+import { normalizeArgv } from './argv';
+import { buildInfo } from './version';
+
+export const DEFAULT_CONFIG = '/etc/vmware-event-router/config';
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+function fail(message: string): never {
+  process.stderr.write(redact(message) + '\n');
+  process.exit(1);
+}
+
+async function runRouter(opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }): Promise<void> {
+  const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
+  const logger = createLogger({ level, json: !!opts.logJson });
+  let config;
+  try {
+    config = loadConfig(opts.config);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const { version, commit } = buildInfo();
+  logger.info('starting vmware-event-router', { version, commit, config: opts.config });
+  let router: Router;
+  try {
+    router = await Router.create(config, { logger });
+    await router.start();
+  } catch (err) {
+    fail(`vmware-event-router could not start: ${(err as Error).message}`);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('signal received', { signal });
+    router.stop(SHUTDOWN_DEADLINE_MS).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err as Error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  try {
+    await router.finished;
+  } catch (err) {
+    await router.stop(SHUTDOWN_DEADLINE_MS).catch(() => undefined);
+    fail(`vmware-event-router stopped: ${(err as Error).message}`);
+  }
+}
+
+export function buildProgram(): Command {
+  const { version, commit } = buildInfo();
+  const program = new Command('vmware-event-router');
+  program
+    .description('Routes VMware vCenter events as CloudEvents to OpenFaaS, AWS EventBridge or stdout')
+    .addOption(new Option('--config <path>', 'path to configuration file for metrics, stream source and processor').default(DEFAULT_CONFIG))
+    .option('--verbose', 'print event handling information (same as -log-level debug)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--log-json', 'write logs as JSON lines (to stderr)')
+    .version(`commit: ${commit}\nversion: ${version}`, '--version', 'print commit and version')
+    .helpOption('-h, --help', 'print this help')
+    .addHelpText('after', `\nSingle-dash long flags work as in the original router (-config FILE).\n\ncommit: ${commit}\nversion: ${version}`)
+    .action(async (opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }) => {
+      await runRouter(opts);
+    });
+  program
+    .command('validate')
+    .description('check a configuration file: exit 0 when valid, else print every problem and exit 1')
+    .addOption(new Option('--config <path>', 'configuration file').default(DEFAULT_CONFIG))
+    .action((opts: { config: string }, cmd: Command) => {
+      const file = (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
+        ? (cmd.parent?.opts().config as string)
+        : opts.config;
+      try {
+        loadConfig(file);
+        process.stdout.write(`${file}: configuration is valid\n`);
+      } catch (err) {
+        if (err instanceof ConfigError) fail(err.message);
+        throw err;
+      }
+    });
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(normalizeArgv(process.argv))
+    .catch((err: unknown) => fail(`vmware-event-router: ${(err as Error).message}`));
+}

@@ -1,0 +1,220 @@
+/**
+ * SOAP transport to a vCenter, on the `soap` package.
+ *
+ * node-soap builds the request envelopes from the committed WSDL subset
+ * (`vim25-subset.wsdl`) and does the HTTP exchange. Its own reply mapping is
+ * replaced: replies are parsed once, into the small `XmlElement` tree, which
+ * the vim25 converter walks with the generated type model. node-soap's
+ * generic mapping would parse every reply a second time at half the speed and
+ * without the type information the govmomi-compatible encoding needs.
+ *
+ * The vCenter session lives in the `vmware_soap_session` cookie: it is taken
+ * from every reply that sets it and sent with every request.
+ */
+import { accessSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import * as soap from 'soap';
+import { child, parseXml, type XmlElement } from '../vim25/xml';
+
+export interface MoRef {
+  type: string;
+  value: string;
+}
+
+/** A SOAP fault from the vCenter (`InvalidLogin`, `NotAuthenticated`, ...). */
+export class VimFault extends Error {
+  constructor(
+    readonly method: string,
+    /** The fault's detail type (`InvalidLogin`), or the faultcode when there is no detail. */
+    readonly faultType: string,
+    readonly faultString: string,
+  ) {
+    super(`${method}: vCenter fault ${faultType}: ${faultString}`);
+    this.name = 'VimFault';
+  }
+}
+
+/** The vCenter did not answer usably: connection failure, timeout, HTTP error, unparseable body. */
+export class VimTransportError extends Error {
+  constructor(
+    readonly method: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(`${method}: ${message}`);
+    this.name = 'VimTransportError';
+  }
+}
+
+export interface VimClientOptions {
+  insecure: boolean;
+  /** Per-call timeout in milliseconds. */
+  timeoutMs: number;
+}
+
+const WSDL = path.join(__dirname, 'vim25-subset.wsdl');
+const WSDL_SOURCE = path.resolve(__dirname, '../../../../../src/stream/vcenter/soap/vim25-subset.wsdl');
+
+function wsdlPath(): string {
+  // Compiled code runs from dist/src/...: the WSDL stays in src/ (tsc does not copy it).
+  try {
+    accessSync(WSDL);
+    return WSDL;
+  } catch {
+    return WSDL_SOURCE;
+  }
+}
+
+/** `{ attributes: {type}, $value }` is how node-soap writes `<x type="T">value</x>`. */
+export function moRefArg(ref: MoRef): { attributes: { type: string }; $value: string } {
+  return { attributes: { type: ref.type }, $value: ref.value };
+}
+
+export function moRefOf(el: XmlElement | undefined): MoRef | undefined {
+  if (!el) return undefined;
+  return { type: el.attrs.type ?? '', value: el.text };
+}
+
+function faultFrom(method: string, body: XmlElement): VimFault | undefined {
+  const fault = child(body, 'Fault');
+  if (!fault) return undefined;
+  const faultString = child(fault, 'faultstring')?.text ?? '';
+  const detail = child(fault, 'detail');
+  const detailEl = detail?.children[0];
+  let faultType = child(fault, 'faultcode')?.text ?? 'Fault';
+  if (detailEl) {
+    const xsi = Object.entries(detailEl.attrs).find(([k]) => k.endsWith(':type'))?.[1];
+    faultType = (xsi ?? detailEl.name).replace(/^.*:/, '').replace(/Fault$/, '');
+  }
+  return new VimFault(method, faultType, faultString);
+}
+
+/** Result of parsing a reply: the response element, or a fault. */
+type Parsed = { response: XmlElement } | { fault: VimFault };
+
+function parseReply(method: string, xml: string): Parsed {
+  const env = parseXml(xml);
+  const body = child(env, 'Body');
+  if (!body) throw new VimTransportError(method, 'reply has no SOAP Body');
+  const fault = faultFrom(method, body);
+  if (fault) return { fault };
+  const response = body.children[0];
+  if (!response) throw new VimTransportError(method, 'reply has an empty SOAP Body');
+  return { response };
+}
+
+export class VimClient {
+  private cookie?: string;
+  private readonly agent: http.Agent;
+  private readonly active = new Set<AbortController>();
+
+  private constructor(
+    private readonly client: soap.Client,
+    private readonly opts: VimClientOptions,
+    readonly address: string,
+  ) {
+    this.agent = address.startsWith('https:')
+      ? new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: !opts.insecure })
+      : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    client.on('response', (_body: unknown, response: { headers?: Record<string, unknown> } | undefined) => {
+      const setCookie = response?.headers?.['set-cookie'];
+      const list = Array.isArray(setCookie) ? (setCookie as string[]) : setCookie ? [String(setCookie)] : [];
+      for (const c of list) {
+        const m = /^(vmware_soap_session=[^;]*)/.exec(c);
+        if (m) this.cookie = m[1];
+      }
+    });
+    // Our own single-pass reply parsing (see the module comment). node-soap
+    // calls this for every reply body, including HTTP 500 fault bodies.
+    const wsdl = client.wsdl as unknown as { xmlToObject: (xml: string) => unknown };
+    wsdl.xmlToObject = (xml: string) => {
+      const parsed = parseReply('reply', xml);
+      if ('fault' in parsed) throw parsed.fault;
+      return { Body: { [parsed.response.name]: parsed.response } };
+    };
+  }
+
+  static async create(address: string, opts: VimClientOptions): Promise<VimClient> {
+    const client = await soap.createClientAsync(wsdlPath(), { endpoint: address });
+    return new VimClient(client, opts, address);
+  }
+
+  /** Forget the session cookie (a new Login starts a new session). */
+  resetSession(): void {
+    this.cookie = undefined;
+  }
+
+  hasSession(): boolean {
+    return this.cookie !== undefined;
+  }
+
+  /**
+   * Call a vim25 method; resolves to the `...Response` element. Rejects with
+   * VimFault for SOAP faults and VimTransportError for everything else.
+   */
+  async call(method: string, args: Record<string, unknown>, timeoutMs = this.opts.timeoutMs): Promise<XmlElement> {
+    const fn = (this.client as unknown as Record<string, (a: unknown, o: unknown, h: unknown) => Promise<unknown[]>>)[
+      `${method}Async`
+    ];
+    if (!fn) throw new VimTransportError(method, 'method not in the WSDL subset');
+    const headers = this.cookie ? { Cookie: this.cookie } : {};
+    const controller = new AbortController();
+    // axios' own timeout does not cover a server that sends headers then stalls the body.
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    this.active.add(controller);
+    try {
+      const [result] = await fn.call(
+        this.client,
+        args,
+        {
+          timeout: timeoutMs,
+          signal: controller.signal,
+          httpAgent: this.agent,
+          httpsAgent: this.agent,
+          maxContentLength: 512 * 1024 * 1024,
+          maxBodyLength: 512 * 1024 * 1024,
+        },
+        headers,
+      );
+      return result as XmlElement;
+    } catch (err) {
+      throw this.classify(method, err);
+    } finally {
+      clearTimeout(timer);
+      this.active.delete(controller);
+    }
+  }
+
+  /** Abort every call in flight (shutdown interrupts a long WaitForUpdatesEx this way). */
+  abortAll(): void {
+    for (const c of this.active) c.abort();
+  }
+
+  private classify(method: string, err: unknown): Error {
+    if (err instanceof VimFault) return new VimFault(method, err.faultType, err.faultString);
+    const e = err as { root?: unknown; response?: { status?: number; data?: unknown }; code?: string; message?: string };
+    if (e.root instanceof VimFault) return new VimFault(method, e.root.faultType, e.root.faultString);
+    if (e.response?.status) {
+      // An HTTP error whose body is a SOAP fault is a fault; anything else is transport.
+      if (typeof e.response.data === 'string' && e.response.data.includes('Fault')) {
+        try {
+          const parsed = parseReply(method, e.response.data);
+          if ('fault' in parsed) return parsed.fault;
+        } catch {
+          // not XML: fall through to the HTTP status
+        }
+      }
+      return new VimTransportError(method, `HTTP ${e.response.status}`, `HTTP_${e.response.status}`);
+    }
+    if (e.code === 'ERR_CANCELED' || e.code === 'ECONNABORTED' || /aborted|timeout/i.test(e.message ?? '')) {
+      return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
+    }
+    return new VimTransportError(method, e.message ?? String(err), e.code);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
