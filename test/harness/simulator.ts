@@ -28,7 +28,17 @@
  *  - -session-idle-timeout: a session not used for that long is deleted (checked every
  *    timeout interval, so it expires between 1x and 2x the timeout); the next call gets
  *    NotAuthenticated. The simulator forgets all sessions on restart, and its event keys restart
- *    at 1 (a new key space) with a new inventory (same names/refs, new instanceUuid).
+ *    at 1 (a new key space) with a fresh inventory (same names and refs) and the SAME instanceUuid.
+ *
+ *  - XML shape (see `vcsim -trace`): values carry their type as
+ *    `xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" XMLSchema-instance:type="EventEx"`
+ *    (Go encoding/xml invents the prefix "XMLSchema-instance"; faults use the envelope's `xsi:`).
+ *    Resolve xsi:type BY NAMESPACE URI, never by the literal prefix "xsi". Types are unprefixed
+ *    ("EventEx", "ArrayOfEvent") except anyType values: `XMLSchema-instance:type="xsd:int"` /
+ *    "xsd:string". Events in latestPage/ArrayOfEvent are `<Event XMLSchema-instance:type=...>`
+ *    elements; empty strings and nil values are omitted (e.g. no <fullFormattedMessage>).
+ *    Session-scoped objects have values like `session[<session key>]<uuid>`: the
+ *    EventHistoryCollector, the PropertyFilter, and a PropertyCollector from CreatePropertyCollector.
  *
  * Events
  *  - PostEvent overwrites Key (a counter from 1), ChainId (= Key), CreatedTime (time.Now(), UTC
@@ -43,21 +53,28 @@
  *  - The EventManager keeps only the newest 1000 events (a ring); a collector's page at most 1000.
  *  - latestPage is NEWEST FIRST (like vCenter). But a freshly created collector with page size
  *    N < number of events fills its page with the newest event followed by the OLDEST N-1 events
- *    of the manager's ring (bug in fillPage: it walks the ring the wrong way). With page size 1000
- *    the set is right. After creation, each new matching event is pushed onto the page correctly.
+ *    of the manager's ring (bug in fillPage: it walks the ring the wrong way). Verified: 31 events,
+ *    page size 5 -> [31,4,3,2,1]; after one more event -> [32,31,4,3,2]. Page size 1 -> [newest].
+ *    With page size 1000 the set is right. New matching events are pushed onto the page correctly.
  *  - ReadNextEvents does NOT read history: it reads the collector's latestPage (newest first!)
- *    from a cursor that starts at 0 at creation/RewindCollector and never moves when new events
- *    arrive; once it has returned the whole page it returns nothing, forever, even as new events
- *    arrive (until ResetCollector/RewindCollector/SetCollectorPageSize). ResetCollector sets the
- *    cursor to the end. ReadPreviousEvents mirrors it. EventFilterSpec.time/userName/... are
- *    ignored (only eventTypeId and entity/recursion are applied). maxCount <= 0 and page size
- *    > 1000 give InvalidArgument faults; page size 0 means 10.
+ *    from a cursor that starts at 0 at creation/RewindCollector. Verified: with 26 events,
+ *    ReadNextEvents(10) x4 gives [26..17], [16..7], [6..1], []; after 3 new events it still gives
+ *    [] ; ResetCollector + 2 new events: still []; RewindCollector then ReadNextEvents(5) gives the
+ *    5 newest [31..27]. So on the simulator ReadNextEvents never delivers new events once at EOF,
+ *    unlike vCenter. ReadPreviousEvents mirrors it. EventFilterSpec.time/userName/... are ignored
+ *    (only eventTypeId and entity/recursion are applied). maxCount <= 0 and page size > 1000 give
+ *    InvalidArgument faults; page size 0 means 10.
+ *  - About.InstanceUuid is CONSTANT ("dbed6e0c-bd88-4ef6-b594-21283e1c677f", vpx/service_content.go;
+ *    the simulator's attempt to randomize it is lost on a struct copy), also across restarts,
+ *    while keys restart at 1: (instanceUuid, key) is NOT unique across simulator restarts.
+ *  - -tls serves https with the httptest localhost certificate (self-signed: skip verification).
  *  - WaitForUpdatesEx on EventHistoryCollector.latestPage works: the first call (version "")
  *    returns the current page (as an ArrayOfEvent, newest first) and version "-"; every later
  *    call must pass version "-" and the simulator returns "-" again (not an increasing version).
  *    A later call blocks until events arrive (polls every 250 ms) or MaxWaitSeconds passes
- *    (then an empty result: no returnval). When it returns, the ObjectUpdate has ONE
- *    PropertyChange (op "assign", name "latestPage") PER POSTED EVENT, each carrying the full
+ *    (then an empty WaitForUpdatesExResponse: no returnval). With MaxWaitSeconds=0 it returns at
+ *    the first 250 ms tick. CancelWaitForUpdates makes a pending call fail with RequestCanceled.
+ *    When it returns, the ObjectUpdate has ONE PropertyChange (op "assign", name "latestPage") PER POSTED EVENT, each carrying the full
  *    latestPage as it was right after that event; the last one is the current page.
  *    `vctool wait` demonstrates it.
  *  - json of an EventEx argument: KeyAnyValue.Value is an anyType; vctool posts JSON integers as

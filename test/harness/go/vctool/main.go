@@ -607,7 +607,8 @@ func cmdEvents(ctx context.Context, args []string) error {
 
 // cmdWait demonstrates/tests WaitForUpdatesEx on EventHistoryCollector.latestPage:
 // it creates a collector, waits for up to -count updates (or -max-wait), and prints
-// for every update set {"version":V,"keys":[...]} (keys of the latestPage it carried).
+// for every update set {"version":V,"changes":[{"name":"latestPage","op":"assign","keys":[...]}]}
+// (the keys of the latestPage each PropertyChange carried), or {"version":V,"timeout":true}.
 func cmdWait(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("wait", flag.ExitOnError)
 	count := fs.Int("count", 1, "number of update sets to wait for (after the initial one)")
@@ -656,19 +657,26 @@ func cmdWait(ctx context.Context, args []string) error {
 			continue
 		}
 		version = res.Version
-		var keys []int32
+		type change struct {
+			Name string  `json:"name"`
+			Op   string  `json:"op"`
+			Keys []int32 `json:"keys"`
+		}
+		changes := []change{}
 		for _, fu := range res.FilterSet {
 			for _, ou := range fu.ObjectSet {
 				for _, ch := range ou.ChangeSet {
+					c := change{Name: ch.Name, Op: string(ch.Op), Keys: []int32{}}
 					if arr, ok := ch.Val.(types.ArrayOfEvent); ok {
 						for _, ev := range arr.Event {
-							keys = append(keys, ev.GetEvent().Key)
+							c.Keys = append(c.Keys, ev.GetEvent().Key)
 						}
 					}
+					changes = append(changes, c)
 				}
 			}
 		}
-		printJSON(map[string]interface{}{"version": version, "keys": keys})
+		printJSON(map[string]interface{}{"version": version, "changes": changes})
 	}
 	return nil
 }
