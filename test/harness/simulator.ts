@@ -266,8 +266,9 @@ class SimulatorProcess implements Simulator {
     this.child = null;
   }
 
-  stop(): Promise<void> {
-    return this.signal('SIGTERM');
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   kill(): Promise<void> {
