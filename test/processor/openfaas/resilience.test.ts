@@ -81,7 +81,10 @@ it('keeps running while the gateway is down, counts failures, delivers again whe
   await gw.down();
   const lost = event('VmPoweredOnEvent');
   await proc.process(lost);
-  await waitUntil('the invocation failure is counted', async () => (await total(tc.metrics.invocationErrors)) === 1);
+  await waitUntil(
+    'the invocation failure is counted',
+    async () => (await total(tc.metrics.invocationErrors)) === 1,
+  );
   await waitUntil('a failed rebuild is counted', async () => (await rebuildFailures('unreachable')) >= 1);
   // The last good map is kept: still ready, and the event was tried, not dropped.
   expect(proc.ready()).toBe(true);
@@ -102,7 +105,9 @@ it('keeps running while the gateway is down, counts failures, delivers again whe
   expect(gw.delivered().map((i) => (i.body as { id: string }).id)).toHaveLength(2);
   expect((gw.delivered()[1].body as { id: string }).id).toBe(back.id);
   expect(await total(tc.metrics.invocations)).toBe(2);
-  expect(tc.lines.some((l) => l.includes('OpenFaaS topic map rebuilt') && l.includes('after_failures='))).toBe(true);
+  expect(
+    tc.lines.some((l) => l.includes('OpenFaaS topic map rebuilt') && l.includes('after_failures=')),
+  ).toBe(true);
 });
 
 it('starts while the gateway is down, is not ready, then builds the map once the gateway is up', async () => {
@@ -124,12 +129,20 @@ it('starts while the gateway is down, is not ready, then builds the map once the
 
 it('wrong credentials: a clear error naming the gateway (not the password), and it keeps retrying', async () => {
   gw.deploy({ name: 'notify', annotations: { topic: 'VmPoweredOnEvent' } });
-  proc = makeProcessor(gw, tc, { topic_refresh_interval: 1 }, { username: 'admin', password: 'wrong-pw-77d1' });
+  proc = makeProcessor(
+    gw,
+    tc,
+    { topic_refresh_interval: 1 },
+    { username: 'admin', password: 'wrong-pw-77d1' },
+  );
   await proc.start(); // does not fail the router
   expect(proc.ready()).toBe(false);
   expect(errorLines(tc.lines, `OpenFaaS gateway ${gw.url} rejected the credentials (401)`)).toHaveLength(1);
 
-  await waitUntil('three rejected topic map attempts', async () => (await rebuildFailures('unauthorized')) >= 3);
+  await waitUntil(
+    'three rejected topic map attempts',
+    async () => (await rebuildFailures('unauthorized')) >= 3,
+  );
   expect(gw.systemRequests.filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(3);
   expect(errorLines(tc.lines, 'rejected the credentials (401)').length).toBeGreaterThanOrEqual(3);
   expect(proc.ready()).toBe(false);
@@ -197,7 +210,13 @@ it('async: a rejected invocation is logged with function, topic, status and even
   await proc.stop(10_000);
   expect(gw.invocationsOf('queue-full').map((i) => i.outcome)).toEqual([500]);
   expect(gw.invocationsOf('queued').map((i) => i.outcome)).toEqual([202]);
-  const line = errorLines(tc.lines, `function=queue-full.${NS}`, 'status=500', `event_id=${ev.id}`, 'mode=async');
+  const line = errorLines(
+    tc.lines,
+    `function=queue-full.${NS}`,
+    'status=500',
+    `event_id=${ev.id}`,
+    'mode=async',
+  );
   expect(line).toHaveLength(1);
   expect(await total(tc.metrics.invocationErrors)).toBe(1);
   expect(await total(tc.metrics.invocations)).toBe(1);
