@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseXml, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
+import { parseXml, parseXmlFast, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
 import { convertEvent, convertValue, formatTime } from '../../../src/stream/vcenter/vim25/convert';
 
 const FIX = path.join(__dirname, 'fixtures');
 
-function returnvals(xml: string): XmlElement[] {
-  return parseXml(xml).children.filter((c) => c.name === 'returnval');
+function returnvals(xml: string, parse = parseXml): XmlElement[] {
+  return parse(xml).children.filter((c) => c.name === 'returnval');
 }
 
 /** Deep equality including key order (what encoding/json prints). */
@@ -15,8 +15,11 @@ function expectSameJson(actual: unknown, expected: unknown): void {
   expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
 }
 
-describe('convertEvent against govmomi json.Marshal (fixtures/events.xml)', () => {
-  const els = returnvals(fs.readFileSync(path.join(FIX, 'events.xml'), 'utf8'));
+describe.each([
+  ['parseXml', parseXml],
+  ['parseXmlFast', parseXmlFast],
+])('convertEvent against govmomi json.Marshal (fixtures/events.xml, %s)', (_name, parse) => {
+  const els = returnvals(fs.readFileSync(path.join(FIX, 'events.xml'), 'utf8'), parse);
   const expected = JSON.parse(fs.readFileSync(path.join(FIX, 'events.govmomi.json'), 'utf8')) as (Record<
     string,
     unknown
@@ -143,5 +146,33 @@ describe('formatTime (Go RFC3339Nano)', () => {
     ['2020-02-11T21:28:23.50-05:00', '2020-02-11T21:28:23.5-05:00'],
   ])('%s -> %s', (input, want) => {
     expect(formatTime(input)).toBe(want);
+  });
+});
+
+describe('parseXmlFast', () => {
+  it('builds the same tree as parseXml (character references decoded)', () => {
+    const x = fs.readFileSync(path.join(FIX, 'events.xml'), 'utf8');
+    const a = parseXml(x.replace(/&#233;/g, 'é').replace(/&#x1F600;/g, '😀'));
+    expect(parseXmlFast(x)).toEqual(a);
+  });
+
+  it('handles declarations, comments, CDATA, quotes and entities', () => {
+    const el = parseXmlFast(
+      `<?xml version="1.0"?><!-- c --><s:Envelope xmlns:s="x"><a k='v "q"' xsi:type="xsd:int">1&amp;#65;&#65;&#x42;<![CDATA[<raw>&amp;]]></a><b/></s:Envelope>`,
+    );
+    expect(el.name).toBe('Envelope');
+    expect(el.children[0]).toEqual({
+      name: 'a',
+      attrs: { k: 'v "q"', 'xsi:type': 'xsd:int' },
+      children: [],
+      text: '1&#65;AB<raw>&amp;',
+    });
+    expect(el.children[1]).toEqual({ name: 'b', attrs: {}, children: [], text: '' });
+  });
+
+  it('rejects malformed XML', () => {
+    expect(() => parseXmlFast('<a><b></a>')).toThrow(/mismatched/);
+    expect(() => parseXmlFast('<a>')).toThrow(/unclosed/);
+    expect(() => parseXmlFast('')).toThrow(/no root/);
   });
 });

@@ -13,7 +13,7 @@ import {
   vmOp,
   type Simulator,
 } from '../../harness/simulator';
-import { find, parseXml, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
+import { find, parseXml, parseXmlFast, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
 import { convertEvent } from '../../../src/stream/vcenter/vim25/convert';
 
 jest.setTimeout(180_000);
@@ -31,6 +31,8 @@ class RawSoap {
   private cookie = '';
   constructor(private readonly url: string) {}
 
+  lastText = '';
+
   async call(body: string): Promise<XmlElement> {
     const res = await fetch(this.url, {
       method: 'POST',
@@ -46,12 +48,13 @@ class RawSoap {
     const set = res.headers.get('set-cookie');
     const m = set ? /vmware_soap_session=("[^"]*"|[^;]*)/.exec(set) : null;
     if (m) this.cookie = `vmware_soap_session=${m[1]}`;
+    this.lastText = text;
     return parseXml(text);
   }
 }
 
 /** Raw SOAP: Login, collector over the root folder, RetrievePropertiesEx(latestPage). */
-async function latestPageEvents(sim: Simulator): Promise<XmlElement[]> {
+async function latestPageEvents(sim: Simulator): Promise<{ els: XmlElement[]; fast: XmlElement[] }> {
   const soap = new RawSoap(sim.url);
   const sc = await soap.call(
     '<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>',
@@ -83,7 +86,7 @@ async function latestPageEvents(sim: Simulator): Promise<XmlElement[]> {
     );
     const val = find(reply, 'val');
     if (!val) throw new Error('no latestPage value in the reply');
-    return val.children;
+    return { els: val.children, fast: find(parseXmlFast(soap.lastText), 'val')!.children };
   } finally {
     await soap.call(`<DestroyCollector xmlns="urn:vim25">${mo('_this', collector)}</DestroyCollector>`);
   }
@@ -164,7 +167,9 @@ describe('convertEvent parity with govmomi on the simulator', () => {
     await vmOp(sim, 'poweroff', 'parity-vm');
     await vmOp(sim, 'destroy', 'parity-vm');
 
-    const els = await latestPageEvents(sim);
+    const { els, fast } = await latestPageEvents(sim);
+    expect(fast.length).toBe(els.length);
+    fast.forEach((el, i) => expect(convertEvent(el)).toEqual(convertEvent(els[i])));
     const ref = await referenceEvents(sim);
     const mine = new Map<number, ReturnType<typeof convertEvent>>();
     for (const el of els) {
