@@ -55,7 +55,9 @@ export function envelope(
 }
 
 /** Parts of a rule ARN: `arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`. */
-export function parseRuleArn(arn: string): { region: string; account: string; bus?: string; name: string } | undefined {
+export function parseRuleArn(
+  arn: string,
+): { region: string; account: string; bus?: string; name: string } | undefined {
   const m = /^arn:aws[a-z-]*:events:([a-z0-9-]+):(\d{12}):rule\/(.+)$/.exec(arn);
   if (!m) return undefined;
   const rest = m[3];

@@ -9,7 +9,12 @@
  * evaluate) and re-read every `sync_interval` seconds; a failed sync keeps
  * the last good pattern.
  */
-import { EventBridgeClient, ListRulesCommand, PutEventsCommand, type Rule } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  ListRulesCommand,
+  PutEventsCommand,
+  type Rule,
+} from '@aws-sdk/client-eventbridge';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
 import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
@@ -19,7 +24,14 @@ import { registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
 import { InFlight } from '../in-flight';
 import type { Processor } from '../processor';
-import { envelope, entrySize, MAX_BATCH_ENTRIES, MAX_ENTRY_BYTES, parseRuleArn, type PutEntry } from './envelope';
+import {
+  envelope,
+  entrySize,
+  MAX_BATCH_ENTRIES,
+  MAX_ENTRY_BYTES,
+  parseRuleArn,
+  type PutEntry,
+} from './envelope';
 import { compilePattern, type EventMatcher } from './pattern';
 
 const PROVIDER = 'aws_event_bridge';
@@ -187,7 +199,11 @@ export class EventBridgeProcessor implements Processor {
       failed: counter(reg, PREFIX + 'failed_total', 'Entries not put after retries, by reason', ['reason']),
       batches: counter(reg, PREFIX + 'batches_total', 'PutEvents calls, by outcome', ['outcome']),
       throttled: counter(reg, PREFIX + 'throttled_total', 'PutEvents calls refused with ThrottlingException'),
-      syncFailures: counter(reg, PREFIX + 'rule_sync_failures_total', 'Rule syncs that failed (last pattern kept)'),
+      syncFailures: counter(
+        reg,
+        PREFIX + 'rule_sync_failures_total',
+        'Rule syncs that failed (last pattern kept)',
+      ),
     };
     if (!reg.getSingleMetric(PREFIX + 'rule_sync_age_seconds')) {
       // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -214,7 +230,12 @@ export class EventBridgeProcessor implements Processor {
     let token: string | undefined;
     do {
       const out = await this.client.send(
-        new ListRulesCommand({ EventBusName: this.bus, NamePrefix: this.ruleName, Limit: 50, NextToken: token }),
+        new ListRulesCommand({
+          EventBusName: this.bus,
+          NamePrefix: this.ruleName,
+          Limit: 50,
+          NextToken: token,
+        }),
       );
       const rule = out.Rules?.find((r) => r.Arn === this.ruleArn);
       if (rule) return rule;
@@ -242,7 +263,9 @@ export class EventBridgeProcessor implements Processor {
       throw new Error(`EventBridge ${this.where()} not found${hint}`);
     }
     if (!rule.EventPattern || !rule.EventPattern.trim()) {
-      throw new Error(`EventBridge ${this.where()} has no event pattern (scheduled rules cannot select events)`);
+      throw new Error(
+        `EventBridge ${this.where()} has no event pattern (scheduled rules cannot select events)`,
+      );
     }
     try {
       return { matcher: compilePattern(rule.EventPattern), rule };
@@ -252,7 +275,8 @@ export class EventBridgeProcessor implements Processor {
   }
 
   async start(): Promise<void> {
-    if (!parseRuleArn(this.ruleArn)) throw new Error(`aws_eventbridge_rule_arn is not a rule ARN: ${this.ruleArn}`);
+    if (!parseRuleArn(this.ruleArn))
+      throw new Error(`aws_eventbridge_rule_arn is not a rule ARN: ${this.ruleArn}`);
     let loaded: { matcher: EventMatcher; rule: Rule } | undefined;
     for (let attempt = 1; !loaded; attempt++) {
       try {
@@ -260,17 +284,23 @@ export class EventBridgeProcessor implements Processor {
       } catch (err) {
         const retryable = (err as Error & { retryable?: boolean }).retryable === true;
         if (!retryable || attempt >= this.tuning.startAttempts) throw err;
-        this.log.warn('reading the EventBridge rule failed, retrying', { attempt, error: (err as Error).message });
+        this.log.warn('reading the EventBridge rule failed, retrying', {
+          attempt,
+          error: (err as Error).message,
+        });
         await sleep(this.backoff(attempt));
       }
     }
     this.matcher = loaded.matcher;
     this.lastSyncOkMs = Date.now();
     if (loaded.rule.State && loaded.rule.State !== 'ENABLED') {
-      this.log.warn('the EventBridge rule is not enabled: matching events are put but its targets get nothing', {
-        rule: this.ruleArn,
-        state: loaded.rule.State,
-      });
+      this.log.warn(
+        'the EventBridge rule is not enabled: matching events are put but its targets get nothing',
+        {
+          rule: this.ruleArn,
+          state: loaded.rule.State,
+        },
+      );
     }
     this.syncTimer = setInterval(() => void this.sync(), this.syncIntervalMs);
     this.syncTimer.unref();
@@ -317,7 +347,12 @@ export class EventBridgeProcessor implements Processor {
       return;
     }
     const detail = cloudEventJson(event);
-    const entry: PutEntry = { Source: event.source, DetailType: subject, Detail: detail, EventBusName: this.bus };
+    const entry: PutEntry = {
+      Source: event.source,
+      DetailType: subject,
+      Detail: detail,
+      EventBusName: this.bus,
+    };
     const env = envelope(entry, JSON.parse(detail), { account: this.account, region: this.region });
     if (!this.matcher.matches(env)) {
       this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'pattern_mismatch' });
@@ -376,7 +411,8 @@ export class EventBridgeProcessor implements Processor {
         remaining.forEach((p, i) => {
           const r = results[i];
           if (r?.ErrorCode) {
-            if (PERMANENT_ENTRY_ERRORS.test(r.ErrorCode)) permanent.push({ p, code: r.ErrorCode, message: r.ErrorMessage });
+            if (PERMANENT_ENTRY_ERRORS.test(r.ErrorCode))
+              permanent.push({ p, code: r.ErrorCode, message: r.ErrorMessage });
             else retry.push(p);
           } else {
             this.m.sent.inc();
@@ -463,7 +499,9 @@ export class EventBridgeProcessor implements Processor {
     const drained = await this.inFlight.drain(Math.max(0, deadlineMs - (Date.now() - t0)));
     if (!drained) {
       this.aborted = true;
-      this.log.warn('EventBridge deliveries still in flight at the stop deadline', { inFlight: this.inFlight.size });
+      this.log.warn('EventBridge deliveries still in flight at the stop deadline', {
+        inFlight: this.inFlight.size,
+      });
     }
     this.client.destroy();
   }

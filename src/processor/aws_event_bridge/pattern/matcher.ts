@@ -94,7 +94,10 @@ function compileNode(obj: Record<string, unknown>, path: string): Node {
     const where = join(path, key);
     if (key === '$or') {
       if (!Array.isArray(value) || value.length < 2 || !value.every((v) => isPlainObject(v))) {
-        throw new PatternError(where, `"$or" needs an array of at least two objects, found ${describe(value)}`);
+        throw new PatternError(
+          where,
+          `"$or" needs an array of at least two objects, found ${describe(value)}`,
+        );
       }
       node.ors.push(
         value.map((alt, i) => {
@@ -138,7 +141,8 @@ function compileLeaf(name: string, values: unknown[], where: string): LeafField 
       const op = keys[0];
       const arg = v[op];
       if (op === 'exists') {
-        if (typeof arg !== 'boolean') throw new PatternError(at, `"exists" needs true or false, found ${describe(arg)}`);
+        if (typeof arg !== 'boolean')
+          throw new PatternError(at, `"exists" needs true or false, found ${describe(arg)}`);
         if (arg) field.existsTrue = true;
         else field.existsFalse = true;
       } else {
@@ -165,7 +169,10 @@ function affix(op: 'prefix' | 'suffix', arg: unknown, at: string): (s: string) =
   if (isPlainObject(arg)) {
     const keys = Object.keys(arg);
     if (keys.length !== 1 || keys[0] !== 'equals-ignore-case') {
-      throw new PatternError(at, `"${op}" takes a string or {"equals-ignore-case": string}, found ${describe(arg)}`);
+      throw new PatternError(
+        at,
+        `"${op}" takes a string or {"equals-ignore-case": string}, found ${describe(arg)}`,
+      );
     }
     const want = fold(str(`${op}.equals-ignore-case`, arg['equals-ignore-case'], at));
     return (s) => test(fold(s), want);
@@ -181,7 +188,10 @@ function wildcard(arg: string, at: string): RegExp {
     if (c === '\\') {
       const next = arg[i + 1];
       if (next !== '*' && next !== '\\') {
-        throw new PatternError(at, `"wildcard" ${JSON.stringify(arg)}: a backslash may only escape "*" or "\\"`);
+        throw new PatternError(
+          at,
+          `"wildcard" ${JSON.stringify(arg)}: a backslash may only escape "*" or "\\"`,
+        );
       }
       re += '\\' + next;
       i++;
@@ -200,7 +210,10 @@ function wildcard(arg: string, at: string): RegExp {
 function strings(op: string, arg: unknown, at: string): string[] {
   const list = Array.isArray(arg) ? arg : [arg];
   if (list.length === 0 || !list.every((s) => typeof s === 'string')) {
-    throw new PatternError(at, `"${op}" needs a string or a non-empty list of strings, found ${describe(arg)}`);
+    throw new PatternError(
+      at,
+      `"${op}" needs a string or a non-empty list of strings, found ${describe(arg)}`,
+    );
   }
   return list as string[];
 }
@@ -226,7 +239,8 @@ function compileOperator(op: string, arg: unknown, at: string): Condition {
       return numeric(arg, at);
     case 'cidr': {
       const block = parseCidr(str(op, arg, at));
-      if (!block) throw new PatternError(at, `"cidr" needs an IPv4 or IPv6 CIDR block, found ${describe(arg)}`);
+      if (!block)
+        throw new PatternError(at, `"cidr" needs an IPv4 or IPv6 CIDR block, found ${describe(arg)}`);
       return (x) => {
         if (typeof x !== 'string') return false;
         const ip = parseIP(x);
@@ -250,7 +264,10 @@ function anythingBut(arg: unknown, at: string): Condition {
       const set = new Set(arg as number[]);
       return (x) => !(typeof x === 'number' && set.has(x));
     }
-    throw new PatternError(at, `"anything-but" list must hold only strings or only numbers, found ${describe(arg)}`);
+    throw new PatternError(
+      at,
+      `"anything-but" list must hold only strings or only numbers, found ${describe(arg)}`,
+    );
   }
   if (isPlainObject(arg)) {
     const keys = Object.keys(arg);
@@ -318,7 +335,8 @@ function numeric(arg: unknown, at: string): Condition {
         throw bad(`unknown comparison ${describe(op)}`);
     }
   }
-  if (lower !== undefined && upper !== undefined && lower >= upper) throw bad('the lower bound is not below the upper bound');
+  if (lower !== undefined && upper !== undefined && lower >= upper)
+    throw bad('the lower bound is not below the upper bound');
   return (x) => typeof x === 'number' && tests.every((t) => t(x));
 }
 
@@ -361,7 +379,9 @@ function matchNode(node: Node, value: unknown): boolean {
       const candidates = objects(v);
       // Array consistency: one element of an array of objects must match the whole sub-pattern.
       const ok =
-        candidates.length === 0 ? matchNode(field.node, EMPTY) : candidates.some((c) => matchNode(field.node, c));
+        candidates.length === 0
+          ? matchNode(field.node, EMPTY)
+          : candidates.some((c) => matchNode(field.node, c));
       if (!ok) return false;
     }
   }
