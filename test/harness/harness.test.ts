@@ -239,7 +239,7 @@ describe('govmomi simulator harness', () => {
       // vctool logs in again by itself
       expect((await about(short)).ApiType).toBe('VirtualCenter');
     } finally {
-      await short.kill();
+      await short.stop();
     }
   });
 });

@@ -113,6 +113,7 @@ export function buildHarness(): void {
 // ------------------------------------------------------------------ child process bookkeeping
 
 const children = new Set<ChildProcess>();
+const simDirs = new Set<string>();
 let exitHookInstalled = false;
 
 function track(child: ChildProcess): void {
@@ -129,6 +130,7 @@ function track(child: ChildProcess): void {
           /* already gone */
         }
       }
+      for (const d of simDirs) fs.rmSync(d, { recursive: true, force: true });
     });
   }
 }
@@ -215,7 +217,14 @@ class SimulatorProcess implements Simulator {
     if (this.opts.trace) args.push('-trace');
     fs.rmSync(this.sessionFile, { force: true });
 
-    const child = spawn(VCSIM, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // the simulator creates its datastores under TMPDIR; keep them in our dir so they go away
+    const tmp = path.join(this.dir, 'tmp');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const child = spawn(VCSIM, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
     track(child);
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => {
@@ -269,6 +278,7 @@ class SimulatorProcess implements Simulator {
   async stop(): Promise<void> {
     await this.signal('SIGTERM');
     fs.rmSync(this.dir, { recursive: true, force: true });
+    simDirs.delete(this.dir);
   }
 
   kill(): Promise<void> {
@@ -289,6 +299,7 @@ class SimulatorProcess implements Simulator {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   buildHarness();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcsim-'));
+  simDirs.add(dir);
   const sim = new SimulatorProcess(opts, dir);
   await sim.start();
   return sim;
