@@ -251,7 +251,9 @@ export class EventBridgeProcessor implements Processor {
       rule = await this.findRule();
     } catch (err) {
       const e = errorInfo(err);
-      const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`);
+      const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`, {
+        cause: err,
+      });
       (wrapped as Error & { retryable?: boolean }).retryable = isRetryable(err) || e.status === undefined;
       throw wrapped;
     }
@@ -270,7 +272,7 @@ export class EventBridgeProcessor implements Processor {
     try {
       return { matcher: compilePattern(rule.EventPattern), rule };
     } catch (err) {
-      throw new Error(`EventBridge ${this.where()}: ${(err as Error).message}`);
+      throw new Error(`EventBridge ${this.where()}: ${(err as Error).message}`, { cause: err });
     }
   }
 
