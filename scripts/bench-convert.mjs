@@ -20,7 +20,11 @@ const ts = require(path.join(root, 'node_modules/typescript'));
 Module._extensions['.ts'] = (mod, filename) => {
   const src = fs.readFileSync(filename, 'utf8');
   const out = ts.transpileModule(src, {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
     fileName: filename,
   });
   mod._compile(out.outputText, filename);
@@ -34,7 +38,9 @@ const seconds = Number(process.argv[3] ?? 3);
 const fixture = fs.readFileSync(path.join(root, 'test/unit/vim25/fixtures/events.xml'), 'utf8');
 const shapes = [...fixture.matchAll(/<returnval[\s\S]*?<\/returnval>/g)].map((m) => m[0]);
 // Weight toward the common small events, like a real event stream.
-const common = shapes.filter((s) => /VmPoweredOnEvent|UserLoginSessionEvent|AlarmStatusChangedEvent|EventEx|TaskEvent/.test(s));
+const common = shapes.filter((s) =>
+  /VmPoweredOnEvent|UserLoginSessionEvent|AlarmStatusChangedEvent|EventEx|TaskEvent/.test(s),
+);
 const parts = [];
 for (let i = 0; i < n; i++) {
   const s = i % 10 === 9 ? shapes[i % shapes.length] : common[i % common.length];
@@ -56,7 +62,11 @@ function run(label, fn) {
     t = process.hrtime.bigint();
   }
   const secs = Number(t - t0) / 1e9;
-  console.log(`${label.padEnd(30)} ${Math.round(events / secs).toLocaleString('en-US').padStart(10)} events/s`);
+  console.log(
+    `${label.padEnd(30)} ${Math.round(events / secs)
+      .toLocaleString('en-US')
+      .padStart(10)} events/s`,
+  );
 }
 
 const els = parseXml(xml).children;

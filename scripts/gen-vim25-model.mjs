@@ -111,7 +111,8 @@ for (let i = 0; i < lines.length; i++) {
           t = t.slice(1);
         }
       }
-      if (t.startsWith('[]') || t.startsWith('*')) throw new Error(`${name}.${goName}: unsupported type ${goType}`);
+      if (t.startsWith('[]') || t.startsWith('*'))
+        throw new Error(`${name}.${goName}: unsupported type ${goType}`);
       if (PRIMS[t]) t = PRIMS[t];
       else if (/^Base[A-Z]/.test(t)) {
         flags |= 4;
@@ -132,7 +133,8 @@ for (let i = 0; i < lines.length; i++) {
 
 // Base* interfaces: if.go registers t["BaseX"] = X
 const ifaceBase = new Map();
-for (const m of ifGo.matchAll(/t\["Base(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g)) ifaceBase.set(m[1], m[2]);
+for (const m of ifGo.matchAll(/t\["Base(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g))
+  ifaceBase.set(m[1], m[2]);
 // Fix up interface field types to the struct named by the interface.
 for (const [name, def] of structs) {
   for (const f of def.f) {
@@ -154,7 +156,8 @@ for (const [name, def] of structs) {
 
 // Extra registry entries in helpers.go (e.g. HostSubSpecificationUpdateEvent -> HostEvent)
 const aliases = {};
-for (const m of helpersGo.matchAll(/t\["(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g)) aliases[m[1]] = m[2];
+for (const m of helpersGo.matchAll(/t\["(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g))
+  aliases[m[1]] = m[2];
 
 // ---- descendants -------------------------------------------------------------
 const kids = new Map();

@@ -108,7 +108,11 @@ describe('unknown event class', () => {
   });
 
   it('has no xsi:type at all: plain Event', () => {
-    const e = convertEvent(returnvals('<r><returnval><key>1</key><chainId>1</chainId><createdTime>2023-01-01T00:00:00Z</createdTime></returnval></r>')[0]);
+    const e = convertEvent(
+      returnvals(
+        '<r><returnval><key>1</key><chainId>1</chainId><createdTime>2023-01-01T00:00:00Z</createdTime></returnval></r>',
+      )[0],
+    );
     expect(e.className).toBe('Event');
     expect(e.known).toBe(true);
     expect(e.data.UserName).toBe('');
@@ -120,7 +124,11 @@ describe('convertValue', () => {
     const el = parseXml(
       '<fault xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="InvalidArgument"><invalidProperty>p</invalidProperty></fault>',
     );
-    expectSameJson(convertValue(el, 'MethodFault'), { FaultCause: null, FaultMessage: null, InvalidProperty: 'p' });
+    expectSameJson(convertValue(el, 'MethodFault'), {
+      FaultCause: null,
+      FaultMessage: null,
+      InvalidProperty: 'p',
+    });
     expect(convertValue(parseXml('<x type="VirtualMachine">vm-1</x>'), 'ManagedObjectReference')).toEqual({
       Type: 'VirtualMachine',
       Value: 'vm-1',

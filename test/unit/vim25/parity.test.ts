@@ -6,13 +6,7 @@
  * the same order) what govmomi's json.Marshal prints for the same key
  * (`vctool events`).
  */
-import {
-  postEvents,
-  referenceEvents,
-  startSimulator,
-  vmOp,
-  type Simulator,
-} from '../../harness/simulator';
+import { postEvents, referenceEvents, startSimulator, vmOp, type Simulator } from '../../harness/simulator';
 import { find, parseXml, parseXmlFast, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
 import { convertEvent } from '../../../src/stream/vcenter/vim25/convert';
 
@@ -136,7 +130,10 @@ describe('convertEvent parity with govmomi on the simulator', () => {
           FullFormattedMessage: `Alarm 'Host CPU' changed from Green to Red ${tricky}`,
         },
       },
-      { class: 'UserLoginSessionEvent', fields: { IpAddress: '10.1.2.3', UserAgent: tricky, Locale: 'en', SessionId: 'abc' } },
+      {
+        class: 'UserLoginSessionEvent',
+        fields: { IpAddress: '10.1.2.3', UserAgent: tricky, Locale: 'en', SessionId: 'abc' },
+      },
       {
         class: 'VmBeingCreatedEvent',
         entities: `vm:${vm}`,
@@ -192,7 +189,13 @@ describe('convertEvent parity with govmomi on the simulator', () => {
     const ex = [...mine.values()].find((e) => e.className === 'EventEx')!;
     expect(ex.data.Message).toBe(tricky);
     if (process.env.VIM25_PARITY_VERBOSE) console.log(ref.size, [...classes].sort().join(' '));
-    for (const c of ['VmReconfiguredEvent', 'EventEx', 'ExtendedEvent', 'AlarmStatusChangedEvent', 'VmCreatedEvent']) {
+    for (const c of [
+      'VmReconfiguredEvent',
+      'EventEx',
+      'ExtendedEvent',
+      'AlarmStatusChangedEvent',
+      'VmCreatedEvent',
+    ]) {
       expect(classes.has(c)).toBe(true);
     }
   });
