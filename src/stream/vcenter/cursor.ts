@@ -65,6 +65,11 @@ export class Cursor {
     return c > 0 || (c === 0 && p.key !== undefined && keyAfter(ev.key, p.key));
   }
 
+  /** `key` is exactly `offset + 1` keys after the position (in this collector's key space). */
+  follows(key: number, offset: number): boolean {
+    return this.keyTrusted && this.position.key !== undefined && ((key - this.position.key) | 0) === offset + 1;
+  }
+
   /** Record a delivered event. */
   advance(ev: KeyedEvent): void {
     this.position = { time: ev.createdTime, key: ev.key };

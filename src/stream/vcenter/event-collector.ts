@@ -1,19 +1,22 @@
 /**
- * Follows a vCenter's events through an EventHistoryCollector.
+ * Follows a vCenter's events through two EventHistoryCollectors over the
+ * root folder (recursion `all`: every event).
  *
- * The collector covers the root folder with recursion `all` (every event) and
- * a page of PAGE_SIZE (the maximum, 1000). A PropertyCollector filter on its
- * `latestPage` plus `WaitForUpdatesEx` returns as soon as events arrive, on a
- * vCenter and on govmomi's simulator alike. Each reply holds the newest
- * PAGE_SIZE events; the caller keeps a Cursor and takes the ones after it, so
- * a burst of up to PAGE_SIZE events between two replies loses nothing (the
- * original router used a page of 1 and lost every event but the last).
+ * - The *page* collector has the largest page (1000): its `latestPage` is the
+ *   newest 1000 events. It is read with RetrievePropertiesEx only when needed.
+ * - The *wake* collector has a page of 1, and a PropertyCollector filter on
+ *   its `latestPage`: `WaitForUpdatesEx` returns as soon as an event arrives,
+ *   and each reply carries the newest event(s) cheaply.
  *
- * When a reply's whole page is new, more events may have arrived than the page
- * holds; the history behind the page is then read with ResetCollector +
- * ReadPreviousEvents (newest to oldest on a vCenter), until events known to the
- * cursor show up. Whatever the vCenter no longer holds is reported, never
- * silently skipped.
+ * Why two: watching a 1000-event page directly makes every reply carry the
+ * whole page, and govmomi's simulator even sends one full page *per event*
+ * posted since the last reply (a 1,000-event burst would be a reply of a
+ * million events). A vCenter coalesces changes, so a wake reply may skip
+ * events; the caller notices the key gap and reads the page collector, and
+ * when even its whole page is new, the history behind it through
+ * ResetCollector + ReadPreviousEvents (newest to oldest on a vCenter).
+ * The original router watched a page of 1 alone and lost every event that a
+ * burst pushed past it.
  */
 import { child, children, type XmlElement } from './vim25/xml';
 import { moRefArg, moRefOf, VimClient, type MoRef } from './soap/vim-client';
@@ -36,9 +39,14 @@ export function rawEvent(el: XmlElement): RawEvent {
   return { key, createdTime, el };
 }
 
+const latestPageSpec = (collector: MoRef) => ({
+  propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
+  objectSet: [{ obj: moRefArg(collector), skip: false }],
+});
+
 export class EventCollector {
   private collector?: MoRef;
-  private filter?: MoRef;
+  private wake?: MoRef;
   private version = '';
 
   constructor(
@@ -46,32 +54,34 @@ export class EventCollector {
     private readonly content: ServiceContent,
   ) {}
 
-  async create(): Promise<void> {
+  private async createCollector(pageSize: number): Promise<MoRef> {
     const res = await this.client.call('CreateCollectorForEvents', {
       _this: moRefArg(this.content.eventManager),
       filter: { entity: { entity: moRefArg(this.content.rootFolder), recursion: 'all' } },
     });
-    this.collector = moRefOf(child(res, 'returnval'));
-    if (!this.collector) throw new Error('CreateCollectorForEvents returned no collector');
-    await this.client.call('SetCollectorPageSize', { _this: moRefArg(this.collector), maxCount: PAGE_SIZE });
-    const f = await this.client.call('CreateFilter', {
+    const ref = moRefOf(child(res, 'returnval'));
+    if (!ref) throw new Error('CreateCollectorForEvents returned no collector');
+    await this.client.call('SetCollectorPageSize', { _this: moRefArg(ref), maxCount: pageSize });
+    return ref;
+  }
+
+  async create(): Promise<void> {
+    this.collector = await this.createCollector(PAGE_SIZE);
+    this.wake = await this.createCollector(1);
+    await this.client.call('CreateFilter', {
       _this: moRefArg(this.content.propertyCollector),
-      spec: {
-        propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
-        objectSet: [{ obj: moRefArg(this.collector), skip: false }],
-      },
+      spec: latestPageSpec(this.wake),
       partialUpdates: false,
     });
-    this.filter = moRefOf(child(f, 'returnval'));
     this.version = '';
   }
 
   /**
-   * Wait up to `maxWaitSeconds` for the latest page to change. Resolves to the
-   * page's events (newest first, as the vCenter sends them), or undefined when
-   * nothing changed in that time.
+   * Wait up to `maxWaitSeconds` for events. Resolves to the newest events the
+   * wake collector reported (any order, possibly with gaps), or undefined when
+   * nothing happened in that time.
    */
-  async waitForPage(maxWaitSeconds: number, timeoutMs: number): Promise<RawEvent[] | undefined> {
+  async waitForEvents(maxWaitSeconds: number, timeoutMs: number): Promise<RawEvent[] | undefined> {
     const res = await this.client.call(
       'WaitForUpdatesEx',
       { _this: moRefArg(this.content.propertyCollector), version: this.version, options: { maxWaitSeconds } },
@@ -80,17 +90,38 @@ export class EventCollector {
     const ret = child(res, 'returnval');
     if (!ret) return undefined;
     this.version = child(ret, 'version')?.text ?? this.version;
-    let page: RawEvent[] | undefined;
+    const events: RawEvent[] = [];
     for (const fs of children(ret, 'filterSet')) {
       for (const os of children(fs, 'objectSet')) {
         for (const cs of children(os, 'changeSet')) {
           if (child(cs, 'name')?.text !== 'latestPage') continue;
           const val = child(cs, 'val');
-          page = val ? val.children.map(rawEvent) : [];
+          if (val) for (const el of val.children) events.push(rawEvent(el));
         }
       }
     }
-    return page;
+    return events;
+  }
+
+  /** The newest PAGE_SIZE events, newest first. */
+  async readPage(): Promise<RawEvent[]> {
+    if (!this.collector) return [];
+    const res = await this.client.call('RetrievePropertiesEx', {
+      _this: moRefArg(this.content.propertyCollector),
+      specSet: latestPageSpec(this.collector),
+      options: {},
+    });
+    const events: RawEvent[] = [];
+    for (const ret of children(res, 'returnval')) {
+      for (const obj of children(ret, 'objects')) {
+        for (const prop of children(obj, 'propSet')) {
+          if (child(prop, 'name')?.text !== 'latestPage') continue;
+          const val = child(prop, 'val');
+          if (val) for (const el of val.children) events.push(rawEvent(el));
+        }
+      }
+    }
+    return events;
   }
 
   /**
@@ -116,9 +147,9 @@ export class EventCollector {
 
   /** Best effort: the collector and its filter are session objects, gone with the session anyway. */
   async destroy(timeoutMs: number): Promise<void> {
-    const collector = this.collector;
+    const refs = [this.wake, this.collector];
     this.collector = undefined;
-    this.filter = undefined;
-    if (collector) await this.client.call('DestroyCollector', { _this: moRefArg(collector) }, timeoutMs);
+    this.wake = undefined;
+    for (const ref of refs) if (ref) await this.client.call('DestroyCollector', { _this: moRefArg(ref) }, timeoutMs);
   }
 }

@@ -16,13 +16,26 @@ import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
 import type { Logger } from '../../log/logger';
 import type { EventHandler, Stream } from '../stream';
-import { compareKeys, Cursor } from './cursor';
+import { compareKeys, compareTimes, Cursor } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { currentTime, login, logout, retrieveServiceContent, type ServiceContent } from './session';
 import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
 import { convertEvent } from './vim25/convert';
 
 const PROVIDER = 'vmware_vcenter';
+
+/** The newest event of a page by createdTime, then key (page order is not relied upon). */
+function newestOf(page: RawEvent[]): RawEvent | undefined {
+  let best: RawEvent | undefined;
+  for (const e of page) {
+    if (!best) best = e;
+    else {
+      const c = compareTimes(e.createdTime, best.createdTime);
+      if (c > 0 || (c === 0 && compareKeys(e.key, best.key) > 0)) best = e;
+    }
+  }
+  return best;
+}
 
 /** A start error the operator must fix; the router exits 1 with this message. */
 export class FatalStreamError extends Error {
@@ -184,25 +197,45 @@ export class VCenterStream implements Stream {
   private async follow(handler: EventHandler): Promise<void> {
     const collector = this.collector!;
     const cursor = this.cursor!;
+    // After (re)connecting, the page collector says what happened since the position.
+    let readPage = true;
     let firstPage = true;
     while (!this.stopping) {
-      const page = await this.vc('WaitForUpdatesEx', () =>
-        collector.waitForPage(this.maxWaitSeconds, this.maxWaitSeconds * 1000 + this.callTimeoutMs),
-      );
-      if (page === undefined) continue;
-      let fresh = page.filter((e) => cursor.isNew(e));
-      if (!firstPage && page.length >= PAGE_SIZE && fresh.length === page.length) {
-        fresh = await this.fillGap(collector, cursor, fresh);
-      }
-      fresh.sort((a, b) => compareKeys(a.key, b.key));
-      for (const raw of fresh) {
-        if (this.stopping) return;
-        await this.deliver(raw, handler, cursor);
-      }
-      if (firstPage) {
-        cursor.anchor(page[0]);
+      if (readPage) {
+        const page = await this.vc('RetrievePropertiesEx', () => collector.readPage());
+        let fresh = page.filter((e) => cursor.isNew(e));
+        if (page.length >= PAGE_SIZE && fresh.length === page.length) {
+          fresh = await this.fillGap(collector, cursor, fresh);
+        }
+        await this.deliverAll(fresh, handler, cursor);
+        if (firstPage) cursor.anchor(newestOf(page));
         firstPage = false;
+        readPage = false;
+        continue;
       }
+      const woke = await this.vc('WaitForUpdatesEx', () =>
+        collector.waitForEvents(this.maxWaitSeconds, this.maxWaitSeconds * 1000 + this.callTimeoutMs),
+      );
+      if (woke === undefined) continue;
+      const byKey = new Map<number, RawEvent>();
+      for (const e of woke) if (cursor.isNew(e)) byKey.set(e.key, e);
+      const fresh = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+      if (fresh.length === 0) continue;
+      // The wake collector reported every event since the position: deliver them.
+      // Otherwise (a vCenter coalesced several events into one change) read the page.
+      if (fresh.every((e, i) => cursor.follows(e.key, i))) {
+        await this.deliverAll(fresh, handler, cursor);
+      } else {
+        readPage = true;
+      }
+    }
+  }
+
+  private async deliverAll(fresh: RawEvent[], handler: EventHandler, cursor: Cursor): Promise<void> {
+    fresh.sort((a, b) => compareKeys(a.key, b.key));
+    for (const raw of fresh) {
+      if (this.stopping) return;
+      await this.deliver(raw, handler, cursor);
     }
   }
 
