@@ -154,10 +154,14 @@ for (const [name, def] of structs) {
   }
 }
 
-// Extra registry entries in helpers.go (e.g. HostSubSpecificationUpdateEvent -> HostEvent)
+// Extra registry entries in helpers.go (e.g. HostSubSpecificationUpdateEvent -> HostEvent).
+// Go runs init() functions file by file in file-name order, so types.go's own
+// registration of the same name (if any) runs later and wins: keep only
+// entries for names types.go does not define.
 const aliases = {};
-for (const m of helpersGo.matchAll(/t\["(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g))
-  aliases[m[1]] = m[2];
+for (const m of helpersGo.matchAll(/t\["(\w+)"\] = reflect\.TypeOf\(\(\*(\w+)\)\(nil\)\)/g)) {
+  if (!structs.has(m[1]) && !stringTypes.has(m[1])) aliases[m[1]] = m[2];
+}
 
 // ---- descendants -------------------------------------------------------------
 const kids = new Map();

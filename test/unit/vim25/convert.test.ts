@@ -58,7 +58,7 @@ describe.each([
     });
   });
 
-  it('strips the vim25: prefix from the class name and maps registry aliases', () => {
+  it('strips the vim25: prefix from the class name', () => {
     expect(convertEvent(els[1]).className).toBe('VmPoweredOffEvent');
     const alias = els.find((e) => e.attrs['xsi:type'] === 'HostSubSpecificationUpdateEvent')!;
     const ev = convertEvent(alias);
