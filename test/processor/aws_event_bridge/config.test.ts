@@ -4,7 +4,8 @@ import path from 'node:path';
 import { validateConfig } from '../../../src/config/load';
 
 const EXAMPLE = path.resolve(__dirname, '../../../config-examples/aws-event-bridge.json');
-const example = () => JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Array<Record<string, Record<string, unknown>>>;
+const example = () =>
+  JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Array<Record<string, Record<string, unknown>>>;
 
 test('config-examples/aws-event-bridge.json is valid', () => {
   expect(validateConfig(example())).toEqual([]);
