@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import * as soap from 'soap';
-import { child, parseXml, type XmlElement } from '../vim25/xml';
+import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
 
 export interface MoRef {
   type: string;

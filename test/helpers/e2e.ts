@@ -1,0 +1,148 @@
+/**
+ * End-to-end helpers: the real router (compiled CLI in a child process, or the
+ * Router class in-process) against the govmomi simulator.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConfigEntry, RouterConfig } from '../../src/config/types';
+import { createLogger, type Logger } from '../../src/log/logger';
+import { RouterMetrics } from '../../src/metrics/metrics';
+import { Router } from '../../src/router';
+import type { Simulator } from '../harness/simulator';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export function vcenterEntry(sim: Simulator, password = sim.password): ConfigEntry {
+  return {
+    type: 'stream',
+    provider: 'vmware_vcenter',
+    address: sim.url,
+    auth: { method: 'user_password', secret: { username: sim.username, password } },
+    options: { insecure: 'true', call_timeout: '10', max_backoff: '2' },
+  };
+}
+
+export function metricsEntry(auth?: { username: string; password: string }): ConfigEntry {
+  return {
+    type: 'metrics',
+    provider: 'internal',
+    address: '127.0.0.1:0',
+    auth: auth ? { method: 'basic_auth', secret: auth } : { method: 'none' },
+  };
+}
+
+export const stdoutEntry: ConfigEntry = { type: 'processor', provider: 'stdout' };
+
+export function writeConfig(entries: unknown): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ver-cfg-'));
+  const file = path.join(dir, 'config.json');
+  writeFileSync(file, typeof entries === 'string' ? entries : JSON.stringify(entries, null, 2));
+  return file;
+}
+
+/** Poll `cond` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface RouterProcess {
+  proc: ChildProcess;
+  stdoutLines: string[];
+  stderr(): string;
+  /** http://127.0.0.1:PORT of the metrics server, once it listens. */
+  metricsUrl: string;
+  /** Parsed CloudEvents printed so far (stdout processor). */
+  events(): Array<Record<string, unknown>>;
+  /** Send a signal and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Run the compiled CLI with `args`; resolves with its exit code and output (for config errors). */
+export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`CLI did not exit within ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Start the compiled router with a config (entries), wait until its metrics server listens. */
+export async function startRouterProcess(entries: unknown, extraArgs: string[] = []): Promise<RouterProcess> {
+  const file = writeConfig(entries);
+  const proc = spawn(process.execPath, [CLI, '-config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdoutLines: string[] = [];
+  let partial = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    stdoutLines.push(...lines.filter((l) => l.length > 0));
+  });
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  let port = '';
+  await waitFor('the router metrics server', () => {
+    if (proc.exitCode !== null) throw new Error(`router exited with ${proc.exitCode}: ${stderr}`);
+    const m = /metrics server listening address=[^\s]*:(\d+)/.exec(stderr);
+    if (m) port = m[1];
+    return port !== '';
+  });
+  return {
+    proc,
+    stdoutLines,
+    stderr: () => stderr,
+    metricsUrl: `http://127.0.0.1:${port}`,
+    events: () => stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+}
+
+export interface InProcessRouter {
+  router: Router;
+  metrics: RouterMetrics;
+  logs: string[];
+  logger: Logger;
+  metricsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The Router class in this process (processor tests that need the metrics objects). */
+export async function startRouterInProcess(config: RouterConfig): Promise<InProcessRouter> {
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', json: false, write: (l) => logs.push(l) });
+  const metrics = new RouterMetrics({ defaultMetrics: false });
+  const router = await Router.create(config, { logger, metrics });
+  await router.start();
+  const port = router.metricsServer.address?.port;
+  return {
+    router,
+    metrics,
+    logs,
+    logger,
+    metricsUrl: `http://127.0.0.1:${port}`,
+    stop: () => router.stop(5000),
+  };
+}
