@@ -38,7 +38,7 @@ mkdir -p "$BIN"
 
 # up to date: both binaries exist and are newer than every source file
 uptodate=1
-for tool in vcsim vctool; do
+for tool in vcsim vctool reffollower; do
   if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/$tool" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
     uptodate=0
   fi
@@ -54,10 +54,10 @@ export GOPATH="$GOCODE:$BUILD_DIR" GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCH
 export GOCACHE="${GOCACHE:-$BUILD_DIR/cache}"
 export CGO_ENABLED=0
 
-for tool in vcsim vctool; do
+for tool in vcsim vctool reffollower; do
   log "building $tool ($(go version))"
   # build in a temp file then rename, so concurrent runs never see a half-written binary
   (cd "$SRC/$tool" && go build -o "$BIN/.$tool.$$" .)
   mv -f "$BIN/.$tool.$$" "$BIN/$tool"
 done
-log "built $BIN/vcsim $BIN/vctool"
+log "built $BIN/vcsim $BIN/vctool $BIN/reffollower"
