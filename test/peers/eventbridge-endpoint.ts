@@ -75,6 +75,9 @@ export class EventBridgeEndpoint {
   throttlePutEvents = 0;
   /** Decide per entry: an error code fails it (FailedEntryCount), undefined accepts it. */
   entryFailure: ((entry: Json) => string | undefined) | undefined;
+  /** While true, PutEvents calls are held unanswered (a slow EventBridge) until `releasePutEvents`. */
+  holdPutEvents = false;
+  private held: Array<() => void> = [];
 
   private server: Server | undefined;
   private listeners: Array<() => void> = [];
@@ -109,6 +112,17 @@ export class EventBridgeEndpoint {
       bus,
       rules.map((r) => ({ State: 'ENABLED', EventBusName: bus, ...r })),
     );
+  }
+
+  /** PutEvents calls currently held by `holdPutEvents`. */
+  get heldCalls(): number {
+    return this.held.length;
+  }
+
+  /** Stop holding and answer the held calls. */
+  releasePutEvents(): void {
+    this.holdPutEvents = false;
+    for (const answer of this.held.splice(0)) answer();
   }
 
   /** Change one rule's pattern (as an operator would in the console). */
@@ -176,7 +190,10 @@ export class EventBridgeEndpoint {
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target === 'AWSEvents.ListRules') this.listRules(input, res);
-    else if (target === 'AWSEvents.PutEvents') this.putEvents(input, res);
+    else if (target === 'AWSEvents.PutEvents' && this.holdPutEvents) {
+      this.held.push(() => this.putEvents(input, res));
+      for (const l of this.listeners.splice(0)) l();
+    } else if (target === 'AWSEvents.PutEvents') this.putEvents(input, res);
     else this.error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
   }
 

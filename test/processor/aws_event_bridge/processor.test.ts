@@ -247,6 +247,30 @@ describe('delivery', () => {
   });
 });
 
+test('a slow EventBridge makes the stream wait: at most 4 calls in flight and one batch pending', async () => {
+  proc = makeProcessor(ep, ctx);
+  await proc.start();
+  ep.holdPutEvents = true;
+  const events = Array.from({ length: 100 }, () => vmEvent('VmPoweredOnEvent'));
+  let accepted = 0;
+  const feeding = (async () => {
+    for (const ev of events) {
+      await proc!.process(ev);
+      accepted++;
+    }
+  })();
+  await ep.waitFor(() => ep.heldCalls === 4, 'four PutEvents calls in flight');
+  // Let the feeding loop run as far as it can.
+  for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
+  expect(ep.heldCalls).toBe(4);
+  expect(accepted).toBeLessThan(50); // 4 batches of 10 in flight + the batch whose flush waits
+  ep.releasePutEvents();
+  await feeding;
+  await proc.stop(10000);
+  expect(accepted).toBe(100);
+  expect(new Set(sentIds()).size).toBe(100);
+});
+
 describe('retries', () => {
   test('failed entries (FailedEntryCount) are retried; accepted entries are never sent again', async () => {
     const attempts = new Map<string, number>();
