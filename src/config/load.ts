@@ -154,7 +154,9 @@ export function parseConfig(text: string, file: string): RouterConfig {
   if (Array.isArray(data)) {
     for (const entry of data as ConfigEntry[]) {
       const secret = entry?.auth?.secret;
-      if (secret && typeof secret === 'object') for (const v of Object.values(secret)) if (typeof v === 'string') registerSecret(v);
+      if (!secret || typeof secret !== 'object') continue;
+      // Passwords and secret keys are masked everywhere; user names and key ids stay readable in logs.
+      for (const [k, v] of Object.entries(secret)) if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
     }
   }
   const problems = validateConfig(data);
