@@ -6,7 +6,9 @@ const pkg = require('../package.json');
 
 function git(cmd) {
   try {
-    return execSync(`git ${cmd}`, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync(`git ${cmd}`, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return '';
   }
@@ -14,4 +16,7 @@ function git(cmd) {
 const commit = process.env.COMMIT || git('rev-parse --short HEAD') || 'unknown';
 const version = process.env.VERSION || git('describe --tags --always') || pkg.version;
 mkdirSync(path.join(__dirname, '../dist'), { recursive: true });
-writeFileSync(path.join(__dirname, '../dist/version.json'), JSON.stringify({ commit, version: version || pkg.version }) + '\n');
+writeFileSync(
+  path.join(__dirname, '../dist/version.json'),
+  JSON.stringify({ commit, version: version || pkg.version }) + '\n',
+);

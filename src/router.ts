@@ -17,10 +17,16 @@ import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
 import { kindOf } from './config/schema';
 
-function definitionFor<T>(list: { provider: string; create: (e: ConfigEntry, c: ComponentContext) => Promise<T> }[], entry: ConfigEntry) {
+function definitionFor<T>(
+  list: { provider: string; create: (e: ConfigEntry, c: ComponentContext) => Promise<T> }[],
+  entry: ConfigEntry,
+) {
   const def = list.find((d) => d.provider === entry.provider);
   // The schema admits only registered providers; reaching this is a programming error.
-  if (!def) throw new Error(`no component registered for ${entry.type}/${entry.provider} (known: ${components.map((c) => c.provider).join(', ')})`);
+  if (!def)
+    throw new Error(
+      `no component registered for ${entry.type}/${entry.provider} (known: ${components.map((c) => c.provider).join(', ')})`,
+    );
   return def;
 }
 
@@ -61,7 +67,11 @@ export class Router {
     const started = new Date();
     this.metricsServer.attach(
       {
-        stream: { provider: this.stream.provider, name: sourceFromAddress(this.config.stream.address ?? ''), started },
+        stream: {
+          provider: this.stream.provider,
+          name: sourceFromAddress(this.config.stream.address ?? ''),
+          started,
+        },
         processor: {
           provider: this.processor.provider,
           name: sourceFromAddress(this.config.processor.address ?? this.processor.provider),

@@ -20,7 +20,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-async function runRouter(opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }): Promise<void> {
+async function runRouter(opts: {
+  config: string;
+  verbose?: boolean;
+  logLevel: LogLevel;
+  logJson?: boolean;
+}): Promise<void> {
   const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
   const logger = createLogger({ level, json: !!opts.logJson });
   let config;
@@ -67,13 +72,25 @@ export function buildProgram(): Command {
   const program = new Command('vmware-event-router');
   program
     .description('Routes VMware vCenter events as CloudEvents to OpenFaaS, AWS EventBridge or stdout')
-    .addOption(new Option('--config <path>', 'path to configuration file for metrics, stream source and processor').default(DEFAULT_CONFIG))
+    .addOption(
+      new Option(
+        '--config <path>',
+        'path to configuration file for metrics, stream source and processor',
+      ).default(DEFAULT_CONFIG),
+    )
     .option('--verbose', 'print event handling information (same as -log-level debug)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
     .option('--log-json', 'write logs as JSON lines (to stderr)')
     .version(`commit: ${commit}\nversion: ${version}`, '--version', 'print commit and version')
     .helpOption('-h, --help', 'print this help')
-    .addHelpText('after', `\nSingle-dash long flags work as in the original router (-config FILE).\n\ncommit: ${commit}\nversion: ${version}`)
+    .addHelpText(
+      'after',
+      `\nSingle-dash long flags work as in the original router (-config FILE).\n\ncommit: ${commit}\nversion: ${version}`,
+    )
     .action(async (opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }) => {
       await runRouter(opts);
     });
@@ -82,9 +99,10 @@ export function buildProgram(): Command {
     .description('check a configuration file: exit 0 when valid, else print every problem and exit 1')
     .addOption(new Option('--config <path>', 'configuration file').default(DEFAULT_CONFIG))
     .action((opts: { config: string }, cmd: Command) => {
-      const file = (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
-        ? (cmd.parent?.opts().config as string)
-        : opts.config;
+      const file =
+        (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
+          ? (cmd.parent?.opts().config as string)
+          : opts.config;
       try {
         loadConfig(file);
         process.stdout.write(`${file}: configuration is valid\n`);

@@ -42,14 +42,18 @@ function shown(path: string, value: unknown): string {
   if (isSecretPath(path)) return '(secret, not shown)';
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(maskUrlCredentials(value.length > 80 ? value.slice(0, 77) + '...' : value));
+  if (typeof value === 'string')
+    return JSON.stringify(maskUrlCredentials(value.length > 80 ? value.slice(0, 77) + '...' : value));
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...new Array<number>(b.length).fill(0),
+  ]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++)
@@ -106,7 +110,9 @@ function describe(e: ErrorObject, root: unknown[]): string | undefined {
       return `${path}: expected a boolean, "true" or "false", or a number as documented; found ${shown(path, e.data)}`;
     }
     case 'contains': {
-      const kind = (String((e.parentSchema as { $comment?: string }).$comment ?? '').match(/exactly one (\w+)/) ?? [])[1];
+      const kind = (String((e.parentSchema as { $comment?: string }).$comment ?? '').match(
+        /exactly one (\w+)/,
+      ) ?? [])[1];
       const n = root.filter((x) => x && typeof x === 'object' && kindOf(x as ConfigEntry) === kind).length;
       return n === 0
         ? `/: a ${kind} entry is required (found none)`
@@ -127,7 +133,11 @@ export function validateConfig(data: unknown): string[] {
   const problems = (v.errors ?? []).map((e) => describe(e, root)).filter((p): p is string => p !== undefined);
   // anyOf errors for options come with a type error per branch: keep the summary line only.
   const deduped = [...new Set(problems)].filter(
-    (p, _, all) => !(/: expected (boolean|integer|string), found/.test(p) && all.some((q) => q.startsWith(p.split(':')[0] + ': expected a boolean'))),
+    (p, _, all) =>
+      !(
+        /: expected (boolean|integer|string), found/.test(p) &&
+        all.some((q) => q.startsWith(p.split(':')[0] + ': expected a boolean'))
+      ),
   );
   return deduped;
 }
@@ -156,13 +166,15 @@ export function parseConfig(text: string, file: string): RouterConfig {
       const secret = entry?.auth?.secret;
       if (!secret || typeof secret !== 'object') continue;
       // Passwords and secret keys are masked everywhere; user names and key ids stay readable in logs.
-      for (const [k, v] of Object.entries(secret)) if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
+      for (const [k, v] of Object.entries(secret))
+        if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
     }
   }
   const problems = validateConfig(data);
   if (problems.length) throw new ConfigError(file, problems);
   const entries = data as ConfigEntry[];
-  const pick = (kind: 'stream' | 'processor' | 'metrics'): ConfigEntry => entries.find((e) => kindOf(e) === kind)!;
+  const pick = (kind: 'stream' | 'processor' | 'metrics'): ConfigEntry =>
+    entries.find((e) => kindOf(e) === kind)!;
   return { stream: pick('stream'), processor: pick('processor'), metrics: pick('metrics') };
 }
 
@@ -173,7 +185,9 @@ export function loadConfig(file: string): RouterConfig {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [
-      code === 'ENOENT' ? 'configuration file not found' : `cannot read configuration file (${code ?? (err as Error).message})`,
+      code === 'ENOENT'
+        ? 'configuration file not found'
+        : `cannot read configuration file (${code ?? (err as Error).message})`,
     ]);
   }
   return parseConfig(text, file);

@@ -46,7 +46,10 @@ export function buildConfigSchema(): JsonSchema {
     required: ['type', 'provider'],
     // Exactly one registered component must claim the entry.
     anyOf: components.map(typeMatch),
-    allOf: components.map((def) => ({ if: typeMatch(def), then: { $ref: `#/$defs/${def.kind}_${def.provider}` } })),
+    allOf: components.map((def) => ({
+      if: typeMatch(def),
+      then: { $ref: `#/$defs/${def.kind}_${def.provider}` },
+    })),
   };
   const $defs: Record<string, JsonSchema> = {};
   for (const def of components) $defs[`${def.kind}_${def.provider}`] = def.schema;

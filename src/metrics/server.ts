@@ -93,7 +93,9 @@ export class MetricsServer {
     if (path === '/readyz') {
       const checks = this.readiness?.checks() ?? { started: false };
       const ready = Object.values(checks).every(Boolean);
-      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ready, checks }) + '\n');
+      res
+        .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ ready, checks }) + '\n');
       return;
     }
     if (path !== '/stats' && path !== '/metrics' && path !== '/debug/vars') {
@@ -101,7 +103,9 @@ export class MetricsServer {
       return;
     }
     if (!this.authorized(req)) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain' }).end('Unauthorized\n');
+      res
+        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain' })
+        .end('Unauthorized\n');
       return;
     }
     if (path === '/metrics') {

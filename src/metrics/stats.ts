@@ -17,7 +17,10 @@ export interface StatsSources {
   processor: ComponentInfo;
 }
 
-export async function buildStats(metrics: RouterMetrics, sources: StatsSources): Promise<Record<string, unknown>> {
+export async function buildStats(
+  metrics: RouterMetrics,
+  sources: StatsSources,
+): Promise<Record<string, unknown>> {
   const { stream, processor } = sources;
   const eventsTotal = await total(metrics.streamEvents, { provider: stream.provider });
   const eventsErr = await total(metrics.streamErrors, { provider: stream.provider });

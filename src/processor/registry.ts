@@ -5,4 +5,8 @@ import { openfaasProcessor } from './openfaas/definition';
 import type { Processor } from './processor';
 import { stdoutProcessor } from './stdout/definition';
 
-export const processors: ComponentDefinition<Processor>[] = [openfaasProcessor, eventBridgeProcessor, stdoutProcessor];
+export const processors: ComponentDefinition<Processor>[] = [
+  openfaasProcessor,
+  eventBridgeProcessor,
+  stdoutProcessor,
+];

@@ -29,7 +29,10 @@ const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 async function expectInvalid(config: unknown, ...messages: RegExp[]): Promise<void> {
   const file = writeConfig(config);
-  for (const args of [['-config', file], ['validate', '-config', file]]) {
+  for (const args of [
+    ['-config', file],
+    ['validate', '-config', file],
+  ]) {
     const { code, stdout, stderr } = await runCli(args);
     expect(code).toBe(1);
     for (const m of messages) expect(stderr).toMatch(m);
@@ -40,7 +43,11 @@ async function expectInvalid(config: unknown, ...messages: RegExp[]): Promise<vo
 
 test('a valid config passes validate (Go-style and GNU-style flags)', async () => {
   const file = writeConfig([stream, openfaas, metrics]);
-  for (const args of [['validate', '-config', file], ['validate', '--config', file], ['validate', `-config=${file}`]]) {
+  for (const args of [
+    ['validate', '-config', file],
+    ['validate', '--config', file],
+    ['validate', `-config=${file}`],
+  ]) {
     const r = await runCli(args);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -60,7 +67,10 @@ test('missing stream, processor or metrics entry', async () => {
 });
 
 test('a second entry of a kind is an error (the original silently kept the last)', async () => {
-  await expectInvalid([stream, openfaas, metrics, { ...openfaas }], /exactly one processor entry is allowed, found 2/);
+  await expectInvalid(
+    [stream, openfaas, metrics, { ...openfaas }],
+    /exactly one processor entry is allowed, found 2/,
+  );
 });
 
 test('wrong types name the path, what was expected and what was found', async () => {
@@ -76,19 +86,37 @@ test('wrong types name the path, what was expected and what was found', async ()
 test('unknown keys are errors with a did-you-mean hint', async () => {
   const s = clone(stream) as Record<string, unknown>;
   (s.options as Record<string, unknown>) = { insecrue: 'true' };
-  await expectInvalid([s, openfaas, metrics], /\/0\/options\/insecrue: unknown key "insecrue" \(did you mean "insecure"\?\)/);
+  await expectInvalid(
+    [s, openfaas, metrics],
+    /\/0\/options\/insecrue: unknown key "insecrue" \(did you mean "insecure"\?\)/,
+  );
   const m = { ...metrics, adress: '0.0.0.0:8080' };
-  await expectInvalid([stream, openfaas, m], /\/2\/adress: unknown key "adress" \(did you mean "address"\?\)/);
+  await expectInvalid(
+    [stream, openfaas, m],
+    /\/2\/adress: unknown key "adress" \(did you mean "address"\?\)/,
+  );
 });
 
 test('bad URLs and bind addresses', async () => {
-  await expectInvalid([{ ...stream, address: 'vc01.example.com' }, openfaas, metrics], /\/0\/address: .*https:\/\/HOST\[:PORT\]\/sdk/);
-  await expectInvalid([stream, { ...openfaas, address: 'gateway:8080' }, metrics], /\/1\/address: .*found "gateway:8080"/);
-  await expectInvalid([stream, openfaas, { ...metrics, address: 'http://0.0.0.0:8080' }], /\/2\/address: .*HOST:PORT/);
+  await expectInvalid(
+    [{ ...stream, address: 'vc01.example.com' }, openfaas, metrics],
+    /\/0\/address: .*https:\/\/HOST\[:PORT\]\/sdk/,
+  );
+  await expectInvalid(
+    [stream, { ...openfaas, address: 'gateway:8080' }, metrics],
+    /\/1\/address: .*found "gateway:8080"/,
+  );
+  await expectInvalid(
+    [stream, openfaas, { ...metrics, address: 'http://0.0.0.0:8080' }],
+    /\/2\/address: .*HOST:PORT/,
+  );
 });
 
 test('credentials inside a URL are masked in the error', async () => {
-  await expectInvalid([{ ...stream, address: `https://root:${SECRET}@vc01` }, openfaas, metrics], /\/0\/address: .*\*\*\*\*\*@vc01/);
+  await expectInvalid(
+    [{ ...stream, address: `https://root:${SECRET}@vc01` }, openfaas, metrics],
+    /\/0\/address: .*\*\*\*\*\*@vc01/,
+  );
 });
 
 test('missing secret keys, and a secret value of the wrong type is not echoed', async () => {
@@ -97,11 +125,17 @@ test('missing secret keys, and a secret value of the wrong type is not echoed', 
   await expectInvalid([stream, o, metrics], /\/1\/auth\/secret: missing required key "password"/);
   const s = clone(stream) as { auth: { secret: Record<string, unknown> } };
   s.auth.secret.password = [SECRET];
-  await expectInvalid([s, openfaas, metrics], /\/0\/auth\/secret\/password: expected string, found \(secret, not shown\)/);
+  await expectInvalid(
+    [s, openfaas, metrics],
+    /\/0\/auth\/secret\/password: expected string, found \(secret, not shown\)/,
+  );
 });
 
 test('unknown provider combination', async () => {
-  await expectInvalid([stream, { ...openfaas, provider: 'kafka' }, metrics], /\/1\/provider: expected one of/);
+  await expectInvalid(
+    [stream, { ...openfaas, provider: 'kafka' }, metrics],
+    /\/1\/provider: expected one of/,
+  );
 });
 
 test('invalid JSON gives line and column, never the file content', async () => {
@@ -129,13 +163,22 @@ describe('against the simulator', () => {
   test('a wrong vCenter password exits 1 with a clear message and never prints it', async () => {
     const wrong = 'Wr0ng-' + SECRET;
     const file = writeConfig([
-      { type: 'stream', provider: 'vmware_vcenter', address: sim.url, auth: { method: 'user_password', secret: { username: sim.username, password: wrong } } },
+      {
+        type: 'stream',
+        provider: 'vmware_vcenter',
+        address: sim.url,
+        auth: { method: 'user_password', secret: { username: sim.username, password: wrong } },
+      },
       { type: 'processor', provider: 'stdout' },
       { type: 'metrics', provider: 'internal', address: '127.0.0.1:0', auth: { method: 'none' } },
     ]);
     const { code, stdout, stderr } = await runCli(['-config', file]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`vCenter ${sim.url.replace(/[./]/g, '\\$&')} rejected the login of user "${sim.username}" \\(InvalidLogin\\)`));
+    expect(stderr).toMatch(
+      new RegExp(
+        `vCenter ${sim.url.replace(/[./]/g, '\\$&')} rejected the login of user "${sim.username}" \\(InvalidLogin\\)`,
+      ),
+    );
     expect(stderr).not.toContain(wrong);
     expect(stdout).toBe('');
   });

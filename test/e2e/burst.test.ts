@@ -1,6 +1,13 @@
 /** Issue 2, item 3: a burst of 1,000 events, each delivered exactly once, in ascending key order. */
 import { about, buildHarness, burst, startSimulator, type Simulator } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, stdoutEntry, vcenterEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  metricsEntry,
+  startRouterProcess,
+  stdoutEntry,
+  vcenterEntry,
+  waitFor,
+  type RouterProcess,
+} from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 

@@ -1,11 +1,20 @@
 /** Issue 2, item 4: /stats and /metrics count what was delivered; auth; /readyz follows the vCenter. */
 import { about, buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, stdoutEntry, vcenterEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  metricsEntry,
+  startRouterProcess,
+  stdoutEntry,
+  vcenterEntry,
+  waitFor,
+  type RouterProcess,
+} from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
 const creds = { username: 'metrics-admin', password: 'metrics-S3cret!' };
-const auth = (u: string, p: string) => ({ Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
+const auth = (u: string, p: string) => ({
+  Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64'),
+});
 
 let sim: Simulator;
 let router: RouterProcess;
@@ -36,7 +45,9 @@ test('/stats has the original expvar shape and counts the delivered events per s
   expect(stats['system.programName']).toBe('vmware-event-router');
   expect(typeof stats['system.numberOfSeconds']).toBe('number');
   expect(typeof stats['system.allLoad']).toBe('number');
-  expect(stats.memstats).toEqual(expect.objectContaining({ Alloc: expect.any(Number), Sys: expect.any(Number) }));
+  expect(stats.memstats).toEqual(
+    expect.objectContaining({ Alloc: expect.any(Number), Sys: expect.any(Number) }),
+  );
   const router_ = stats['vmware.event.router.stats'] as Record<string, Record<string, unknown>>;
   expect(router_.vmware_vcenter).toEqual({
     provider_type: 'stream',
@@ -53,12 +64,20 @@ test('/stats has the original expvar shape and counts the delivered events per s
     invocations: { VmPoweredOnEvent: 2, VmPoweredOffEvent: 1 },
   });
 
-  const metrics = await (await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })).text();
+  const metrics = await (
+    await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })
+  ).text();
   expect(metrics).toContain('vmware_event_router_stream_events_total{provider="vmware_vcenter"} 3');
-  expect(metrics).toContain('vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOnEvent"} 2');
-  expect(metrics).toContain('vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOffEvent"} 1');
+  expect(metrics).toContain(
+    'vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOnEvent"} 2',
+  );
+  expect(metrics).toContain(
+    'vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOffEvent"} 1',
+  );
   expect(metrics).toMatch(/vmware_event_router_delivery_latency_seconds_count\{processor="stdout"\} 3/);
-  expect(metrics).toMatch(/vmware_event_router_stream_seconds_since_last_success\{provider="vmware_vcenter"\} [0-9.]+/);
+  expect(metrics).toMatch(
+    /vmware_event_router_stream_seconds_since_last_success\{provider="vmware_vcenter"\} [0-9.]+/,
+  );
   expect(metrics).toContain('vmware_event_router_process_resident_memory_bytes');
   expect(metrics).not.toContain(creds.password);
 });
@@ -77,21 +96,38 @@ test('bad or missing credentials get 401 with the Basic realm header; probes nee
 
 test('/readyz is false while the vCenter is down, and the router recovers when it is back', async () => {
   await sim.kill();
-  await waitFor('readyz 503', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 503, 30_000);
-  const body = (await (await fetch(`${router.metricsUrl}/readyz`)).json()) as { checks: Record<string, boolean> };
+  await waitFor(
+    'readyz 503',
+    async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 503,
+    30_000,
+  );
+  const body = (await (await fetch(`${router.metricsUrl}/readyz`)).json()) as {
+    checks: Record<string, boolean>;
+  };
   expect(body.checks.stream).toBe(false);
-  const metrics = await (await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })).text();
+  const metrics = await (
+    await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })
+  ).text();
   expect(metrics).toContain('vmware_event_router_stream_connected{provider="vmware_vcenter"} 0');
   expect(router.stderr()).toMatch(/vCenter stream interrupted, reconnecting/);
   expect(router.proc.exitCode).toBeNull();
 
   await sim.restart();
-  await waitFor('readyz 200 again', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200, 60_000);
+  await waitFor(
+    'readyz 200 again',
+    async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200,
+    60_000,
+  );
   const before = router.stdoutLines.length;
   await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM0' }]);
   // The restarted simulator starts a new key space (keys from 1 again): the router must not
   // take those small keys for already-delivered events.
-  await waitFor('event after restart', () => router.events().slice(before).some((e) => e.subject === 'VmPoweredOffEvent'));
+  await waitFor('event after restart', () =>
+    router
+      .events()
+      .slice(before)
+      .some((e) => e.subject === 'VmPoweredOffEvent'),
+  );
   const after = router.events().slice(before);
   expect(Math.min(...after.map((e) => (e.data as { Key: number }).Key))).toBeLessThan(100);
 });

@@ -5,8 +5,23 @@
  * attributes of SPEC §3. The govmomi side is produced by `vctool events`.
  */
 import { eventId } from '../../src/events/cloudevent';
-import { about, buildHarness, postEvents, referenceEvents, startSimulator, vmOp, type Simulator } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, stdoutEntry, vcenterEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  about,
+  buildHarness,
+  postEvents,
+  referenceEvents,
+  startSimulator,
+  vmOp,
+  type Simulator,
+} from '../harness/simulator';
+import {
+  metricsEntry,
+  startRouterProcess,
+  stdoutEntry,
+  vcenterEntry,
+  waitFor,
+  type RouterProcess,
+} from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -29,7 +44,10 @@ const vm = 'vm:DC0_H0_VM0';
 const posted = [
   { class: 'VmPoweredOnEvent', entities: vm },
   { class: 'VmPoweredOffEvent', entities: vm },
-  { class: 'UserLoginSessionEvent', fields: { IpAddress: '10.0.0.7', UserAgent: 'pyvmomi', Locale: 'en', SessionId: 'abc-1' } },
+  {
+    class: 'UserLoginSessionEvent',
+    fields: { IpAddress: '10.0.0.7', UserAgent: 'pyvmomi', Locale: 'en', SessionId: 'abc-1' },
+  },
   {
     class: 'EventEx',
     fields: {
@@ -73,7 +91,11 @@ const posted = [
     fields: { ConfigSpec: { Name: 'DC0_H0_VM0', NumCPUs: 4, MemoryMB: 8192, Annotation: 'resized by ops' } },
     entities: vm,
   },
-  { class: 'VmBeingCreatedEvent', fields: { ConfigSpec: { Name: 'new-vm', NumCPUs: 2, MemoryMB: 2048, GuestId: 'otherGuest' } }, entities: vm },
+  {
+    class: 'VmBeingCreatedEvent',
+    fields: { ConfigSpec: { Name: 'new-vm', NumCPUs: 2, MemoryMB: 2048, GuestId: 'otherGuest' } },
+    entities: vm,
+  },
 ];
 
 test('every posted and simulator-emitted event matches govmomi json.Marshal, with SPEC §3 attributes', async () => {
@@ -145,6 +167,10 @@ test('the same vCenter event always gets the same id; stdout carries only CloudE
   const ids = router.events().map((e) => e.id);
   expect(new Set(ids).size).toBe(ids.length);
   for (const line of router.stdoutLines) expect(() => JSON.parse(line)).not.toThrow();
-  expect(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7)).toBe(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7));
-  expect(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7)).not.toBe(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 8));
+  expect(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7)).toBe(
+    eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7),
+  );
+  expect(eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 7)).not.toBe(
+    eventId('dbed6e0c-bd88-4ef6-b594-21283e1c677f', 8),
+  );
 });

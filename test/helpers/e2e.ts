@@ -44,7 +44,11 @@ export function writeConfig(entries: unknown): string {
 }
 
 /** Poll `cond` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -66,7 +70,10 @@ export interface RouterProcess {
 }
 
 /** Run the compiled CLI with `args`; resolves with its exit code and output (for config errors). */
-export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -87,7 +94,9 @@ export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: numb
 /** Start the compiled router with a config (entries), wait until its metrics server listens. */
 export async function startRouterProcess(entries: unknown, extraArgs: string[] = []): Promise<RouterProcess> {
   const file = writeConfig(entries);
-  const proc = spawn(process.execPath, [CLI, '-config', file, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, '-config', file, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdoutLines: string[] = [];
   let partial = '';
   let stderr = '';

@@ -14,7 +14,9 @@ export const openfaasProcessor: ComponentDefinition<Processor> = {
     auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'] }) },
     options: {
       properties: {
-        async: boolOption('Invoke through /async-function/ (202 expected) instead of waiting (default false)'),
+        async: boolOption(
+          'Invoke through /async-function/ (202 expected) instead of waiting (default false)',
+        ),
         max_in_flight: intOption('Invocations in flight at once before the stream waits (default 32)', 1),
         retries: intOption('Retries of transient sync failures: refused, reset, 429, 502-504 (default 3)', 0),
         timeout: intOption('Seconds before an invocation is abandoned (default 30)', 1),

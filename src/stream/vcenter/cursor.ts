@@ -67,7 +67,9 @@ export class Cursor {
 
   /** `key` is exactly `offset + 1` keys after the position (in this collector's key space). */
   follows(key: number, offset: number): boolean {
-    return this.keyTrusted && this.position.key !== undefined && ((key - this.position.key) | 0) === offset + 1;
+    return (
+      this.keyTrusted && this.position.key !== undefined && ((key - this.position.key) | 0) === offset + 1
+    );
   }
 
   /** Record a delivered event. */

@@ -136,7 +136,10 @@ export class EventCollector {
     const out: RawEvent[] = [];
     await this.client.call('ResetCollector', { _this: moRefArg(this.collector) });
     while (out.length < MAX_GAP_READ) {
-      const res = await this.client.call('ReadPreviousEvents', { _this: moRefArg(this.collector), maxCount: PAGE_SIZE });
+      const res = await this.client.call('ReadPreviousEvents', {
+        _this: moRefArg(this.collector),
+        maxCount: PAGE_SIZE,
+      });
       const batch = children(res, 'returnval').map(rawEvent);
       if (batch.length === 0) break;
       out.push(...batch);
@@ -150,6 +153,7 @@ export class EventCollector {
     const refs = [this.wake, this.collector];
     this.collector = undefined;
     this.wake = undefined;
-    for (const ref of refs) if (ref) await this.client.call('DestroyCollector', { _this: moRefArg(ref) }, timeoutMs);
+    for (const ref of refs)
+      if (ref) await this.client.call('DestroyCollector', { _this: moRefArg(ref) }, timeoutMs);
   }
 }

@@ -40,7 +40,12 @@ export async function retrieveServiceContent(client: VimClient): Promise<Service
   };
 }
 
-export async function login(client: VimClient, content: ServiceContent, username: string, password: string): Promise<void> {
+export async function login(
+  client: VimClient,
+  content: ServiceContent,
+  username: string,
+  password: string,
+): Promise<void> {
   client.resetSession();
   await client.call('Login', { _this: moRefArg(content.sessionManager), userName: username, password });
 }

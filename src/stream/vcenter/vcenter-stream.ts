@@ -120,15 +120,24 @@ export class VCenterStream implements Stream {
             this.log.error(msg + '; retrying');
           }
           const expired = err instanceof VimFault && err.faultType === 'NotAuthenticated';
-          const reason = expired ? 'session_expired' : err instanceof VimTransportError ? 'unreachable' : 'error';
+          const reason = expired
+            ? 'session_expired'
+            : err instanceof VimTransportError
+              ? 'unreachable'
+              : 'error';
           this.ctx.metrics.streamReconnects.inc({ provider: PROVIDER, reason });
           const delay = expired && failures === 0 ? 0 : this.backoff(failures);
           failures++;
-          this.log.warn(expired ? 'vCenter session expired, logging in again' : 'vCenter stream interrupted, reconnecting', {
-            error: err as Error,
-            retry_in_ms: delay,
-            attempt: failures,
-          });
+          this.log.warn(
+            expired
+              ? 'vCenter session expired, logging in again'
+              : 'vCenter stream interrupted, reconnecting',
+            {
+              error: err as Error,
+              retry_in_ms: delay,
+              attempt: failures,
+            },
+          );
           await this.abandonSession();
           await this.sleep(delay);
         }
@@ -242,7 +251,9 @@ export class VCenterStream implements Stream {
   /** The whole page was new: read what the burst pushed out of it, report what is gone. */
   private async fillGap(collector: EventCollector, cursor: Cursor, fresh: RawEvent[]): Promise<RawEvent[]> {
     const byKey = new Map(fresh.map((e) => [e.key, e]));
-    const behind = await this.vc('ReadPreviousEvents', () => collector.readBehindPage((e) => !cursor.isNew(e)));
+    const behind = await this.vc('ReadPreviousEvents', () =>
+      collector.readBehindPage((e) => !cursor.isNew(e)),
+    );
     for (const e of behind) if (cursor.isNew(e) && !byKey.has(e.key)) byKey.set(e.key, e);
     const all = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
     const last = cursor.position.key;

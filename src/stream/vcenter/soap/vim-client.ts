@@ -154,10 +154,14 @@ export class VimClient {
    * Call a vim25 method; resolves to the `...Response` element. Rejects with
    * VimFault for SOAP faults and VimTransportError for everything else.
    */
-  async call(method: string, args: Record<string, unknown>, timeoutMs = this.opts.timeoutMs): Promise<XmlElement> {
-    const fn = (this.client as unknown as Record<string, (a: unknown, o: unknown, h: unknown) => Promise<unknown[]>>)[
-      `${method}Async`
-    ];
+  async call(
+    method: string,
+    args: Record<string, unknown>,
+    timeoutMs = this.opts.timeoutMs,
+  ): Promise<XmlElement> {
+    const fn = (
+      this.client as unknown as Record<string, (a: unknown, o: unknown, h: unknown) => Promise<unknown[]>>
+    )[`${method}Async`];
     if (!fn) throw new VimTransportError(method, 'method not in the WSDL subset');
     const headers = this.cookie ? { Cookie: this.cookie } : {};
     const controller = new AbortController();
@@ -194,7 +198,12 @@ export class VimClient {
 
   private classify(method: string, err: unknown): Error {
     if (err instanceof VimFault) return new VimFault(method, err.faultType, err.faultString);
-    const e = err as { root?: unknown; response?: { status?: number; data?: unknown }; code?: string; message?: string };
+    const e = err as {
+      root?: unknown;
+      response?: { status?: number; data?: unknown };
+      code?: string;
+      message?: string;
+    };
     if (e.root instanceof VimFault) return new VimFault(method, e.root.faultType, e.root.faultString);
     if (e.response?.status) {
       // An HTTP error whose body is a SOAP fault is a fault; anything else is transport.
