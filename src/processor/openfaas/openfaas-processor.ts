@@ -101,6 +101,7 @@ export class OpenFaasProcessor implements Processor {
 
   private map: TopicMap | undefined;
   private failureStreak = 0;
+  private droppedWithoutMap = 0;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private stopped = false;
@@ -201,11 +202,15 @@ export class OpenFaasProcessor implements Processor {
     const map = this.map;
     if (!map) {
       this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'no_topic_map' });
-      this.log.warn('OpenFaaS topic map not built yet (gateway unavailable): event dropped', {
-        gateway: this.gateway,
-        topic: subject,
-        event_id: event.id,
-      });
+      // Once per 1,000 drops, not per event: a burst must not flood the log.
+      if (this.droppedWithoutMap++ % 1000 === 0) {
+        this.log.warn('OpenFaaS topic map not built yet (gateway unavailable): events are dropped', {
+          gateway: this.gateway,
+          topic: subject,
+          event_id: event.id,
+          dropped_so_far: this.droppedWithoutMap,
+        });
+      }
       return;
     }
     const targets = map.targets(subject);
