@@ -1,0 +1,867 @@
+#!/usr/bin/env node
+// `npm run bench` driver (scripts/bench.sh builds the router and the Go harness first).
+//
+// One run, all on 127.0.0.1, against ONE govmomi simulator:
+//   - bench/peer.mjs: a test OpenFaaS gateway that records every invocation;
+//   - our router (dist/src/cli/main.js, openfaas processor, sync), subscribed to
+//     the bench event class through the peer's topic map (function router-bench);
+//   - the reference client (test/harness/bin/reffollower: govmomi
+//     event.Manager.Events, page size 1, tail, one POST per event, function ref-bench);
+// then posts a steady 100 events/s for 10 s, a 1,000-event burst and a 10,000-event
+// burst (vctool, as fast as the simulator takes them), and reports per client:
+// lost/duplicated events, latency (arrival at the peer - event createdTime),
+// RSS idle/peak and CPU seconds per 1,000 events; plus conversion throughput
+// (bench/convert.mjs on a captured 1,000-event RetrievePropertiesEx reply).
+// Writes docs/benchmarks.md and prints a summary. Every child is stopped on exit.
+//
+//   node bench/run.mjs [--quick] [--no-write] [--out docs/benchmarks.md]
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'test', 'harness', 'bin');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const QUICK = process.argv.includes('--quick');
+const WRITE = !process.argv.includes('--no-write');
+const outIdx = process.argv.indexOf('--out');
+const OUT = outIdx > 0 ? path.resolve(process.argv[outIdx + 1]) : path.join(ROOT, 'docs', 'benchmarks.md');
+const CLASS = 'VmMessageEvent'; // no message template in the simulator, not emitted by it
+const GW_USER = 'admin';
+const GW_PASS = 'bench-gateway-pw';
+const TOTAL_LIMIT_MS = 9 * 60_000;
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ver-bench-'));
+const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 23)}]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ children
+
+const children = new Set();
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.stdin.on('error', () => undefined);
+  child.errText = '';
+  child.outText = '';
+  child.stderr.on('data', (d) => {
+    child.errText += d.toString();
+    if (child.errText.length > 1 << 20) child.errText = child.errText.slice(-(1 << 19));
+  });
+  child.stdout.on('data', (d) => {
+    child.outText += d.toString();
+    if (child.outText.length > 1 << 20) child.outText = child.outText.slice(-(1 << 19));
+  });
+  return child;
+}
+function exited(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+async function stopChild(child, graceMs = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const code = await exited(child);
+  clearTimeout(t);
+  child.stdin.destroy();
+  return code;
+}
+function killAllSync() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+process.once('exit', killAllSync);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping`);
+    process.exit(130);
+  });
+}
+const deadline = setTimeout(() => {
+  log(`time limit (${TOTAL_LIMIT_MS / 60000} min) reached: stopping every process`);
+  process.exit(2);
+}, TOTAL_LIMIT_MS);
+deadline.unref();
+
+/** Resolves with the first stdout line that `pred` accepts (parsed JSON). */
+function waitLine(child, pred, what, timeoutMs = 30_000) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      for (const line of child.outText.split('\n')) {
+        if (!line.trim().startsWith('{')) continue;
+        try {
+          const v = JSON.parse(line);
+          if (pred(v)) return done(null, v);
+        } catch {
+          /* partial line */
+        }
+      }
+    };
+    const onExit = (code) => done(new Error(`${what}: exited with ${code}: ${child.errText.slice(-2000)}`));
+    const timer = setTimeout(() => done(new Error(`${what}: timed out; stderr: ${child.errText.slice(-2000)}`)), timeoutMs);
+    let finished = false;
+    function done(err, v) {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      child.off('exit', onExit);
+      err ? reject(err) : resolve(v);
+    }
+    child.stdout.on('data', check);
+    child.once('exit', onExit);
+    check();
+  });
+}
+
+async function waitFor(what, cond, timeoutMs = 30_000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ------------------------------------------------------------------ simulator + vctool
+
+let sim;
+let simUrl;
+const sessionFile = path.join(tmp, 'vctool-session');
+
+async function startSimulator() {
+  const simTmp = path.join(tmp, 'vcsim-tmp');
+  fs.mkdirSync(simTmp, { recursive: true });
+  sim = start(
+    path.join(BIN, 'vcsim'),
+    ['-listen', '127.0.0.1:0', '-username', 'user', '-password', 'pass', '-session-idle-timeout', '0', '-exit-on-stdin-eof'],
+    { env: { ...process.env, TMPDIR: simTmp } },
+  );
+  const ready = await waitLine(sim, (v) => typeof v.url === 'string', 'vcsim');
+  simUrl = ready.url;
+}
+
+function vctool(args, input = '', timeoutMs = 180_000) {
+  return new Promise((resolve, reject) => {
+    const c = start(path.join(BIN, 'vctool'), [
+      '-url',
+      simUrl,
+      '-username',
+      'user',
+      '-password',
+      'pass',
+      '-session-file',
+      sessionFile,
+      ...args,
+    ]);
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('exit', (code) => {
+      clearTimeout(t);
+      if (code === 0) resolve(c.outText);
+      else reject(new Error(`vctool ${args[0]} failed (${code}): ${c.errText.trim()}`));
+    });
+    c.stdin.end(input);
+  });
+}
+
+/** The newest event key the simulator holds. */
+async function newestKey() {
+  const out = await vctool(['events', '-page-size', '1']);
+  let max = -Infinity;
+  for (const line of out.split('\n')) if (line.trim()) max = Math.max(max, JSON.parse(line).key);
+  return max;
+}
+
+// ------------------------------------------------------------------ /proc sampling
+
+function procStat(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields after "(comm) ": state is f[0] = field 3; utime = field 14, stime = field 15
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+function procRssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+class Sampler {
+  constructor(pids) {
+    this.pids = pids; // {router: pid, ref: pid}
+    this.samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []])); // [t, kb]
+    this.timer = setInterval(() => this.sample(), 50);
+  }
+  sample() {
+    const t = Date.now();
+    for (const [k, pid] of Object.entries(this.pids)) {
+      const kb = procRssKb(pid);
+      if (Number.isFinite(kb)) this.samples[k].push([t, kb]);
+    }
+  }
+  /** {min, median, max} MB of the samples of `name` taken in [from, to]. */
+  stats(name, from, to) {
+    const v = this.samples[name]
+      .filter(([t]) => t >= from && t <= to)
+      .map(([, kb]) => kb / 1024)
+      .sort((a, b) => a - b);
+    if (v.length === 0) return { min: NaN, median: NaN, max: NaN, n: 0 };
+    return { min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1], n: v.length };
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+// ------------------------------------------------------------------ peer
+
+let peer;
+let peerUrl;
+async function peerGet(p) {
+  const res = await fetch(peerUrl + p);
+  if (!res.ok) throw new Error(`peer ${p}: ${res.status}`);
+  return res.json();
+}
+
+// ------------------------------------------------------------------ statistics
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Per source: lost/duplicated/latencies over the keys in (k0, k1] (all of the bench class). */
+function analyse(records, k0, k1) {
+  const expected = k1 - k0;
+  const seen = new Map();
+  let dup = 0;
+  let outOfOrder = 0;
+  let lastKey = -Infinity;
+  for (const [key, created, arrival] of records) {
+    if (!(key > k0 && key <= k1)) continue;
+    if (seen.has(key)) {
+      dup++;
+      continue;
+    }
+    if (key < lastKey) outOfOrder++;
+    lastKey = key;
+    seen.set(key, arrival - created);
+  }
+  const lat = [...seen.values()].sort((a, b) => a - b);
+  return {
+    expected,
+    delivered: seen.size,
+    lost: expected - seen.size,
+    duplicated: dup,
+    outOfOrder,
+    min: lat.length ? lat[0] : NaN,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: lat.length ? lat[lat.length - 1] : NaN,
+  };
+}
+
+// ------------------------------------------------------------------ phases
+
+const SOURCES = { ours: 'router-bench', ref: 'ref-bench' };
+
+async function counts() {
+  const c = await peerGet('/_bench/counts');
+  return { ours: c[SOURCES.ours], ref: c[SOURCES.ref], bad: c.bad };
+}
+
+/**
+ * Wait until both sources received `n` more events than at `base`, or nothing
+ * arrived for `quietMs` (a source that lost events never gets there), or `capMs`.
+ */
+async function drain(base, n, quietMs, capMs) {
+  const end = Date.now() + capMs;
+  let last = await counts();
+  let lastChange = Date.now();
+  for (;;) {
+    await sleep(100);
+    const c = await counts();
+    if (c.ours !== last.ours || c.ref !== last.ref) lastChange = Date.now();
+    last = c;
+    if (c.ours - base.ours >= n && c.ref - base.ref >= n) return { ...c, why: 'complete' };
+    if (Date.now() - lastChange > quietMs) return { ...c, why: `quiet ${quietMs} ms` };
+    if (Date.now() > end) return { ...c, why: `cap ${capMs} ms` };
+  }
+}
+
+async function postSteady(rate, seconds) {
+  const total = rate * seconds;
+  const c = start(path.join(BIN, 'vctool'), [
+    '-url',
+    simUrl,
+    '-username',
+    'user',
+    '-password',
+    'pass',
+    '-session-file',
+    sessionFile,
+    'post',
+  ]);
+  const t0 = performance.now();
+  let i = 0;
+  while (i < total) {
+    const due = t0 + (i * 1000) / rate;
+    const now = performance.now();
+    if (due > now) await sleep(Math.max(0, due - now - 0.5));
+    while (i < total && t0 + (i * 1000) / rate <= performance.now() + 0.5) {
+      i++;
+      c.stdin.write(
+        JSON.stringify({ class: CLASS, entities: 'vm:DC0_H0_VM0', fields: { FullFormattedMessage: `steady ${i}` } }) + '\n',
+      );
+    }
+  }
+  c.stdin.end();
+  const code = await exited(c);
+  if (code !== 0) throw new Error(`vctool post failed: ${c.errText}`);
+  const res = JSON.parse(c.outText.trim().split('\n').pop());
+  return { posted: res.posted, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function postBurst(count) {
+  const out = await vctool(['burst', '-class', CLASS, '-count', String(count), '-concurrency', '8']);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+async function runPhase(name, pids, sampler, post, n, quietMs, capMs) {
+  log(`phase ${name}: posting ${n} ${CLASS}`);
+  const k0 = await newestKey();
+  const base = await counts();
+  const cpu0 = { ours: procStat(pids.ours), ref: procStat(pids.ref) };
+  const tStart = Date.now();
+  const posted = await post();
+  const d = await drain(base, n, quietMs, capMs);
+  const tEnd = Date.now();
+  const cpu1 = { ours: procStat(pids.ours), ref: procStat(pids.ref) };
+  const k1 = await newestKey();
+  const records = await peerGet('/_bench/records');
+  const res = { name, posted, k0, k1, drain: d.why, seconds: (tEnd - tStart) / 1000 };
+  if (k1 - k0 !== posted.posted) {
+    res.warning = `key range ${k0}..${k1} holds ${k1 - k0} events, ${posted.posted} were posted`;
+  }
+  for (const s of ['ours', 'ref']) {
+    const a = analyse(records[SOURCES[s]], k0, k1);
+    a.cpuSeconds = cpu1[s] - cpu0[s];
+    a.cpuPer1000 = a.delivered > 0 ? (a.cpuSeconds * 1000) / a.delivered : NaN;
+    a.cpuPer1000Posted = (a.cpuSeconds * 1000) / posted.posted;
+    a.rss = sampler.stats(s, tStart, tEnd);
+    res[s] = a;
+  }
+  log(
+    `phase ${name}: posted ${posted.posted} in ${posted.seconds.toFixed(2)} s; ` +
+      `ours lost ${res.ours.lost} dup ${res.ours.duplicated} p50 ${res.ours.p50?.toFixed(1)} ms p99 ${res.ours.p99?.toFixed(1)}; ` +
+      `ref lost ${res.ref.lost} dup ${res.ref.duplicated} p50 ${res.ref.p50?.toFixed(1)} ms p99 ${res.ref.p99?.toFixed(1)} (${d.why})`,
+  );
+  return res;
+}
+
+// ------------------------------------------------------------------ conversion capture
+
+const MIX = [
+  { class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' },
+  { class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM1' },
+  { class: 'UserLoginSessionEvent', fields: { IpAddress: '10.0.0.7', UserAgent: 'govc/0.24', Locale: 'en', SessionId: 'a1b2' } },
+  {
+    class: 'EventEx',
+    entities: 'vm:DC0_H0_VM0',
+    fields: {
+      EventTypeId: 'com.vmware.applmgmt.backup.job.failed.event',
+      Severity: 'error',
+      Message: 'Backup job failed <&> "ünïcödé"',
+      Arguments: [
+        { Key: 'jobId', Value: 42 },
+        { Key: 'target', Value: 'sftp://backup.example.com/vc' },
+      ],
+    },
+  },
+  {
+    class: 'AlarmStatusChangedEvent',
+    entities: 'vm:DC0_C0_RP0_VM0',
+    fields: {
+      Alarm: { Name: 'VM CPU Usage', Alarm: { Type: 'Alarm', Value: 'alarm-6' } },
+      Source: { Name: 'vcenter', Entity: { Type: 'Folder', Value: 'group-d1' } },
+      Entity: { Name: 'DC0_C0_RP0_VM0', Entity: { Type: 'VirtualMachine', Value: 'vm-60' } },
+      From: 'green',
+      To: 'red',
+    },
+  },
+  {
+    class: 'VmReconfiguredEvent',
+    entities: 'vm:DC0_C0_RP0_VM1',
+    fields: { ConfigSpec: { NumCPUs: 4, MemoryMB: 8192, Annotation: 'resized by bench' } },
+  },
+  {
+    class: 'TaskEvent',
+    entities: 'vm:DC0_H0_VM1',
+    fields: {
+      Info: {
+        Key: 'task-101',
+        Task: { Type: 'Task', Value: 'task-101' },
+        Name: 'PowerOnVM_Task',
+        DescriptionId: 'VirtualMachine.powerOn',
+        EntityName: 'DC0_H0_VM1',
+        State: 'success',
+        Cancelled: false,
+        Cancelable: false,
+        QueueTime: '2024-01-01T10:00:00Z',
+        EventChainId: 7,
+      },
+    },
+  },
+  { class: 'VmMessageEvent', entities: 'vm:DC0_H0_VM0', fields: { FullFormattedMessage: 'message', Message: 'hello' } },
+  {
+    class: 'ExtendedEvent',
+    fields: {
+      EventTypeId: 'com.vmware.vc.sdrs.StorageDrsEnabledEvent',
+      ManagedObject: { Type: 'Datastore', Value: 'datastore-1' },
+      Data: [{ Key: 'cluster', Value: 'DC0_C0' }],
+    },
+  },
+  { class: 'VmStartingEvent', entities: 'vm:DC0_C0_RP0_VM0' },
+];
+
+function soapEnvelope(body) {
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>' +
+    body +
+    '</soapenv:Body></soapenv:Envelope>'
+  );
+}
+
+/** Posts 1,000 mixed events, then captures the raw RetrievePropertiesEx reply of a 1000-event latestPage. */
+async function captureReply() {
+  const lines = [];
+  for (let i = 0; i < 1000; i++) lines.push(JSON.stringify(MIX[i % MIX.length]));
+  await vctool(['post'], lines.join('\n') + '\n');
+  let cookie = '';
+  const call = async (body) => {
+    const res = await fetch(simUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: 'urn:vim25/7.0', ...(cookie ? { Cookie: cookie } : {}) },
+      body: soapEnvelope(body),
+    });
+    const sc = res.headers.get('set-cookie');
+    if (sc) cookie = sc.split(';')[0];
+    const text = await res.text();
+    if (!res.ok) throw new Error(`SOAP ${res.status}: ${text.slice(0, 500)}`);
+    return text;
+  };
+  const sc = await call('<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>');
+  const ref = (name) => {
+    const m = new RegExp(`<${name} type="([^"]+)">([^<]+)</${name}>`).exec(sc);
+    if (!m) throw new Error(`ServiceContent has no ${name}`);
+    return `type="${m[1]}">${m[2]}`;
+  };
+  await call(`<Login xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this><userName>user</userName><password>pass</password></Login>`);
+  const cc = await call(
+    `<CreateCollectorForEvents xmlns="urn:vim25"><_this ${ref('eventManager')}</_this><filter><entity><entity ${ref('rootFolder')}</entity><recursion>all</recursion></entity></filter></CreateCollectorForEvents>`,
+  );
+  const m = /<returnval type="EventHistoryCollector">([^<]+)<\/returnval>/.exec(cc);
+  if (!m) throw new Error(`CreateCollectorForEvents: ${cc.slice(0, 500)}`);
+  const collector = m[1];
+  await call(
+    `<SetCollectorPageSize xmlns="urn:vim25"><_this type="EventHistoryCollector">${collector}</_this><maxCount>1000</maxCount></SetCollectorPageSize>`,
+  );
+  const reply = await call(
+    `<RetrievePropertiesEx xmlns="urn:vim25"><_this ${ref('propertyCollector')}</_this><specSet><propSet><type>EventHistoryCollector</type><all>false</all><pathSet>latestPage</pathSet></propSet><objectSet><obj type="EventHistoryCollector">${collector}</obj><skip>false</skip></objectSet></specSet><options></options></RetrievePropertiesEx>`,
+  );
+  await call(`<Logout xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this></Logout>`).catch(() => undefined);
+  return reply;
+}
+
+// ------------------------------------------------------------------ main
+
+function fmt(v, d = 1) {
+  return Number.isFinite(v) ? v.toFixed(d) : 'n/a';
+}
+function ratio(a, b, d = 2) {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? (a / b).toFixed(d) : 'n/a';
+}
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'n/a';
+  }
+}
+
+function machine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'n/a';
+  let goVersion = sh('go', ['version']);
+  if (goVersion === 'n/a') goVersion = sh('/usr/lib/go/bin/go', ['version']);
+  return {
+    nproc: sh('nproc', []),
+    free: sh('free', ['-h']),
+    cpu,
+    node: process.version,
+    go: goVersion,
+    kernel: os.release(),
+    govmomi: sh('dpkg-query', ['-W', '-f=${Version}', 'golang-github-vmware-govmomi-dev']),
+  };
+}
+
+async function main() {
+  const t0 = Date.now();
+  const steadySeconds = QUICK ? 3 : 10;
+  const bigBurst = QUICK ? 2000 : 10_000;
+  for (const b of ['vcsim', 'vctool', 'reffollower']) {
+    if (!fs.existsSync(path.join(BIN, b))) throw new Error(`${BIN}/${b} missing: run bash scripts/build-harness.sh`);
+  }
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run npx tsc -p . && node scripts/write-version.js`);
+
+  await startSimulator();
+  log(`simulator ${simUrl} (pid ${sim.pid})`);
+  await vctool(['about']); // the one login of vctool (session file)
+
+  peer = start(process.execPath, [path.join(ROOT, 'bench', 'peer.mjs'), '--topic', CLASS, '--username', GW_USER, '--password', GW_PASS]);
+  peerUrl = (await waitLine(peer, (v) => typeof v.url === 'string', 'peer')).url;
+  log(`peer ${peerUrl} (pid ${peer.pid})`);
+
+  // our router and the reference, started at the same time
+  const cfgFile = path.join(tmp, 'router-config.json');
+  fs.writeFileSync(
+    cfgFile,
+    JSON.stringify(
+      [
+        {
+          type: 'stream',
+          provider: 'vmware_vcenter',
+          address: simUrl,
+          auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
+          options: { insecure: 'true' },
+        },
+        {
+          type: 'processor',
+          provider: 'openfaas',
+          address: peerUrl,
+          auth: { method: 'basic_auth', secret: { username: GW_USER, password: GW_PASS } },
+          options: { async: 'false' },
+        },
+        { type: 'metrics', provider: 'internal', address: '127.0.0.1:0', auth: { method: 'none' } },
+      ],
+      null,
+      2,
+    ),
+  );
+  const tLaunch = Date.now();
+  const router = start(process.execPath, [CLI, '-config', cfgFile]);
+  const ref = start(path.join(BIN, 'reffollower'), [
+    '-url',
+    simUrl,
+    '-username',
+    'user',
+    '-password',
+    'pass',
+    '-post-url',
+    `${peerUrl}/function/ref-bench.openfaas-fn`,
+    '-subjects',
+    CLASS,
+    '-page-size',
+    '1',
+  ]);
+  const pids = { ours: router.pid, ref: ref.pid };
+  const sampler = new Sampler(pids);
+  log(`router pid ${router.pid}, reference pid ${ref.pid}`);
+
+  // router: metrics server address is in its log; readiness from /readyz
+  let metricsUrl = '';
+  await waitFor(
+    'the router metrics server',
+    () => {
+      if (router.exitCode !== null) throw new Error(`router exited ${router.exitCode}: ${router.errText}`);
+      const m = /metrics server listening address=[^\s]*:(\d+)/.exec(router.errText + router.outText);
+      if (m) metricsUrl = `http://127.0.0.1:${m[1]}`;
+      return metricsUrl !== '';
+    },
+    30_000,
+  ).catch(async (e) => {
+    // -log-level warn may hide the line: fall back to the default level
+    throw new Error(`${e.message}; router stderr: ${router.errText.slice(-2000)}`);
+  });
+  await waitFor('router /readyz', async () => (await fetch(metricsUrl + '/readyz').catch(() => ({ ok: false }))).ok, 30_000);
+  await waitLine(ref, (v) => v.ready === true, 'reffollower ready', 30_000);
+  const tReady = Date.now();
+  log(`both ready after ${tReady - tLaunch} ms`);
+
+  // warm-up: 20 events, both must deliver them (also proves the topic map is in place)
+  const warmBase = await counts();
+  await vctool(['burst', '-class', CLASS, '-count', '20', '-concurrency', '1']);
+  const warm = await drain(warmBase, 20, 10_000, 30_000);
+  log(`warm-up: ours ${warm.ours - warmBase.ours}/20, ref ${warm.ref - warmBase.ref}/20 (${warm.why})`);
+
+  // idle: 3 s with nothing happening
+  await sleep(1000);
+  const idleFrom = Date.now();
+  const idleCpu0 = { ours: procStat(pids.ours), ref: procStat(pids.ref) };
+  await sleep(3000);
+  const idleTo = Date.now();
+  const idle = {
+    ours: sampler.stats('ours', idleFrom, idleTo),
+    ref: sampler.stats('ref', idleFrom, idleTo),
+    cpuOurs: procStat(pids.ours) - idleCpu0.ours,
+    cpuRef: procStat(pids.ref) - idleCpu0.ref,
+  };
+  log(`idle RSS: ours ${fmt(idle.ours.median)} MB, ref ${fmt(idle.ref.median)} MB`);
+
+  const phases = [];
+  phases.push(
+    await runPhase(`steady 100/s × ${steadySeconds} s`, pids, sampler, () => postSteady(100, steadySeconds), 100 * steadySeconds, 5000, 60_000),
+  );
+  await sleep(1000);
+  phases.push(await runPhase('burst 1,000', pids, sampler, () => postBurst(1000), 1000, 5000, 60_000));
+  await sleep(1000);
+  phases.push(
+    await runPhase(`burst ${bigBurst.toLocaleString('en-US')}`, pids, sampler, () => postBurst(bigBurst), bigBurst, 8000, 180_000),
+  );
+  const peakAll = { ours: sampler.stats('ours', tLaunch, Date.now()), ref: sampler.stats('ref', tLaunch, Date.now()) };
+  sampler.stop();
+  const peerCounts = await counts();
+
+  log('stopping router and reference');
+  const tStop = Date.now();
+  const [routerCode, refCode] = await Promise.all([stopChild(router, 10_000), stopChild(ref, 10_000)]);
+  const stopMs = Date.now() - tStop;
+  log(`router exit ${routerCode}, reference exit ${refCode} (${stopMs} ms)`);
+
+  log('capturing a 1,000-event RetrievePropertiesEx reply (mixed classes)');
+  const reply = await captureReply();
+  const replyFile = path.join(tmp, 'reply.xml');
+  fs.writeFileSync(replyFile, reply);
+  await stopChild(peer);
+  await stopChild(sim);
+  log(`converting (bench/convert.mjs, one core), reply ${(reply.length / 1024).toFixed(0)} KiB`);
+  const conv = start(process.execPath, [path.join(ROOT, 'bench', 'convert.mjs'), replyFile, QUICK ? '1' : '3', simUrl]);
+  const convCode = await exited(conv);
+  if (convCode !== 0) throw new Error(`convert.mjs failed: ${conv.errText}`);
+  const conversion = JSON.parse(conv.outText.trim().split('\n').pop());
+
+  const result = {
+    when: new Date().toISOString(),
+    machine: machine(),
+    quick: QUICK,
+    idle,
+    peakAll,
+    phases,
+    conversion,
+    peerCounts,
+    routerCode,
+    refCode,
+    routerErrors: router.errText.split('\n').filter((l) => /error|warn/i.test(l)).slice(0, 10),
+    refErrors: ref.outText.split('\n').filter((l) => l.includes('"error"')).length,
+    refFinal: ref.outText.trim().split('\n').pop(),
+    seconds: (Date.now() - t0) / 1000,
+  };
+  fs.writeFileSync(path.join(ROOT, 'bench', '.last-result.json'), JSON.stringify(result, null, 2));
+  const md = report(result);
+  if (WRITE && !QUICK) {
+    fs.writeFileSync(OUT, md);
+    log(`wrote ${path.relative(ROOT, OUT)}`);
+  }
+  console.log(summary(result));
+}
+
+// ------------------------------------------------------------------ report
+
+const TARGETS = {
+  rssIdle: 70,
+  rssPeak: 120,
+  steadyP50: 10,
+  steadyP99: 50,
+  conversion: 10_000,
+};
+
+function passFail(ok) {
+  return ok ? 'met' : '**missed**';
+}
+
+function figures(r) {
+  const [steady, b1k, b10k] = r.phases;
+  const convKey = 'parseXml + convertEvent + toCloudEvent + cloudEventJson';
+  const conv = r.conversion.results[convKey];
+  const convFast = r.conversion.results['parseXmlFast + convertEvent + toCloudEvent + cloudEventJson'];
+  const cpuAll = (s) => {
+    let cpu = 0;
+    let n = 0;
+    for (const p of r.phases) {
+      cpu += p[s].cpuSeconds;
+      n += p[s].delivered;
+    }
+    return n ? (cpu * 1000) / n : NaN;
+  };
+  const rows = [];
+  const row = (metric, target, ours, ref, ratioStr, verdict) => rows.push({ metric, target, ours, ref, ratioStr, verdict });
+  for (const p of r.phases) {
+    row(`${p.name}: lost / duplicated`, '0 / 0', `${p.ours.lost} / ${p.ours.duplicated}`, `${p.ref.lost} / ${p.ref.duplicated}`, '', passFail(p.ours.lost === 0 && p.ours.duplicated === 0));
+  }
+  row('steady: latency min (ms)', '—', fmt(steady.ours.min), fmt(steady.ref.min), ratio(steady.ours.min, steady.ref.min), '');
+  row('steady: latency p50 (ms)', '≤ 10', fmt(steady.ours.p50), fmt(steady.ref.p50), ratio(steady.ours.p50, steady.ref.p50), passFail(steady.ours.p50 <= TARGETS.steadyP50));
+  row('steady: latency p99 (ms)', '≤ 50', fmt(steady.ours.p99), fmt(steady.ref.p99), ratio(steady.ours.p99, steady.ref.p99), passFail(steady.ours.p99 <= TARGETS.steadyP99));
+  row('steady: latency max (ms)', '—', fmt(steady.ours.max), fmt(steady.ref.max), ratio(steady.ours.max, steady.ref.max), '');
+  for (const p of [b1k, b10k]) {
+    const is1k = p === b1k;
+    row(`${p.name}: latency p50 (ms)`, '—', fmt(p.ours.p50), fmt(p.ref.p50), ratio(p.ours.p50, p.ref.p50), '');
+    row(
+      `${p.name}: latency p99 (ms)`,
+      is1k ? '≤ reference' : '—',
+      fmt(p.ours.p99),
+      fmt(p.ref.p99),
+      ratio(p.ours.p99, p.ref.p99),
+      is1k ? passFail(p.ours.p99 <= p.ref.p99) : '',
+    );
+    row(`${p.name}: latency max (ms)`, '—', fmt(p.ours.max), fmt(p.ref.max), ratio(p.ours.max, p.ref.max), '');
+  }
+  row('conversion, parseXml path (events/s, one core)', '≥ 10,000', String(conv), '—', '', passFail(conv >= TARGETS.conversion));
+  row('conversion, parseXmlFast path (the router\'s) (events/s)', '≥ 10,000', String(convFast), '—', '', passFail(convFast >= TARGETS.conversion));
+  row('RSS idle (MB)', '≤ 70', fmt(r.idle.ours.median), fmt(r.idle.ref.median), ratio(r.idle.ours.median, r.idle.ref.median), passFail(r.idle.ours.median <= TARGETS.rssIdle));
+  row(
+    `RSS peak, ${b10k.name} (MB)`,
+    '≤ 120',
+    fmt(b10k.ours.rss.max),
+    fmt(b10k.ref.rss.max),
+    ratio(b10k.ours.rss.max, b10k.ref.rss.max),
+    passFail(b10k.ours.rss.max <= TARGETS.rssPeak),
+  );
+  row('RSS peak, whole run (MB)', '—', fmt(r.peakAll.ours.max), fmt(r.peakAll.ref.max), ratio(r.peakAll.ours.max, r.peakAll.ref.max), '');
+  for (const p of r.phases) {
+    row(`${p.name}: CPU s per 1,000 delivered`, '—', fmt(p.ours.cpuPer1000, 3), fmt(p.ref.cpuPer1000, 3), ratio(p.ours.cpuPer1000, p.ref.cpuPer1000), '');
+  }
+  row('all phases: CPU s per 1,000 delivered', '—', fmt(cpuAll('ours'), 3), fmt(cpuAll('ref'), 3), ratio(cpuAll('ours'), cpuAll('ref')), '');
+  return rows;
+}
+
+function table(rows) {
+  const out = ['| metric | target | ours | reference | ours/ref | verdict |', '|---|---|---|---|---|---|'];
+  for (const x of rows) out.push(`| ${x.metric} | ${x.target} | ${x.ours} | ${x.ref} | ${x.ratioStr} | ${x.verdict} |`);
+  return out.join('\n');
+}
+
+function report(r) {
+  const m = r.machine;
+  const phaseLines = r.phases.map(
+    (p) =>
+      `| ${p.name} | ${p.posted.posted} | ${fmt(p.posted.seconds, 2)} | ${Math.round(p.posted.posted / p.posted.seconds)} | ${p.k0 + 1}..${p.k1} | ${p.ours.delivered} | ${p.ref.delivered} | ${p.ours.outOfOrder} / ${p.ref.outOfOrder} | ${fmt(p.ours.rss.max)} / ${fmt(p.ref.rss.max)} | ${p.drain}${p.warning ? ` (${p.warning})` : ''} |`,
+  );
+  const classes = Object.entries(r.conversion.classes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `# Benchmarks
+
+Latest figures of \`npm run bench\` (scripts/bench.sh → bench/run.mjs), ${r.when}.
+Regenerated by every full run; do not edit by hand.
+
+## Command
+
+\`\`\`sh
+npm ci          # once, from a fresh clone (Go + Debian govmomi are installed by scripts/build-harness.sh when root)
+npm run bench   # builds dist/ and test/harness/bin/, runs bench/run.mjs, writes this file (~${Math.ceil(r.seconds / 60)} min)
+\`\`\`
+
+## Machine
+
+- CPU: ${m.cpu}, \`nproc\` = ${m.nproc}
+- ${m.node}, ${m.go}, govmomi (Debian) ${m.govmomi}, Linux ${m.kernel}
+- \`free -h\`:
+
+\`\`\`
+${m.free}
+\`\`\`
+
+Everything ran on this machine at once, on 127.0.0.1: the govmomi simulator (vcsim), the poster
+(vctool), the peer, our router and the reference, so they share the ${m.nproc} cores.
+
+## What runs
+
+- **Simulator**: \`test/harness/bin/vcsim\` (govmomi 0.24). It keeps only the newest 1,000 events.
+- **Peer** (\`bench/peer.mjs\`): a test OpenFaaS gateway (\`/system/namespaces\`, \`/system/functions\`,
+  \`POST /function/NAME.NS\`, basic auth on \`/system/*\`). It records for every invocation the event's
+  \`data.Key\`, \`data.CreatedTime\` and the arrival time (when the request body is complete).
+  **Latency = arrival − createdTime**, both from this machine's clock.
+- **Ours**: \`node dist/src/cli/main.js -config …\`, \`openfaas\` processor, \`async: false\` (sync),
+  reaching function \`router-bench\` through its \`topic\` annotation (\`${CLASS}\`).
+- **Reference** (\`test/harness/go/reffollower\`): govmomi \`event.NewManager(c).Events(ctx, [rootFolder], 1, true, false, handler)\`
+  (the original router's page size 1 and tail), builds the same CloudEvent (id, source, specversion,
+  type, subject, time, \`data = json.Marshal(event)\`, datacontenttype) and POSTs each event to
+  \`/function/ref-bench.openfaas-fn\`, one request at a time (the original's OpenFaaS sync path).
+- Both are started at the same time against the same simulator and receive the same events.
+- Events: \`${CLASS}\` with the entity arguments of a VM, posted by \`vctool\` (one session):
+  steady = one \`PostEvent\` every 10 ms; bursts = \`vctool burst -concurrency 8\`, as fast as the simulator
+  takes them. A phase's events are the keys between the newest key before and after it, so
+  **lost = posted − distinct keys received**, **duplicated = extra arrivals of a key**.
+- RSS: \`/proc/PID/status\` VmRSS every 50 ms; idle = median over 3 s with no events after start-up
+  and a 20-event warm-up; peak = maximum during the phase. CPU: \`/proc/PID/stat\` utime+stime
+  delta over the phase (posting + drain) ÷ events the client delivered.
+- Conversion: ${r.conversion.events} events captured from the simulator as a real
+  \`RetrievePropertiesEx\` reply of a 1,000-event \`latestPage\` (${(r.conversion.bytes / 1024).toFixed(0)} KiB; ${classes}),
+  parsed and converted in one process on one core by \`bench/convert.mjs\` with the compiled router code:
+  \`parseXml\`/\`parseXmlFast\` → \`convertEvent\` → \`toCloudEvent\` → \`cloudEventJson\`.
+
+## Results against the targets of issue 5
+
+${table(figures(r))}
+
+### Phases
+
+| phase | posted | post s | post events/s | keys | ours delivered | ref delivered | out of order ours / ref | peak RSS MB ours / ref | drain |
+|---|---|---|---|---|---|---|---|---|---|
+${phaseLines.join('\n')}
+
+### Conversion (events/s, one core)
+
+| pipeline | events/s |
+|---|---|
+${Object.entries(r.conversion.results)
+  .map(([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} |`)
+  .join('\n')}
+
+### Other
+
+- Idle CPU over 3 s: ours ${fmt(r.idle.cpuOurs, 2)} s, reference ${fmt(r.idle.cpuRef, 2)} s.
+- Shutdown: router exit code ${r.routerCode}, reference exit code ${r.refCode}. Reference: ${r.refFinal}; POST errors: ${r.refErrors}.
+- Router warnings/errors logged: ${r.routerErrors.length ? r.routerErrors.map((l) => '`' + l.slice(0, 200).replace(/`/g, "'") + '`').join('; ') : 'none'}.
+- Whole run: ${fmt(r.seconds, 0)} s.
+`;
+}
+
+function summary(r) {
+  return '\n' + table(figures(r)) + '\n';
+}
+
+main().catch((err) => {
+  log(`FAILED: ${err.stack ?? err}`);
+  process.exitCode = 1;
+}).finally(async () => {
+  for (const c of [...children]) await stopChild(c, 3000);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  clearTimeout(deadline);
+});

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm run bench: builds the router (dist/) and the Go harness (vcsim, vctool,
+# reffollower), then runs the benchmark driver, which writes docs/benchmarks.md.
+# Non-interactive, 127.0.0.1 only, bounded (the driver stops itself after 9 min
+# and kills every process it started). Extra arguments go to bench/run.mjs
+# (--quick: short smoke run, does not write the report; --no-write).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+echo "bench: building the router (tsc)" >&2
+npx tsc -p tsconfig.json
+node scripts/write-version.js
+echo "bench: building the Go harness" >&2
+bash scripts/build-harness.sh
+exec timeout -k 10 600 node bench/run.mjs "$@"
