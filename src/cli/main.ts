@@ -3,10 +3,11 @@
  * vmware-event-router -config PATH [-verbose] [-log-level L] [-log-json]
  * vmware-event-router validate -config PATH
  *
- * Exit codes: 0 after SIGINT/SIGTERM, 1 for a bad config or a fatal start error.
+ * Exit codes: 0 after SIGINT/SIGTERM or a valid change of the config file, 1 for a bad config or a fatal start error.
  */
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
+import { watchConfigForRestart } from '../config/watch';
 import { createLogger, redact, type LogLevel } from '../log/logger';
 import { Router } from '../router';
 import { normalizeArgv } from './argv';
@@ -35,6 +36,8 @@ async function runRouter(opts: {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  // A changed config file (e.g. a Kubernetes Secret update): valid → clean exit 0, invalid → logged.
+  const configWatch = watchConfigForRestart(opts.config, logger);
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
   let router: Router;
@@ -59,6 +62,7 @@ async function runRouter(opts: {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  configWatch.onRestart(() => shutdown('configuration change'));
   try {
     await router.finished;
   } catch (err) {
