@@ -5,5 +5,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 60000,
+  setupFilesAfterEnv: ['<rootDir>/test/setup/fail-on-unhandled-rejection.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
 };

@@ -119,6 +119,12 @@ export function buildProgram(): Command {
 }
 
 if (require.main === module) {
+  // A rejection nobody handled is a bug: say so (redacted) and exit 1 so that Kubernetes restarts us.
+  process.on('unhandledRejection', (reason) => {
+    fail(
+      `vmware-event-router: internal error (unhandled promise rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    );
+  });
   buildProgram()
     .parseAsync(normalizeArgv(process.argv))
     .catch((err: unknown) => fail(`vmware-event-router: ${(err as Error).message}`));

@@ -78,8 +78,10 @@ export function runCli(
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => (stdout += d));
+    p.stderr.on('data', (d: string) => (stderr += d));
     const t = setTimeout(() => {
       p.kill('SIGKILL');
       reject(new Error(`CLI did not exit within ${timeoutMs} ms: ${stderr}`));
@@ -100,13 +102,16 @@ export async function startRouterProcess(entries: unknown, extraArgs: string[] =
   const stdoutLines: string[] = [];
   let partial = '';
   let stderr = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    partial += d.toString();
+  // setEncoding: a UTF-8 character split across two chunks must not be decoded half by half.
+  proc.stdout!.setEncoding('utf8');
+  proc.stderr!.setEncoding('utf8');
+  proc.stdout!.on('data', (d: string) => {
+    partial += d;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
     stdoutLines.push(...lines.filter((l) => l.length > 0));
   });
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr!.on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   let port = '';
   await waitFor('the router metrics server', () => {

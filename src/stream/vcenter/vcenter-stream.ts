@@ -138,7 +138,7 @@ export class VCenterStream implements Stream {
               attempt: failures,
             },
           );
-          await this.abandonSession();
+          await this.abandonSession(expired);
           await this.sleep(delay);
         }
       }
@@ -292,10 +292,18 @@ export class VCenterStream implements Stream {
     }
   }
 
-  /** After a failure: the old session may be dead; drop it without waiting long. */
-  private async abandonSession(): Promise<void> {
+  /**
+   * After a failure: log the old session out when it may still be alive, so
+   * that a flaky network does not leave one vCenter session (and its
+   * collectors) behind per reconnect; never wait long for it.
+   */
+  private async abandonSession(expired: boolean): Promise<void> {
     this.collector = undefined;
-    this.client?.resetSession();
+    const client = this.client;
+    if (!expired && client?.hasSession() && this.content) {
+      await logout(client, this.content, 2000).catch(() => undefined);
+    }
+    client?.resetSession();
   }
 
   /** Clean shutdown: destroy the collector and log out. */

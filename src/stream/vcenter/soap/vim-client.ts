@@ -215,6 +215,14 @@ export class VimClient {
           // not XML: fall through to the HTTP status
         }
       }
+      if (e.response.status < 400) {
+        // node-soap hands our parser's failure over with the (successful) HTTP response.
+        return new VimTransportError(
+          method,
+          `unreadable reply (HTTP ${e.response.status}): ${e.message ?? 'malformed XML'}`,
+          'EBADREPLY',
+        );
+      }
       return new VimTransportError(method, `HTTP ${e.response.status}`, `HTTP_${e.response.status}`);
     }
     if (e.code === 'ERR_CANCELED' || e.code === 'ECONNABORTED' || /aborted|timeout/i.test(e.message ?? '')) {
