@@ -98,4 +98,15 @@ for (const [k, v] of Object.entries(rounds)) {
   best[k] = Math.round(v[v.length - 1]);
 }
 const loadavg = (await import('node:os')).loadavg()[0];
-process.stdout.write(JSON.stringify({ events: els.length, bytes: xml.length, classes, results, best, rounds: ROUNDS, loadavg, sink: sink > 0 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    events: els.length,
+    bytes: xml.length,
+    classes,
+    results,
+    best,
+    rounds: ROUNDS,
+    loadavg,
+    sink: sink > 0,
+  }) + '\n',
+);

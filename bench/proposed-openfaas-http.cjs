@@ -6,7 +6,9 @@
 const http = require('node:http');
 const https = require('node:https');
 const path = require('node:path');
-const mod = require(path.join(__dirname, '..', 'dist', 'src', 'processor', 'openfaas', 'openfaas-processor.js'));
+const mod = require(
+  path.join(__dirname, '..', 'dist', 'src', 'processor', 'openfaas', 'openfaas-processor.js'),
+);
 
 class Patched extends mod.OpenFaasProcessor {
   constructor(...args) {

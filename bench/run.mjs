@@ -20,6 +20,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { setInterval, clearInterval, clearTimeout } from 'node:timers';
+/* global fetch */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'test', 'harness', 'bin');
@@ -115,7 +118,10 @@ function waitLine(child, pred, what, timeoutMs = 30_000) {
       }
     };
     const onExit = (code) => done(new Error(`${what}: exited with ${code}: ${child.errText.slice(-2000)}`));
-    const timer = setTimeout(() => done(new Error(`${what}: timed out; stderr: ${child.errText.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`${what}: timed out; stderr: ${child.errText.slice(-2000)}`)),
+      timeoutMs,
+    );
     let finished = false;
     function done(err, v) {
       if (finished) return;
@@ -123,7 +129,8 @@ function waitLine(child, pred, what, timeoutMs = 30_000) {
       clearTimeout(timer);
       child.stdout.off('data', check);
       child.off('exit', onExit);
-      err ? reject(err) : resolve(v);
+      if (err) reject(err);
+      else resolve(v);
     }
     child.stdout.on('data', check);
     child.once('exit', onExit);
@@ -151,7 +158,17 @@ async function startSimulator() {
   fs.mkdirSync(simTmp, { recursive: true });
   sim = start(
     path.join(BIN, 'vcsim'),
-    ['-listen', '127.0.0.1:0', '-username', 'user', '-password', 'pass', '-session-idle-timeout', '0', '-exit-on-stdin-eof'],
+    [
+      '-listen',
+      '127.0.0.1:0',
+      '-username',
+      'user',
+      '-password',
+      'pass',
+      '-session-idle-timeout',
+      '0',
+      '-exit-on-stdin-eof',
+    ],
     { env: { ...process.env, TMPDIR: simTmp } },
   );
   const ready = await waitLine(sim, (v) => typeof v.url === 'string', 'vcsim');
@@ -285,7 +302,7 @@ function analyse(records, ranges) {
     .sort((a, b) => a[2] - b[2]);
   const afterWake = [];
   let batches = 0;
-  for (let i = 0; i < firsts.length; ) {
+  for (let i = 0; i < firsts.length;) {
     let j = i + 1;
     while (j < firsts.length && firsts[j][2] - firsts[j - 1][2] <= 50) j++;
     let newest = -Infinity;
@@ -361,7 +378,11 @@ async function postSteady(rate, seconds) {
     while (i < total && t0 + (i * 1000) / rate <= performance.now() + 0.5) {
       i++;
       c.stdin.write(
-        JSON.stringify({ class: CLASS, entities: 'vm:DC0_H0_VM0', fields: { FullFormattedMessage: `steady ${i}` } }) + '\n',
+        JSON.stringify({
+          class: CLASS,
+          entities: 'vm:DC0_H0_VM0',
+          fields: { FullFormattedMessage: `steady ${i}` },
+        }) + '\n',
       );
     }
   }
@@ -402,7 +423,8 @@ async function runPhase(name, pids, sampler, post, n, quietMs, capMs, repeat = 1
     const cpu1 = { ours: procStat(pids.ours), ref: procStat(pids.ref) };
     const k1 = await newestKey();
     for (const s of ['ours', 'ref']) cpuSeconds[s] += cpu1[s] - cpu0[s];
-    if (k1 - k0 !== posted.posted) warnings.push(`key range ${k0}..${k1} holds ${k1 - k0} events, ${posted.posted} were posted`);
+    if (k1 - k0 !== posted.posted)
+      warnings.push(`key range ${k0}..${k1} holds ${k1 - k0} events, ${posted.posted} were posted`);
     ranges.push([k0, k1]);
     posts.push(posted);
     drains.push(d.why);
@@ -444,7 +466,10 @@ async function runPhase(name, pids, sampler, post, n, quietMs, capMs, repeat = 1
 const MIX = [
   { class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' },
   { class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM1' },
-  { class: 'UserLoginSessionEvent', fields: { IpAddress: '10.0.0.7', UserAgent: 'govc/0.24', Locale: 'en', SessionId: 'a1b2' } },
+  {
+    class: 'UserLoginSessionEvent',
+    fields: { IpAddress: '10.0.0.7', UserAgent: 'govc/0.24', Locale: 'en', SessionId: 'a1b2' },
+  },
   {
     class: 'EventEx',
     entities: 'vm:DC0_H0_VM0',
@@ -492,7 +517,11 @@ const MIX = [
       },
     },
   },
-  { class: 'VmMessageEvent', entities: 'vm:DC0_H0_VM0', fields: { FullFormattedMessage: 'message', Message: 'hello' } },
+  {
+    class: 'VmMessageEvent',
+    entities: 'vm:DC0_H0_VM0',
+    fields: { FullFormattedMessage: 'message', Message: 'hello' },
+  },
   {
     class: 'ExtendedEvent',
     fields: {
@@ -522,7 +551,11 @@ async function captureReply() {
   const call = async (body) => {
     const res = await fetch(simUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: 'urn:vim25/7.0', ...(cookie ? { Cookie: cookie } : {}) },
+      headers: {
+        'Content-Type': 'text/xml; charset=utf-8',
+        SOAPAction: 'urn:vim25/7.0',
+        ...(cookie ? { Cookie: cookie } : {}),
+      },
       body: soapEnvelope(body),
     });
     const sc = res.headers.get('set-cookie');
@@ -531,13 +564,17 @@ async function captureReply() {
     if (!res.ok) throw new Error(`SOAP ${res.status}: ${text.slice(0, 500)}`);
     return text;
   };
-  const sc = await call('<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>');
+  const sc = await call(
+    '<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>',
+  );
   const ref = (name) => {
     const m = new RegExp(`<${name} type="([^"]+)">([^<]+)</${name}>`).exec(sc);
     if (!m) throw new Error(`ServiceContent has no ${name}`);
     return `type="${m[1]}">${m[2]}`;
   };
-  await call(`<Login xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this><userName>user</userName><password>pass</password></Login>`);
+  await call(
+    `<Login xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this><userName>user</userName><password>pass</password></Login>`,
+  );
   const cc = await call(
     `<CreateCollectorForEvents xmlns="urn:vim25"><_this ${ref('eventManager')}</_this><filter><entity><entity ${ref('rootFolder')}</entity><recursion>all</recursion></entity></filter></CreateCollectorForEvents>`,
   );
@@ -550,7 +587,9 @@ async function captureReply() {
   const reply = await call(
     `<RetrievePropertiesEx xmlns="urn:vim25"><_this ${ref('propertyCollector')}</_this><specSet><propSet><type>EventHistoryCollector</type><all>false</all><pathSet>latestPage</pathSet></propSet><objectSet><obj type="EventHistoryCollector">${collector}</obj><skip>false</skip></objectSet></specSet><options></options></RetrievePropertiesEx>`,
   );
-  await call(`<Logout xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this></Logout>`).catch(() => undefined);
+  await call(`<Logout xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this></Logout>`).catch(
+    () => undefined,
+  );
   return reply;
 }
 
@@ -565,7 +604,9 @@ function ratio(a, b, d = 2) {
 
 function sh(cmd, args) {
   try {
-    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'n/a';
   }
@@ -592,15 +633,25 @@ async function main() {
   const steadySeconds = QUICK ? 3 : 10;
   const bigBurst = QUICK ? 2000 : 10_000;
   for (const b of ['vcsim', 'vctool', 'reffollower']) {
-    if (!fs.existsSync(path.join(BIN, b))) throw new Error(`${BIN}/${b} missing: run bash scripts/build-harness.sh`);
+    if (!fs.existsSync(path.join(BIN, b)))
+      throw new Error(`${BIN}/${b} missing: run bash scripts/build-harness.sh`);
   }
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run npx tsc -p . && node scripts/write-version.js`);
+  if (!fs.existsSync(CLI))
+    throw new Error(`${CLI} missing: run npx tsc -p . && node scripts/write-version.js`);
 
   await startSimulator();
   log(`simulator ${simUrl} (pid ${sim.pid})`);
   await vctool(['about']); // the one login of vctool (session file)
 
-  peer = start(process.execPath, [path.join(ROOT, 'bench', 'peer.mjs'), '--topic', CLASS, '--username', GW_USER, '--password', GW_PASS]);
+  peer = start(process.execPath, [
+    path.join(ROOT, 'bench', 'peer.mjs'),
+    '--topic',
+    CLASS,
+    '--username',
+    GW_USER,
+    '--password',
+    GW_PASS,
+  ]);
   peerUrl = (await waitLine(peer, (v) => typeof v.url === 'string', 'peer')).url;
   log(`peer ${peerUrl} (pid ${peer.pid})`);
 
@@ -667,7 +718,11 @@ async function main() {
     // -log-level warn may hide the line: fall back to the default level
     throw new Error(`${e.message}; router stderr: ${router.errText.slice(-2000)}`);
   });
-  await waitFor('router /readyz', async () => (await fetch(metricsUrl + '/readyz').catch(() => ({ ok: false }))).ok, 30_000);
+  await waitFor(
+    'router /readyz',
+    async () => (await fetch(metricsUrl + '/readyz').catch(() => ({ ok: false }))).ok,
+    30_000,
+  );
   await waitLine(ref, (v) => v.ready === true, 'reffollower ready', 30_000);
   const tReady = Date.now();
   log(`both ready after ${tReady - tLaunch} ms`);
@@ -694,15 +749,36 @@ async function main() {
 
   const phases = [];
   phases.push(
-    await runPhase(`steady 100/s × ${steadySeconds} s`, pids, sampler, () => postSteady(100, steadySeconds), 100 * steadySeconds, 5000, 60_000),
+    await runPhase(
+      `steady 100/s × ${steadySeconds} s`,
+      pids,
+      sampler,
+      () => postSteady(100, steadySeconds),
+      100 * steadySeconds,
+      5000,
+      60_000,
+    ),
   );
-  await sleep(1000);
-  phases.push(await runPhase('burst 1,000', pids, sampler, () => postBurst(1000), 1000, 5000, 60_000, QUICK ? 1 : 3));
   await sleep(1000);
   phases.push(
-    await runPhase(`burst ${bigBurst.toLocaleString('en-US')}`, pids, sampler, () => postBurst(bigBurst), bigBurst, 8000, 180_000),
+    await runPhase('burst 1,000', pids, sampler, () => postBurst(1000), 1000, 5000, 60_000, QUICK ? 1 : 3),
   );
-  const peakAll = { ours: sampler.stats('ours', tLaunch, Date.now()), ref: sampler.stats('ref', tLaunch, Date.now()) };
+  await sleep(1000);
+  phases.push(
+    await runPhase(
+      `burst ${bigBurst.toLocaleString('en-US')}`,
+      pids,
+      sampler,
+      () => postBurst(bigBurst),
+      bigBurst,
+      8000,
+      180_000,
+    ),
+  );
+  const peakAll = {
+    ours: sampler.stats('ours', tLaunch, Date.now()),
+    ref: sampler.stats('ref', tLaunch, Date.now()),
+  };
   sampler.stop();
   const peerCounts = await counts();
 
@@ -719,7 +795,12 @@ async function main() {
   await stopChild(peer);
   await stopChild(sim);
   log(`converting (bench/convert.mjs, one core), reply ${(reply.length / 1024).toFixed(0)} KiB`);
-  const conv = start(process.execPath, [path.join(ROOT, 'bench', 'convert.mjs'), replyFile, QUICK ? '1' : '5', simUrl]);
+  const conv = start(process.execPath, [
+    path.join(ROOT, 'bench', 'convert.mjs'),
+    replyFile,
+    QUICK ? '1' : '5',
+    simUrl,
+  ]);
   const convCode = await exited(conv);
   if (convCode !== 0) throw new Error(`convert.mjs failed: ${conv.errText}`);
   const conversion = JSON.parse(conv.outText.trim().split('\n').pop());
@@ -738,12 +819,16 @@ async function main() {
     peerCounts,
     routerCode,
     refCode,
-    routerErrors: router.errText.split('\n').filter((l) => /error|warn/i.test(l)).slice(0, 10),
+    routerErrors: router.errText
+      .split('\n')
+      .filter((l) => /error|warn/i.test(l))
+      .slice(0, 10),
     refErrors: ref.outText.split('\n').filter((l) => l.includes('"error"')).length,
     refFinal: ref.outText.trim().split('\n').pop(),
     seconds: (Date.now() - t0) / 1000,
   };
-  fs.writeFileSync(path.join(ROOT, 'bench', '.last-result.json'), JSON.stringify(result, null, 2));
+  fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'dist', 'bench-last-result.json'), JSON.stringify(result, null, 2));
   let md = report(result);
   // The hand-written notes after NOTES_MARKER survive regeneration.
   const prev = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
@@ -787,16 +872,66 @@ function figures(r) {
     return n ? (cpu * 1000) / n : NaN;
   };
   const rows = [];
-  const row = (metric, target, ours, ref, ratioStr, verdict) => rows.push({ metric, target, ours, ref, ratioStr, verdict });
+  const row = (metric, target, ours, ref, ratioStr, verdict) =>
+    rows.push({ metric, target, ours, ref, ratioStr, verdict });
   for (const p of r.phases) {
-    row(`${p.name}${p.repeat > 1 ? ` (× ${p.repeat})` : ''}: lost / duplicated`, '0 / 0', `${p.ours.lost} / ${p.ours.duplicated}`, `${p.ref.lost} / ${p.ref.duplicated}`, '', passFail(p.ours.lost === 0 && p.ours.duplicated === 0));
+    row(
+      `${p.name}${p.repeat > 1 ? ` (× ${p.repeat})` : ''}: lost / duplicated`,
+      '0 / 0',
+      `${p.ours.lost} / ${p.ours.duplicated}`,
+      `${p.ref.lost} / ${p.ref.duplicated}`,
+      '',
+      passFail(p.ours.lost === 0 && p.ours.duplicated === 0),
+    );
   }
-  row('steady: latency min (ms)', '—', fmt(steady.ours.min), fmt(steady.ref.min), ratio(steady.ours.min, steady.ref.min), '');
-  row('steady: latency after the simulator\'s 250 ms wake-up, p50 (ms)', '—', fmt(steady.ours.wakeP50), fmt(steady.ref.wakeP50), ratio(steady.ours.wakeP50, steady.ref.wakeP50), '');
-  row('steady: latency after the simulator\'s 250 ms wake-up, p99 (ms)', '—', fmt(steady.ours.wakeP99), fmt(steady.ref.wakeP99), ratio(steady.ours.wakeP99, steady.ref.wakeP99), '');
-  row('steady: latency p50 (ms)', '≤ 10', fmt(steady.ours.p50), fmt(steady.ref.p50), ratio(steady.ours.p50, steady.ref.p50), passFail(steady.ours.p50 <= TARGETS.steadyP50));
-  row('steady: latency p99 (ms)', '≤ 50', fmt(steady.ours.p99), fmt(steady.ref.p99), ratio(steady.ours.p99, steady.ref.p99), passFail(steady.ours.p99 <= TARGETS.steadyP99));
-  row('steady: latency max (ms)', '—', fmt(steady.ours.max), fmt(steady.ref.max), ratio(steady.ours.max, steady.ref.max), '');
+  row(
+    'steady: latency min (ms)',
+    '—',
+    fmt(steady.ours.min),
+    fmt(steady.ref.min),
+    ratio(steady.ours.min, steady.ref.min),
+    '',
+  );
+  row(
+    "steady: latency after the simulator's 250 ms wake-up, p50 (ms)",
+    '—',
+    fmt(steady.ours.wakeP50),
+    fmt(steady.ref.wakeP50),
+    ratio(steady.ours.wakeP50, steady.ref.wakeP50),
+    '',
+  );
+  row(
+    "steady: latency after the simulator's 250 ms wake-up, p99 (ms)",
+    '—',
+    fmt(steady.ours.wakeP99),
+    fmt(steady.ref.wakeP99),
+    ratio(steady.ours.wakeP99, steady.ref.wakeP99),
+    '',
+  );
+  row(
+    'steady: latency p50 (ms)',
+    '≤ 10',
+    fmt(steady.ours.p50),
+    fmt(steady.ref.p50),
+    ratio(steady.ours.p50, steady.ref.p50),
+    passFail(steady.ours.p50 <= TARGETS.steadyP50),
+  );
+  row(
+    'steady: latency p99 (ms)',
+    '≤ 50',
+    fmt(steady.ours.p99),
+    fmt(steady.ref.p99),
+    ratio(steady.ours.p99, steady.ref.p99),
+    passFail(steady.ours.p99 <= TARGETS.steadyP99),
+  );
+  row(
+    'steady: latency max (ms)',
+    '—',
+    fmt(steady.ours.max),
+    fmt(steady.ref.max),
+    ratio(steady.ours.max, steady.ref.max),
+    '',
+  );
   for (const p of [b1k, b10k]) {
     const is1k = p === b1k;
     const pname = p.repeat > 1 ? `${p.name} (${p.repeat} runs pooled)` : p.name;
@@ -811,9 +946,30 @@ function figures(r) {
     );
     row(`${pname}: latency max (ms)`, '—', fmt(p.ours.max), fmt(p.ref.max), ratio(p.ours.max, p.ref.max), '');
   }
-  row('conversion, parseXml path (events/s, one core)', '≥ 10,000', String(conv), '—', '', passFail(conv >= TARGETS.conversion));
-  row('conversion, parseXmlFast path (the router\'s) (events/s)', '≥ 10,000', String(convFast), '—', '', passFail(convFast >= TARGETS.conversion));
-  row('RSS idle (MB)', '≤ 70', fmt(r.idle.ours.median), fmt(r.idle.ref.median), ratio(r.idle.ours.median, r.idle.ref.median), passFail(r.idle.ours.median <= TARGETS.rssIdle));
+  row(
+    'conversion, parseXml path (events/s, one core)',
+    '≥ 10,000',
+    String(conv),
+    '—',
+    '',
+    passFail(conv >= TARGETS.conversion),
+  );
+  row(
+    "conversion, parseXmlFast path (the router's) (events/s)",
+    '≥ 10,000',
+    String(convFast),
+    '—',
+    '',
+    passFail(convFast >= TARGETS.conversion),
+  );
+  row(
+    'RSS idle (MB)',
+    '≤ 70',
+    fmt(r.idle.ours.median),
+    fmt(r.idle.ref.median),
+    ratio(r.idle.ours.median, r.idle.ref.median),
+    passFail(r.idle.ours.median <= TARGETS.rssIdle),
+  );
   row(
     `RSS peak, ${b10k.name} (MB)`,
     '≤ 120',
@@ -822,17 +978,39 @@ function figures(r) {
     ratio(b10k.ours.rss.max, b10k.ref.rss.max),
     passFail(b10k.ours.rss.max <= TARGETS.rssPeak),
   );
-  row('RSS peak, whole run (MB)', '—', fmt(r.peakAll.ours.max), fmt(r.peakAll.ref.max), ratio(r.peakAll.ours.max, r.peakAll.ref.max), '');
+  row(
+    'RSS peak, whole run (MB)',
+    '—',
+    fmt(r.peakAll.ours.max),
+    fmt(r.peakAll.ref.max),
+    ratio(r.peakAll.ours.max, r.peakAll.ref.max),
+    '',
+  );
   for (const p of r.phases) {
-    row(`${p.name}: CPU s per 1,000 delivered`, '—', fmt(p.ours.cpuPer1000, 3), fmt(p.ref.cpuPer1000, 3), ratio(p.ours.cpuPer1000, p.ref.cpuPer1000), '');
+    row(
+      `${p.name}: CPU s per 1,000 delivered`,
+      '—',
+      fmt(p.ours.cpuPer1000, 3),
+      fmt(p.ref.cpuPer1000, 3),
+      ratio(p.ours.cpuPer1000, p.ref.cpuPer1000),
+      '',
+    );
   }
-  row('all phases: CPU s per 1,000 delivered', '—', fmt(cpuAll('ours'), 3), fmt(cpuAll('ref'), 3), ratio(cpuAll('ours'), cpuAll('ref')), '');
+  row(
+    'all phases: CPU s per 1,000 delivered',
+    '—',
+    fmt(cpuAll('ours'), 3),
+    fmt(cpuAll('ref'), 3),
+    ratio(cpuAll('ours'), cpuAll('ref')),
+    '',
+  );
   return rows;
 }
 
 function table(rows) {
   const out = ['| metric | target | ours | reference | ours/ref | verdict |', '|---|---|---|---|---|---|'];
-  for (const x of rows) out.push(`| ${x.metric} | ${x.target} | ${x.ours} | ${x.ref} | ${x.ratioStr} | ${x.verdict} |`);
+  for (const x of rows)
+    out.push(`| ${x.metric} | ${x.target} | ${x.ours} | ${x.ref} | ${x.ratioStr} | ${x.verdict} |`);
   return out.join('\n');
 }
 
@@ -918,7 +1096,9 @@ ${r.conversion.rounds} interleaved rounds per pipeline; median and best round (l
 | pipeline | events/s (median) | best round |
 |---|---|---|
 ${Object.entries(r.conversion.results)
-  .map(([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} | ${r.conversion.best[k].toLocaleString('en-US')} |`)
+  .map(
+    ([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} | ${r.conversion.best[k].toLocaleString('en-US')} |`,
+  )
   .join('\n')}
 
 ### Other
@@ -934,11 +1114,13 @@ function summary(r) {
   return '\n' + table(figures(r)) + '\n';
 }
 
-main().catch((err) => {
-  log(`FAILED: ${err.stack ?? err}`);
-  process.exitCode = 1;
-}).finally(async () => {
-  for (const c of [...children]) await stopChild(c, 3000);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  clearTimeout(deadline);
-});
+main()
+  .catch((err) => {
+    log(`FAILED: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const c of [...children]) await stopChild(c, 3000);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    clearTimeout(deadline);
+  });
