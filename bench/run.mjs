@@ -782,6 +782,12 @@ async function main() {
   sampler.stop();
   const peerCounts = await counts();
 
+  const diedEarly = {
+    ours: router.exitCode !== null || router.signalCode !== null,
+    ref: ref.exitCode !== null || ref.signalCode !== null,
+  };
+  if (diedEarly.ours || diedEarly.ref)
+    log(`exited before the end: ours ${diedEarly.ours}, reference ${diedEarly.ref}`);
   log('stopping router and reference');
   const tStop = Date.now();
   const [routerCode, refCode] = await Promise.all([stopChild(router, 10_000), stopChild(ref, 10_000)]);
@@ -819,6 +825,7 @@ async function main() {
     peerCounts,
     routerCode,
     refCode,
+    diedEarly,
     routerErrors: router.errText
       .split('\n')
       .filter((l) => /error|warn/i.test(l))
@@ -1104,7 +1111,7 @@ ${Object.entries(r.conversion.results)
 ### Other
 
 - Idle CPU over 3 s: ours ${fmt(r.idle.cpuOurs, 2)} s, reference ${fmt(r.idle.cpuRef, 2)} s.
-- Shutdown: router exit code ${r.routerCode}, reference exit code ${r.refCode}. Reference: ${r.refFinal}; POST errors: ${r.refErrors}.
+- ${r.diedEarly.ours || r.diedEarly.ref ? `**Exited before the end of the run: ours ${r.diedEarly.ours}, reference ${r.diedEarly.ref}.** ` : 'Both ran to the end. '}Shutdown (SIGTERM): router exit code ${r.routerCode}, reference exit code ${r.refCode}. Reference: ${r.refFinal}; POST errors: ${r.refErrors}.
 - Router warnings/errors logged: ${r.routerErrors.length ? r.routerErrors.map((l) => '`' + l.slice(0, 200).replace(/`/g, "'") + '`').join('; ') : 'none'}.
 - Whole run: ${fmt(r.seconds, 0)} s.
 `;
