@@ -57,7 +57,10 @@ export class EventCollector {
   private async createCollector(pageSize: number): Promise<MoRef> {
     const res = await this.client.call('CreateCollectorForEvents', {
       _this: moRefArg(this.content.eventManager),
-      filter: { entity: { entity: moRefArg(this.content.rootFolder), recursion: 'all' } },
+      // maxCount is the collector's initial page size. SetCollectorPageSize alone is not
+      // enough on govmomi's simulator: shrinking its default 10-event page leaves 9 events,
+      // and a 9-event wake page made every burst reply carry nine times the events.
+      filter: { entity: { entity: moRefArg(this.content.rootFolder), recursion: 'all' }, maxCount: pageSize },
     });
     const ref = moRefOf(child(res, 'returnval'));
     if (!ref) throw new Error('CreateCollectorForEvents returned no collector');
