@@ -1,40 +1,23 @@
 /** Issue 2, item 3: a burst of 1,000 events, each delivered exactly once, in ascending key order. */
-import { about, buildHarness, burst, startSimulator, type Simulator } from '../harness/simulator';
-import {
-  metricsEntry,
-  startRouterProcess,
-  stdoutEntry,
-  vcenterEntry,
-  waitFor,
-  type RouterProcess,
-} from '../helpers/e2e';
+import { burst } from '../harness/simulator';
+import { startStack, waitFor, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
-let sim: Simulator;
-let router: RouterProcess;
-
+let stack: Stack;
 beforeAll(async () => {
-  buildHarness();
-  sim = await startSimulator();
-  await about(sim); // vctool logs in now: its UserLoginSessionEvent predates the router
-  router = await startRouterProcess([vcenterEntry(sim), stdoutEntry, metricsEntry()]);
-  await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  stack = await startStack();
 });
-
-afterAll(async () => {
-  await router?.stop();
-  await sim?.stop();
-});
+afterAll(async () => stack?.stop());
 
 test('1,000 events posted as fast as the simulator takes them arrive once each, in key order', async () => {
-  const result = await burst(sim, 'VmPoweredOnEvent', 1000, 8);
+  const result = await burst(stack.sim, 'VmPoweredOnEvent', 1000, 8);
   expect(result.posted).toBe(1000);
-  await waitFor('1,000 events on stdout', () => router.stdoutLines.length >= 1000, 60_000);
+  await waitFor('1,000 events on stdout', () => stack.router.stdoutLines.length >= 1000, 60_000);
   await new Promise((r) => setTimeout(r, 1000)); // anything extra (a duplicate) would show up now
-  const keys = router.events().map((e) => (e.data as { Key: number }).Key);
+  const keys = stack.router.events().map((e) => (e.data as { Key: number }).Key);
   expect(keys).toHaveLength(1000);
   expect(new Set(keys).size).toBe(1000);
   for (let i = 1; i < keys.length; i++) expect(keys[i]).toBe(keys[i - 1] + 1);
-  expect(router.events().every((e) => e.subject === 'VmPoweredOnEvent')).toBe(true);
+  expect(stack.router.events().every((e) => e.subject === 'VmPoweredOnEvent')).toBe(true);
 });

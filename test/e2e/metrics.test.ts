@@ -1,13 +1,6 @@
 /** Issue 2, item 4: /stats and /metrics count what was delivered; auth; /readyz follows the vCenter. */
-import { about, buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
-import {
-  metricsEntry,
-  startRouterProcess,
-  stdoutEntry,
-  vcenterEntry,
-  waitFor,
-  type RouterProcess,
-} from '../helpers/e2e';
+import { postEvents, type Simulator } from '../harness/simulator';
+import { startStack, waitFor, type RouterProcess, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -16,21 +9,15 @@ const auth = (u: string, p: string) => ({
   Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64'),
 });
 
+let stack: Stack;
 let sim: Simulator;
 let router: RouterProcess;
 
 beforeAll(async () => {
-  buildHarness();
-  sim = await startSimulator();
-  await about(sim); // vctool logs in now: its UserLoginSessionEvent predates the router
-  router = await startRouterProcess([vcenterEntry(sim), stdoutEntry, metricsEntry(creds)]);
-  await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  stack = await startStack({ metricsAuth: creds });
+  ({ sim, router } = stack);
 });
-
-afterAll(async () => {
-  await router?.stop();
-  await sim?.stop();
-});
+afterAll(async () => stack?.stop());
 
 test('/stats has the original expvar shape and counts the delivered events per subject', async () => {
   await postEvents(sim, [

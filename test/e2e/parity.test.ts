@@ -5,40 +5,20 @@
  * attributes of SPEC §3. The govmomi side is produced by `vctool events`.
  */
 import { eventId } from '../../src/events/cloudevent';
-import {
-  about,
-  buildHarness,
-  postEvents,
-  referenceEvents,
-  startSimulator,
-  vmOp,
-  type Simulator,
-} from '../harness/simulator';
-import {
-  metricsEntry,
-  startRouterProcess,
-  stdoutEntry,
-  vcenterEntry,
-  waitFor,
-  type RouterProcess,
-} from '../helpers/e2e';
+import { about, postEvents, referenceEvents, vmOp, type Simulator } from '../harness/simulator';
+import { startStack, waitFor, type RouterProcess, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
+let stack: Stack;
 let sim: Simulator;
 let router: RouterProcess;
 
 beforeAll(async () => {
-  buildHarness();
-  sim = await startSimulator();
-  router = await startRouterProcess([vcenterEntry(sim), stdoutEntry, metricsEntry()]);
-  await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  stack = await startStack();
+  ({ sim, router } = stack);
 });
-
-afterAll(async () => {
-  await router?.stop();
-  await sim?.stop();
-});
+afterAll(async () => stack?.stop());
 
 const vm = 'vm:DC0_H0_VM0';
 const posted = [

@@ -13,7 +13,14 @@ import {
   startSimulator,
   type Simulator,
 } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, stdoutEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  metricsEntry,
+  startRouterProcess,
+  startStack,
+  stdoutEntry,
+  waitFor,
+  type RouterProcess,
+} from '../helpers/e2e';
 import { FaultyVCenterProxy, type Fault } from '../peers/faulty-vcenter-proxy';
 
 jest.setTimeout(120_000);
@@ -199,12 +206,9 @@ describe('session expiry', () => {
 
 describe('a vCenter restart mid-stream', () => {
   test('the router logs in again without exiting, /readyz is false in between, the new key space is followed', async () => {
-    buildHarness();
-    const sim = await startSimulator();
-    await about(sim);
-    const router = await startRouterProcess([streamEntry(sim.url, sim), stdoutEntry, metricsEntry()]);
+    const stack = await startStack({ stream: (sim) => streamEntry(sim.url, sim) });
+    const { sim, router } = stack;
     try {
-      await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
       await burst(sim, 'VmPoweredOnEvent', 200, 4);
       await waitFor('200 events', () => router.events().length >= 200);
       await new Promise((r) => setTimeout(r, 500));
@@ -236,20 +240,16 @@ describe('a vCenter restart mid-stream', () => {
       );
       expect(router.proc.exitCode).toBeNull();
     } finally {
-      await router.stop();
-      await sim.stop();
+      await stack.stop();
     }
   });
 });
 
 describe('large and unusual events', () => {
   test('a > 1 MB VmReconfiguredEvent and names with non-ASCII and XML-special characters arrive intact', async () => {
-    buildHarness();
-    const sim = await startSimulator();
-    await about(sim);
-    const router = await startRouterProcess([streamEntry(sim.url, sim, '10'), stdoutEntry, metricsEntry()]);
+    const stack = await startStack({ stream: (sim) => streamEntry(sim.url, sim, '10') });
+    const { sim, router } = stack;
     try {
-      await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
       const annotation = 'Grüße <vm> & "quotes" \'apos\' 日本語 😀 \t'.repeat(30_000);
       expect(Buffer.byteLength(annotation)).toBeGreaterThan(1_000_000);
       await postEvents(sim, [
@@ -293,20 +293,19 @@ describe('large and unusual events', () => {
       const big = router.events().find((e) => e.subject === 'VmReconfiguredEvent')!;
       expect((big.data as { ConfigSpec: { Annotation: string } }).ConfigSpec.Annotation).toBe(annotation);
     } finally {
-      await router.stop();
-      await sim.stop();
+      await stack.stop();
     }
   });
 });
 
 describe('shutdown', () => {
   test('SIGTERM during a burst: exit 0, collector destroyed and session logged out, no partial output', async () => {
-    buildHarness();
-    const sim = await startSimulator({ trace: true });
-    await about(sim);
-    const router = await startRouterProcess([streamEntry(sim.url, sim), stdoutEntry, metricsEntry()]);
+    const stack = await startStack({
+      simulator: { trace: true },
+      stream: (sim) => streamEntry(sim.url, sim),
+    });
+    const { sim, router } = stack;
     try {
-      await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
       const posting = burst(sim, 'VmPoweredOnEvent', 1000, 4);
       await waitFor('some events', () => router.events().length >= 50, 30_000);
       const code = await router.stop('SIGTERM');
@@ -318,8 +317,7 @@ describe('shutdown', () => {
       const keys = router.events().map(keyOf); // every line parses: no partial event
       for (let i = 1; i < keys.length; i++) expect(keys[i]).toBe(keys[i - 1] + 1);
     } finally {
-      await router.stop();
-      await sim.stop();
+      await stack.stop();
     }
   });
 });

@@ -10,7 +10,13 @@ import type { ConfigEntry, RouterConfig } from '../../src/config/types';
 import { createLogger, type Logger } from '../../src/log/logger';
 import { RouterMetrics } from '../../src/metrics/metrics';
 import { Router } from '../../src/router';
-import type { Simulator } from '../harness/simulator';
+import {
+  about,
+  buildHarness,
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions,
+} from '../harness/simulator';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -158,5 +164,41 @@ export async function startRouterInProcess(config: RouterConfig): Promise<InProc
     logger,
     metricsUrl: `http://127.0.0.1:${port}`,
     stop: () => router.stop(5000),
+  };
+}
+
+export interface Stack {
+  sim: Simulator;
+  router: RouterProcess;
+  /** Stop the router (SIGTERM) and then the simulator. */
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  simulator?: SimulatorOptions;
+  metricsAuth?: { username: string; password: string };
+  /** The stream entry for the started simulator (default: vcenterEntry). */
+  stream?: (sim: Simulator) => ConfigEntry;
+}
+
+/**
+ * The usual end-to-end set-up: a simulator, vctool logged in first (its
+ * UserLoginSessionEvent predates the router), and the compiled router with
+ * the stdout processor, ready.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  buildHarness();
+  const sim = await startSimulator(opts.simulator);
+  await about(sim);
+  const stream = (opts.stream ?? vcenterEntry)(sim);
+  const router = await startRouterProcess([stream, stdoutEntry, metricsEntry(opts.metricsAuth)]);
+  await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  return {
+    sim,
+    router,
+    stop: async () => {
+      await router.stop();
+      await sim.stop();
+    },
   };
 }
