@@ -14,7 +14,7 @@ function git(cmd) {
   }
 }
 const commit = process.env.COMMIT || git('rev-parse --short HEAD') || 'unknown';
-const version = process.env.VERSION || git('describe --tags --always') || pkg.version;
+const version = process.env.VERSION || git('describe --tags') || pkg.version;
 mkdirSync(path.join(__dirname, '../dist'), { recursive: true });
 writeFileSync(
   path.join(__dirname, '../dist/version.json'),
