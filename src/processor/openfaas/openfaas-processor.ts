@@ -18,6 +18,11 @@
  *   retries (at-most-once).
  * - The admin credentials are only sent to `/system/*`: the gateway forwards
  *   request headers to functions, so invocations carry no Authorization.
+ * - Invocations are plain `node:http(s)` requests on keep-alive agents, the
+ *   body being the CloudEvent JSON encoded once per event (axios' per-request
+ *   config merging cost more CPU than converting the event). Only when a
+ *   proxy is configured in the environment (`HTTP_PROXY`, ...) do they go
+ *   through axios, which implements proxies and `NO_PROXY`.
  */
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
@@ -45,6 +50,11 @@ export const DEFAULTS = {
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 /** Socket errors that mean the request did not get through (or the keep-alive socket was stale). */
 const RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN']);
+
+/** A function's reply is read up to this size (only its start is logged, on failure). */
+const MAX_REPLY_BYTES = 1024 * 1024;
+/** The part of a failed function's reply that is logged. */
+const REPLY_LOG_CHARS = 200;
 
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_MAX_MS = 10_000;
@@ -76,6 +86,30 @@ function retryAfterMs(header: unknown): number | undefined {
   return Number(header.trim()) * 1000;
 }
 
+/** What an invocation request returns (a failed request rejects with an Error carrying `code`). */
+interface InvokeReply {
+  status: number;
+  /** The start of the reply body, for the log. */
+  reply: string;
+  retryAfter?: string | string[];
+}
+
+/** An invocation error with axios' code, so that logs and the retry decision read as before. */
+function requestError(message: string, code: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * A proxy set in the environment for this scheme, as axios (proxy-from-env)
+ * reads it: `HTTP_PROXY`/`HTTPS_PROXY`, `ALL_PROXY`, npm's variants, any case.
+ */
+function proxyFromEnv(protocol: string): boolean {
+  const scheme = protocol.replace(/:$/, '');
+  return [`npm_config_${scheme}_proxy`, `${scheme}_proxy`, 'npm_config_proxy', 'all_proxy'].some(
+    (n) => !!(process.env[n] || process.env[n.toUpperCase()]),
+  );
+}
+
 /** The function as operators name it: `NAME.NAMESPACE`, or `NAME` without namespaces. */
 function functionLabel(t: FunctionTarget): string {
   return t.namespace ? `${t.name}.${t.namespace}` : t.name;
@@ -97,7 +131,11 @@ export class OpenFaasProcessor implements Processor {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly system: AxiosInstance;
-  private readonly invoker: AxiosInstance;
+  /** The gateway URL without trailing slash (invocation paths are appended). */
+  private readonly baseURL: string;
+  private readonly target: URL;
+  /** Only when a proxy is configured in the environment; otherwise invocations use node:http(s). */
+  private readonly invoker: AxiosInstance | undefined;
 
   private map: TopicMap | undefined;
   private failureStreak = 0;
@@ -116,6 +154,8 @@ export class OpenFaasProcessor implements Processor {
   ) {
     if (!entry.address) throw new Error('openfaas processor: address (the gateway URL) is required');
     const baseURL = entry.address.replace(/\/+$/, '');
+    this.baseURL = baseURL;
+    this.target = new URL(baseURL);
     this.gateway = displayAddress(entry.address);
     this.async = boolOption(entry, 'async', DEFAULTS.async);
     const maxInFlight = Math.floor(
@@ -151,14 +191,16 @@ export class OpenFaasProcessor implements Processor {
       timeout: Math.min(this.timeoutMs, 30_000),
       auth: { username, password },
     });
-    this.invoker = axios.create({
-      ...common,
-      timeout: this.timeoutMs,
-      // The function's reply is only logged (truncated) on failure: keep it as text, never parse it.
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      maxContentLength: 1024 * 1024,
-    });
+    this.invoker = proxyFromEnv(this.target.protocol)
+      ? axios.create({
+          ...common,
+          timeout: this.timeoutMs,
+          // The function's reply is only logged (truncated) on failure: keep it as text, never parse it.
+          responseType: 'text',
+          transformResponse: [(data: unknown) => data],
+          maxContentLength: MAX_REPLY_BYTES,
+        })
+      : undefined;
 
     // Every request in flight listens on these signals.
     setMaxListeners(0, this.refreshAbort.signal, this.invokeAbort.signal);
@@ -222,7 +264,7 @@ export class OpenFaasProcessor implements Processor {
       });
       return;
     }
-    const body = cloudEventJson(event);
+    const body = Buffer.from(cloudEventJson(event));
     for (const target of targets) {
       await this.inFlight.run(() => this.invoke(target, event, subject, body));
     }
@@ -316,7 +358,7 @@ export class OpenFaasProcessor implements Processor {
     target: FunctionTarget,
     event: RouterEvent,
     subject: string,
-    body: string,
+    body: Buffer,
   ): Promise<void> {
     const fn = functionLabel(target);
     const path = (this.async ? '/async-function/' : '/function/') + target.path;
@@ -328,15 +370,13 @@ export class OpenFaasProcessor implements Processor {
       let reply = '';
       let retryAfter: number | undefined;
       try {
-        const res = await this.invoker.post(path, body, {
-          headers: { 'Content-Type': 'application/json', 'X-Topic': subject },
-          signal,
-        });
+        const res = await this.post(path, subject, body, signal);
         status = res.status;
-        if (typeof res.data === 'string') reply = res.data.slice(0, 200);
-        retryAfter = retryAfterMs(res.headers['retry-after']);
+        reply = res.reply;
+        retryAfter = retryAfterMs(res.retryAfter);
       } catch (err) {
-        code = (isAxiosError(err) ? err.code : undefined) ?? (err instanceof Error ? err.name : 'error');
+        const c = isAxiosError(err) ? err.code : (err as { code?: unknown } | null)?.code;
+        code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const ok = status !== undefined && status >= 200 && status < 300;
@@ -391,6 +431,98 @@ export class OpenFaasProcessor implements Processor {
       );
       return;
     }
+  }
+
+  /** One invocation request: POST the CloudEvent JSON to the gateway, resolve with the status. */
+  private post(path: string, subject: string, body: Buffer, signal: AbortSignal): Promise<InvokeReply> {
+    const headers = { 'Content-Type': 'application/json', 'X-Topic': subject };
+    if (this.invoker) return this.postWithAxios(this.invoker, path, headers, body, signal);
+    const url = this.target;
+    const secure = url.protocol === 'https:';
+    return new Promise<InvokeReply>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, res?: InvokeReply): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const req = (secure ? https : http).request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port || (secure ? 443 : 80),
+          path: url.pathname.replace(/\/+$/, '') + path,
+          method: 'POST',
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          signal,
+          headers: {
+            ...headers,
+            Accept: 'application/json, text/plain, */*',
+            'Content-Length': body.length,
+          },
+        },
+        (res) => {
+          const head: Buffer[] = [];
+          let headBytes = 0;
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > MAX_REPLY_BYTES) {
+              const err = requestError(
+                `maxContentLength size of ${MAX_REPLY_BYTES} exceeded`,
+                'ERR_BAD_RESPONSE',
+              );
+              finish(err);
+              req.destroy(err);
+              return;
+            }
+            // Enough bytes for REPLY_LOG_CHARS characters of UTF-8.
+            if (headBytes < REPLY_LOG_CHARS * 4) {
+              head.push(chunk);
+              headBytes += chunk.length;
+            }
+          });
+          res.on('end', () =>
+            finish(undefined, {
+              status: res.statusCode ?? 0,
+              reply: Buffer.concat(head)
+                .toString('utf8', 0, REPLY_LOG_CHARS * 4)
+                .slice(0, REPLY_LOG_CHARS),
+              retryAfter: res.headers['retry-after'],
+            }),
+          );
+          res.on('error', (err) => finish(err));
+          res.on('aborted', () => finish(requestError('stream has been aborted', 'ERR_BAD_RESPONSE')));
+        },
+      );
+      // A deadline for the whole exchange (connect, function run, reply), as the log line says.
+      const timer = setTimeout(() => {
+        const err = requestError(`timeout of ${this.timeoutMs}ms exceeded`, 'ECONNABORTED');
+        finish(err);
+        req.destroy(err);
+      }, this.timeoutMs);
+      req.on('error', (err: Error & { code?: string }) =>
+        finish(err.name === 'AbortError' ? requestError('canceled', 'ERR_CANCELED') : err),
+      );
+      req.end(body);
+    });
+  }
+
+  private async postWithAxios(
+    invoker: AxiosInstance,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    signal: AbortSignal,
+  ): Promise<InvokeReply> {
+    const res = await invoker.post(this.baseURL + path, body, { headers, signal });
+    return {
+      status: res.status,
+      reply: typeof res.data === 'string' ? res.data.slice(0, REPLY_LOG_CHARS) : '',
+      retryAfter: res.headers['retry-after'] as string | undefined,
+    };
   }
 }
 
