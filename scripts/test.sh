@@ -13,7 +13,10 @@ die() { printf '\n0 passed, 1 failed\n'; echo "test.sh: $*" >&2; exit 1; }
 
 if [ ! -d node_modules ] || [ "${CI:-}" = "true" ]; then
   step "npm ci"
-  npm ci --no-audit --no-fund || die "npm ci failed"
+  # npm 11 sometimes rejects its own lock file (optional platform bindings of
+  # jest's unrs-resolver "missing from lock file"); `npm install` then installs
+  # the same locked versions.
+  npm ci --no-audit --no-fund || npm install --no-audit --no-fund || die "npm install failed"
 fi
 
 step "build (tsc + version stamp)"
