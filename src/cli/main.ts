@@ -5,11 +5,10 @@
  *
  * Exit codes: 0 after SIGINT/SIGTERM or a valid change of the config file, 1 for a bad config or a fatal start error.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config/load';
-import { watchConfigForRestart } from '../config/watch';
 import { createLogger, redact, type LogLevel } from '../log/logger';
-import { Router } from '../router';
+import type { Router } from '../router';
 import { normalizeArgv } from './argv';
 import { buildInfo } from './version';
 
@@ -29,6 +28,10 @@ async function runRouter(opts: {
 }): Promise<void> {
   const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
   const logger = createLogger({ level, json: !!opts.logJson });
+  // Loaded here, not at the top: the V8 flags below are set before the bulk of the code loads.
+  const { ConfigError, loadConfig } = await import('../config/load');
+  const { watchConfigForRestart } = await import('../config/watch');
+  const { Router } = await import('../router');
   let config;
   try {
     config = loadConfig(opts.config);
@@ -102,7 +105,8 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a configuration file: exit 0 when valid, else print every problem and exit 1')
     .addOption(new Option('--config <path>', 'configuration file').default(DEFAULT_CONFIG))
-    .action((opts: { config: string }, cmd: Command) => {
+    .action(async (opts: { config: string }, cmd: Command) => {
+      const { ConfigError, loadConfig } = await import('../config/load');
       const file =
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)
@@ -118,7 +122,22 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Memory: V8 grows the young generation's semi-spaces from 1 MB up to 16 MB
+ * (32 MB of new space) under allocation, and never gives it back; for this
+ * process that was 16 MB at idle and 32 MB during bursts. Keeping the
+ * semi-spaces at their initial size costs more frequent (short) scavenges and
+ * cannot cause an out-of-memory (the old generation keeps V8's default limit).
+ * Only at start, before the bulk of the code loads, and not when the operator
+ * chose a young-generation size (NODE_OPTIONS or node flags).
+ */
+function setMemoryFlags(): void {
+  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /semi[-_]space/.test(a));
+  if (!chosen) setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 if (require.main === module) {
+  setMemoryFlags();
   // A rejection nobody handled is a bug: say so (redacted) and exit 1 so that Kubernetes restarts us.
   process.on('unhandledRejection', (reason) => {
     fail(
