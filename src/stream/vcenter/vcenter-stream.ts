@@ -65,6 +65,12 @@ export class VCenterStream implements Stream {
   private stopping = false;
   private wake?: () => void;
   private running?: Promise<void>;
+  /**
+   * Consecutive failures, for the backoff. Reset only once the stream works
+   * again (a WaitForUpdatesEx answered), not at login: a vCenter that accepts
+   * logins but fails every later call must not be hammered with new sessions.
+   */
+  private failures = 0;
 
   constructor(
     private readonly entry: ConfigEntry,
@@ -102,14 +108,12 @@ export class VCenterStream implements Stream {
       timeoutMs: this.callTimeoutMs,
     });
     this.setConnected(false);
-    let failures = 0;
     let everConnected = false;
     try {
       while (!this.stopping) {
         try {
           await this.connect();
           everConnected = true;
-          failures = 0;
           await this.follow(handler);
         } catch (err) {
           this.setConnected(false);
@@ -126,8 +130,8 @@ export class VCenterStream implements Stream {
               ? 'unreachable'
               : 'error';
           this.ctx.metrics.streamReconnects.inc({ provider: PROVIDER, reason });
-          const delay = expired && failures === 0 ? 0 : this.backoff(failures);
-          failures++;
+          const delay = expired && this.failures === 0 ? 0 : this.backoff(this.failures);
+          this.failures++;
           this.log.warn(
             expired
               ? 'vCenter session expired, logging in again'
@@ -135,7 +139,7 @@ export class VCenterStream implements Stream {
             {
               error: err as Error,
               retry_in_ms: delay,
-              attempt: failures,
+              attempt: this.failures,
             },
           );
           await this.abandonSession(expired);
@@ -225,10 +229,14 @@ export class VCenterStream implements Stream {
       const woke = await this.vc('WaitForUpdatesEx', () =>
         collector.waitForEvents(this.maxWaitSeconds, this.maxWaitSeconds * 1000 + this.callTimeoutMs),
       );
+      this.failures = 0;
       if (woke === undefined) continue;
       const byKey = new Map<number, RawEvent>();
       for (const e of woke) if (cursor.isNew(e)) byKey.set(e.key, e);
       const fresh = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+      // Only `fresh` holds the events from here on (deliverAll lets go of each once handed over).
+      woke.length = 0;
+      byKey.clear();
       if (fresh.length === 0) continue;
       // The wake collector reported every event since the position: deliver them.
       // Otherwise (a vCenter coalesced several events into one change) read the page.
@@ -240,11 +248,12 @@ export class VCenterStream implements Stream {
     }
   }
 
+  /** Deliver in key order; `fresh` is emptied as it goes, so a large reply's events are freed one by one. */
   private async deliverAll(fresh: RawEvent[], handler: EventHandler, cursor: Cursor): Promise<void> {
-    fresh.sort((a, b) => compareKeys(a.key, b.key));
-    for (const raw of fresh) {
+    fresh.sort((a, b) => compareKeys(a.key, b.key)).reverse();
+    while (fresh.length > 0) {
       if (this.stopping) return;
-      await this.deliver(raw, handler, cursor);
+      await this.deliver(fresh.pop()!, handler, cursor);
     }
   }
 

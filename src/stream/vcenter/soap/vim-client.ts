@@ -188,6 +188,11 @@ export class VimClient {
     } finally {
       clearTimeout(timer);
       this.active.delete(controller);
+      // node-soap keeps the last request and raw reply on the client until the next call:
+      // a burst's reply (megabytes) would stay alive while its events are delivered.
+      const last = this.client as unknown as { lastRequest?: unknown; lastResponse?: unknown };
+      last.lastRequest = undefined;
+      last.lastResponse = undefined;
     }
   }
 
