@@ -39,7 +39,7 @@
  * (converted the same generic way) when it has child elements, and its text
  * otherwise; an element name that repeats becomes an array.
  */
-import { parseXml, type XmlElement } from './xml';
+import type { XmlElement } from './xml';
 import { allFields, isEnum, isEventClass, resolveTypeName, typeOf, type ModelField } from './model';
 
 export interface VimEvent {
@@ -289,25 +289,6 @@ export function formatTime(s: string): string {
   return m[1] + frac + zone;
 }
 
-/*
- * Numeric character references (`&#39;`, `&#xA;`, `&#233;`): govmomi's
- * simulator (Go's encoding/xml) writes quotes, tabs and newlines that way.
- * The shared parser in xml.ts (fast-xml-parser with `htmlEntities: false`)
- * leaves them undecoded; if so (probed once here), text values are decoded
- * at conversion time. With `htmlEntities: true` in xml.ts the probe turns
- * this off. (Ambiguity of the fallback: a literal `&amp;#65;` also decodes.)
- */
-const CHARREF_FALLBACK = parseXml('<a>&#65;</a>').text !== 'A';
-const CHARREF_RE = /&#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}));/g;
-function charRef(_m: string, hex: string | undefined, dec: string | undefined): string {
-  const cp = hex !== undefined ? parseInt(hex, 16) : parseInt(dec!, 10);
-  return cp <= 0x10ffff ? String.fromCodePoint(cp) : _m;
-}
-/** Element / attribute text with character references decoded. */
-function txt(s: string): string {
-  return CHARREF_FALLBACK && s.indexOf('&#') >= 0 ? s.replace(CHARREF_RE, charRef) : s;
-}
-
 function moRef(el: XmlElement): { Type: string; Value: string } {
   // govmomi's `type,attr` matches any attribute whose local name is `type`; last wins.
   const a = el.attrs;
@@ -316,7 +297,7 @@ function moRef(el: XmlElement): { Type: string; Value: string } {
     t = '';
     for (const k in a) if (k === 'type' || k.endsWith(':type')) t = a[k];
   }
-  return { Type: txt(t), Value: txt(el.text) };
+  return { Type: t, Value: el.text };
 }
 
 function zeroStruct(p: TypePlan): Record<string, unknown> {
@@ -351,7 +332,7 @@ function scalar(k: K, el: XmlElement): unknown {
   const s = el.text;
   switch (k) {
     case K.Str:
-      return txt(s);
+      return s;
     case K.Bool:
       return parseBool(s);
     case K.Int:
@@ -371,7 +352,7 @@ function scalar(k: K, el: XmlElement): unknown {
     case K.Time:
       return formatTime(s);
     case K.Bytes:
-      return Buffer.from(txt(s), 'utf8').toString('base64');
+      return Buffer.from(s, 'utf8').toString('base64');
     default:
       throw new Error('not a scalar kind');
   }
@@ -401,7 +382,7 @@ function polymorphic(el: XmlElement, fallback: TypePlan | undefined): unknown {
   const xk = XSD_KIND[t];
   if (xk !== undefined) return scalar(xk, el);
   const r = lookupType(t);
-  if (r === ENUM) return txt(el.text);
+  if (r === ENUM) return el.text;
   if (r !== null) return convStruct(el, r);
   if (t.startsWith('xsd:')) return null; // not in govmomi's xsd map
   return convGeneric(el, fallback);
@@ -459,7 +440,7 @@ function genericValue(el: XmlElement): unknown {
   if (xsiTypeOf(el) !== undefined) return polymorphic(el, undefined);
   if (el.children.length > 0) return convGeneric(el, undefined);
   if (el.attrs.type !== undefined) return moRef(el);
-  return txt(el.text);
+  return el.text;
 }
 
 /** Generic conversion (see the module comment): base type's fields, then the rest by name. */
@@ -489,7 +470,7 @@ export function convertValue(el: XmlElement, typeName: string): unknown {
   const prim = PRIM_KIND[typeName] ?? XSD_KIND[typeName];
   if (prim !== undefined) return prim === K.Any ? polymorphic(el, undefined) : scalar(prim, el);
   const declared = lookupType(typeName);
-  if (declared === ENUM) return txt(el.text);
+  if (declared === ENUM) return el.text;
   if (declared === null) throw new Error(`vim25: unknown type ${typeName}`);
   const t = xsiTypeOf(el);
   if (t !== undefined && t !== typeName) return polymorphic(el, declared);
