@@ -39,6 +39,21 @@ export function rawEvent(el: XmlElement): RawEvent {
   return { key, createdTime, el };
 }
 
+/**
+ * The events of every `latestPage` value among property changes (WaitForUpdatesEx
+ * `changeSet`s) or properties (RetrievePropertiesEx `propSet`s): both carry
+ * `name` and `val`.
+ */
+function latestPageEvents(props: XmlElement[]): RawEvent[] {
+  const events: RawEvent[] = [];
+  for (const prop of props) {
+    if (child(prop, 'name')?.text !== 'latestPage') continue;
+    const val = child(prop, 'val');
+    if (val) for (const el of val.children) events.push(rawEvent(el));
+  }
+  return events;
+}
+
 const latestPageSpec = (collector: MoRef) => ({
   propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
   objectSet: [{ obj: moRefArg(collector), skip: false }],
@@ -93,17 +108,10 @@ export class EventCollector {
     const ret = child(res, 'returnval');
     if (!ret) return undefined;
     this.version = child(ret, 'version')?.text ?? this.version;
-    const events: RawEvent[] = [];
-    for (const fs of children(ret, 'filterSet')) {
-      for (const os of children(fs, 'objectSet')) {
-        for (const cs of children(os, 'changeSet')) {
-          if (child(cs, 'name')?.text !== 'latestPage') continue;
-          const val = child(cs, 'val');
-          if (val) for (const el of val.children) events.push(rawEvent(el));
-        }
-      }
-    }
-    return events;
+    const changes = children(ret, 'filterSet').flatMap((fs) =>
+      children(fs, 'objectSet').flatMap((os) => children(os, 'changeSet')),
+    );
+    return latestPageEvents(changes);
   }
 
   /** The newest PAGE_SIZE events, newest first. */
@@ -114,17 +122,10 @@ export class EventCollector {
       specSet: latestPageSpec(this.collector),
       options: {},
     });
-    const events: RawEvent[] = [];
-    for (const ret of children(res, 'returnval')) {
-      for (const obj of children(ret, 'objects')) {
-        for (const prop of children(obj, 'propSet')) {
-          if (child(prop, 'name')?.text !== 'latestPage') continue;
-          const val = child(prop, 'val');
-          if (val) for (const el of val.children) events.push(rawEvent(el));
-        }
-      }
-    }
-    return events;
+    const props = children(res, 'returnval').flatMap((ret) =>
+      children(ret, 'objects').flatMap((obj) => children(obj, 'propSet')),
+    );
+    return latestPageEvents(props);
   }
 
   /**
