@@ -3,8 +3,8 @@
  * Each event the stream reads is handed to the processor in order; awaiting
  * the processor is what slows the stream down when the sink is slower.
  */
-import type { ComponentContext } from './components/component';
-import { components } from './config/schema';
+import type { ComponentContext, ComponentDefinition } from './components/component';
+import { components, kindOf } from './config/schema';
 import type { ConfigEntry, RouterConfig } from './config/types';
 import { sourceFromAddress } from './events/cloudevent';
 import type { Logger } from './log/logger';
@@ -15,12 +15,9 @@ import type { Processor } from './processor/processor';
 import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
-import { kindOf } from './config/schema';
 
-function definitionFor<T>(
-  list: { provider: string; create: (e: ConfigEntry, c: ComponentContext) => Promise<T> }[],
-  entry: ConfigEntry,
-) {
+/** The registered definition for an entry's provider. */
+function definitionFor<T>(list: ComponentDefinition<T>[], entry: ConfigEntry): ComponentDefinition<T> {
   const def = list.find((d) => d.provider === entry.provider);
   // The schema admits only registered providers; reaching this is a programming error.
   if (!def)
