@@ -315,20 +315,25 @@ export class VCenterStream implements Stream {
     client?.resetSession();
   }
 
-  /** Clean shutdown: destroy the collector and log out. */
+  /**
+   * Clean shutdown: destroy the collectors and log out. Each step is tried on
+   * its own (a collector that cannot be destroyed is still gone with the
+   * session), and each is bounded by a short timeout.
+   */
   private async closeSession(): Promise<void> {
     this.setConnected(false);
     const client = this.client;
     const content = this.content;
     if (!client || !content || !client.hasSession()) return;
-    try {
-      await this.collector?.destroy(5000);
-      this.collector = undefined;
-      await logout(client, content, 5000);
-      this.log.info('collector destroyed and logged out of vCenter');
-    } catch (err) {
-      this.log.warn('could not clean up the vCenter session', { error: err as Error });
-    }
+    const problems: Error[] = [];
+    await this.collector?.destroy(5000).catch((err: Error) => problems.push(err));
+    this.collector = undefined;
+    await logout(client, content, 5000).catch((err: Error) => problems.push(err));
+    if (problems.length === 0) this.log.info('collector destroyed and logged out of vCenter');
+    else
+      this.log.warn('could not clean up the vCenter session', {
+        error: problems.map((e) => e.message).join('; '),
+      });
   }
 
   async stop(): Promise<void> {
