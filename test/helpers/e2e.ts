@@ -9,6 +9,9 @@ import path from 'node:path';
 import type { ConfigEntry, RouterConfig } from '../../src/config/types';
 import { createLogger, type Logger } from '../../src/log/logger';
 import { RouterMetrics } from '../../src/metrics/metrics';
+import { waitFor } from './wait';
+
+export { waitFor };
 import { Router } from '../../src/router';
 import {
   about,
@@ -47,19 +50,6 @@ export function writeConfig(entries: unknown): string {
   const file = path.join(dir, 'config.json');
   writeFileSync(file, typeof entries === 'string' ? entries : JSON.stringify(entries, null, 2));
   return file;
-}
-
-/** Poll `cond` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export interface RouterProcess {

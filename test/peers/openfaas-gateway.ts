@@ -400,16 +400,3 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
   res.setHeader('Content-Type', 'application/json');
   res.end(JSON.stringify(value));
 }
-
-/** Poll `predicate` until it holds; fails naming `what` after `timeoutMs` (a safety net, not a threshold). */
-export async function waitUntil(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

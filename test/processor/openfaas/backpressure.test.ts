@@ -5,7 +5,8 @@
  */
 import { total } from '../../../src/metrics/metrics';
 import type { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
-import { OpenFaasGateway, waitUntil } from '../../peers/openfaas-gateway';
+import { OpenFaasGateway } from '../../peers/openfaas-gateway';
+import { waitFor } from '../../helpers/wait';
 import { event, makeContext, makeProcessor, type TestContext } from './helpers';
 
 let gw: OpenFaasGateway;
@@ -39,7 +40,7 @@ it('a function taking 2 s per call does not delay a fast function', async () => 
   expect(gw.delivered('slow')).toHaveLength(0);
 
   // ...and the fast function answered all six, the shared event included, before the slow one replied.
-  await waitUntil('the fast function handled all six events', () => gw.delivered('fast').length === 6);
+  await waitFor('the fast function handled all six events', () => gw.delivered('fast').length === 6, 30_000);
   expect(gw.invocationsOf('slow').map((i) => i.outcome)).toEqual(['pending']);
   expect(gw.delivered('fast').map((i) => idOf(i.body))).toEqual([first, ...rest].map((e) => e.id));
 
@@ -77,7 +78,11 @@ it('2,000 events waiting on a slow function: the stream waits at the in-flight b
   })();
 
   // First wave: the bound is full of 2-second calls and the stream is waiting.
-  await waitUntil(`${BOUND} calls are open at the gateway`, () => gw.concurrency('slow').open === BOUND);
+  await waitFor(
+    `${BOUND} calls are open at the gateway`,
+    () => gw.concurrency('slow').open === BOUND,
+    30_000,
+  );
   expect(proc.inFlight.size).toBe(BOUND);
   expect(accepted).toBe(BOUND);
   expect(gw.invocationsOf('slow')).toHaveLength(BOUND);

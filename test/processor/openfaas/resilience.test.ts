@@ -4,7 +4,8 @@
  */
 import { total } from '../../../src/metrics/metrics';
 import type { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
-import { DEFAULT_NAMESPACE, OpenFaasGateway, waitUntil } from '../../peers/openfaas-gateway';
+import { DEFAULT_NAMESPACE, OpenFaasGateway } from '../../peers/openfaas-gateway';
+import { waitFor } from '../../helpers/wait';
 import { errorLines, event, makeContext, makeProcessor, type TestContext } from './helpers';
 
 const NS = DEFAULT_NAMESPACE;
@@ -45,7 +46,7 @@ const rebuildFailures = async (reason: string): Promise<number> => {
 async function nextRebuild(): Promise<void> {
   const before = await rebuilds();
   // Two completions: the one possibly in progress now, then one that began after.
-  await waitUntil('two more topic map rebuilds', async () => (await rebuilds()) >= before + 2);
+  await waitFor('two more topic map rebuilds', async () => (await rebuilds()) >= before + 2, 30_000);
 }
 
 it('picks up a re-annotated and a newly deployed function at the next rebuild', async () => {
@@ -76,16 +77,21 @@ it('keeps running while the gateway is down, counts failures, delivers again whe
   proc = makeProcessor(gw, tc, { topic_refresh_interval: 1, retries: 1 });
   await proc.start();
   await proc.process(event('VmPoweredOnEvent'));
-  await waitUntil('first delivery', () => gw.delivered().length === 1);
+  await waitFor('first delivery', () => gw.delivered().length === 1, 30_000);
 
   await gw.down();
   const lost = event('VmPoweredOnEvent');
   await proc.process(lost);
-  await waitUntil(
+  await waitFor(
     'the invocation failure is counted',
     async () => (await total(tc.metrics.invocationErrors)) === 1,
+    30_000,
   );
-  await waitUntil('a failed rebuild is counted', async () => (await rebuildFailures('unreachable')) >= 1);
+  await waitFor(
+    'a failed rebuild is counted',
+    async () => (await rebuildFailures('unreachable')) >= 1,
+    30_000,
+  );
   // The last good map is kept: still ready, and the event was tried, not dropped.
   expect(proc.ready()).toBe(true);
   expect(await total(tc.metrics.dropped)).toBe(0);
@@ -121,7 +127,7 @@ it('starts while the gateway is down, is not ready, then builds the map once the
   expect(errorLines(tc.lines, `OpenFaaS gateway ${gw.url} is unreachable`)).not.toHaveLength(0);
 
   await gw.up();
-  await waitUntil('the processor is ready', () => proc!.ready());
+  await waitFor('the processor is ready', () => proc!.ready(), 30_000);
   await proc.process(event('VmPoweredOnEvent'));
   await proc.stop(10_000);
   expect(gw.delivered()).toHaveLength(1);
@@ -139,9 +145,10 @@ it('wrong credentials: a clear error naming the gateway (not the password), and 
   expect(proc.ready()).toBe(false);
   expect(errorLines(tc.lines, `OpenFaaS gateway ${gw.url} rejected the credentials (401)`)).toHaveLength(1);
 
-  await waitUntil(
+  await waitFor(
     'three rejected topic map attempts',
     async () => (await rebuildFailures('unauthorized')) >= 3,
+    30_000,
   );
   expect(gw.systemRequests.filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(3);
   expect(errorLines(tc.lines, 'rejected the credentials (401)').length).toBeGreaterThanOrEqual(3);
@@ -149,7 +156,7 @@ it('wrong credentials: a clear error naming the gateway (not the password), and 
 
   // The operator fixes the gateway side: the retries pick it up.
   gw.setCredentials('admin', 'wrong-pw-77d1');
-  await waitUntil('the processor is ready', () => proc!.ready());
+  await waitFor('the processor is ready', () => proc!.ready(), 30_000);
   await proc.process(event('VmPoweredOnEvent'));
   await proc.stop(10_000);
   expect(gw.delivered()).toHaveLength(1);
