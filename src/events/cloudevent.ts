@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
+import { withoutCredentials } from '../util/address';
 import type { RouterEvent } from './types';
 
 export const EVENT_TYPE_PREFIX = 'com.vmware.event.router';
@@ -38,13 +39,9 @@ export function eventId(instanceUuid: string, key: number): string {
   return uuidV5(`${instanceUuid}/${key}`);
 }
 
-/**
- * The configured vCenter address with any credentials removed. The string is
- * otherwise kept as written (`https://10.0.0.1:443/sdk` keeps its `:443`, as
- * the original's `source` did); `new URL()` would normalise the port away.
- */
+/** The CloudEvent `source` of a stream: its configured address without credentials. */
 export function sourceFromAddress(address: string): string {
-  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  return withoutCredentials(address);
 }
 
 /** `/eventex`, `/extendedevent` or `/event`, and the subject, per event class. */

@@ -1,7 +1,7 @@
 /**
  * An HTTP proxy in front of the govmomi simulator that injects the failures a
  * real vCenter or its network produce: HTTP 500 without a SOAP body, a SOAP
- * fault, a truncated or malformed reply, a stalled reply, and rewritten
+ * fault, a truncated or malformed reply, a stalled reply, a redirect, and rewritten
  * replies (an event class the router does not know). Rules apply to the next
  * N requests whose SOAP method matches.
  */
@@ -14,6 +14,7 @@ export type Fault =
   | { kind: 'truncate' }
   | { kind: 'malformed' }
   | { kind: 'stall' }
+  | { kind: 'redirect'; status: number; location: string }
   | { kind: 'rewrite'; from: string; to: string };
 
 interface Rule {
@@ -75,6 +76,10 @@ export class FaultyVCenterProxy {
       this.stalled.add(res);
       res.on('close', () => this.stalled.delete(res));
       return; // never answer
+    }
+    if (fault?.kind === 'redirect') {
+      res.writeHead(fault.status, { Location: fault.location }).end();
+      return;
     }
     if (fault?.kind === 'http500') {
       res

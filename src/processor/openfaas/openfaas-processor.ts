@@ -29,6 +29,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { ComponentContext } from '../../components/component';
+import { withoutCredentials } from '../../util/address';
 import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
 import { cloudEventJson } from '../../events/cloudevent';
 import type { RouterEvent } from '../../events/types';
@@ -61,7 +62,7 @@ const BACKOFF_MAX_MS = 10_000;
 
 /** The gateway address as it may appear in logs: no credentials, no trailing slash. */
 export function displayAddress(address: string): string {
-  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/\/+$/, '');
+  return withoutCredentials(address).replace(/\/+$/, '');
 }
 
 function positive(n: number, fallback: number): number {

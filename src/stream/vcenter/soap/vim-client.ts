@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import * as soap from 'soap';
+import { withoutCredentials } from '../../../util/address';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
 
 export interface MoRef {
@@ -179,6 +180,11 @@ export class VimClient {
           httpsAgent: this.agent,
           maxContentLength: 512 * 1024 * 1024,
           maxBodyLength: 512 * 1024 * 1024,
+          // A redirect would re-send the envelope (the Login password included) to
+          // a host the operator never configured: never follow one, and make
+          // every 3xx an error (node-soap otherwise resolves any status).
+          maxRedirects: 0,
+          validateStatus: (status: number) => status < 300 || status >= 400,
         },
         headers,
       );
@@ -205,11 +211,20 @@ export class VimClient {
     if (err instanceof VimFault) return new VimFault(method, err.faultType, err.faultString);
     const e = err as {
       root?: unknown;
-      response?: { status?: number; data?: unknown };
+      response?: { status?: number; data?: unknown; headers?: Record<string, unknown> };
       code?: string;
       message?: string;
     };
     if (e.root instanceof VimFault) return new VimFault(method, e.root.faultType, e.root.faultString);
+    if (e.response?.status && e.response.status >= 300 && e.response.status < 400) {
+      const location = e.response.headers?.location;
+      const where = typeof location === 'string' && location ? withoutCredentials(location) : 'no Location';
+      return new VimTransportError(
+        method,
+        `HTTP ${e.response.status} redirect to ${where} refused (SOAP calls never follow redirects: set the stream address to the vCenter's own https://HOST/sdk)`,
+        'EREDIRECT',
+      );
+    }
     if (e.response?.status) {
       // An HTTP error whose body is a SOAP fault is a fault; anything else is transport.
       if (typeof e.response.data === 'string' && e.response.data.includes('Fault')) {
