@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonSchema } from '../src/components/component';
-import { buildConfigSchema, components } from '../src/config/schema';
+import { components, configSchema } from '../src/catalogue';
 import { formatLike, REGENERATE, repoRoot } from './gen-config-schema';
 
 export const DOCS_FILE = path.join('docs', 'configuration.md');
@@ -173,7 +173,7 @@ function entrySection(defKey: string, schema: Schema, oneLine: string, examples:
 /** The content of docs/configuration.md. */
 export function generateConfigDocs(): string {
   const root = repoRoot();
-  const schema = buildConfigSchema() as Schema & { $defs: Record<string, Schema> };
+  const schema = configSchema() as Schema & { $defs: Record<string, Schema> };
   const examples = loadExamples(root);
   const lines: string[] = [
     '# Configuration reference',

@@ -1,17 +1,23 @@
 /**
- * Wires one stream to one processor, with the metrics server beside them.
- * Each event the stream reads is handed to the processor in order; awaiting
- * the processor is what slows the stream down when the sink is slower.
+ * Wires the streams, the event log, one delivery runner per processor, and
+ * the metrics server. Every stream appends to the log; every runner reads it
+ * at its own pace. A stream waits only when the slowest processor is a whole
+ * log behind.
  */
 import type { ComponentContext, ComponentDefinition } from './components/component';
-import { components, kindOf } from './config/schema';
+import { components } from './catalogue';
 import type { ConfigEntry, RouterConfig } from './config/types';
+import { entryName } from './config/types';
+import { createProcessor } from './delivery/create';
+import type { DeliveryRunner } from './delivery/runner';
+import type { Sink } from './delivery/sink';
+import { eventLogDefinition } from './eventlog/definition';
+import type { EventLog } from './eventlog/event-log';
 import { sourceFromAddress } from './events/cloudevent';
 import type { Logger } from './log/logger';
 import { internalMetrics } from './metrics/definition';
 import { RouterMetrics } from './metrics/metrics';
 import type { MetricsServer } from './metrics/server';
-import type { Processor } from './processor/processor';
 import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
@@ -35,65 +41,153 @@ export interface RouterOptions {
 export class Router {
   private done?: Promise<void>;
   private stopped = false;
+  private logFullLogged = false;
+  private logTimer?: NodeJS.Timeout;
 
   private constructor(
     readonly config: RouterConfig,
-    readonly stream: Stream,
-    readonly processor: Processor,
+    readonly streams: Stream[],
+    readonly processors: DeliveryRunner[],
+    readonly log: EventLog,
     readonly metricsServer: MetricsServer,
     readonly metrics: RouterMetrics,
     private readonly logger: Logger,
   ) {}
 
+  /** The first stream (configs of the original have one). */
+  get stream(): Stream {
+    return this.streams[0];
+  }
+
+  /** The first processor (configs of the original have one). */
+  get processor(): DeliveryRunner {
+    return this.processors[0];
+  }
+
   static async create(config: RouterConfig, opts: RouterOptions): Promise<Router> {
     const metrics = opts.metrics ?? new RouterMetrics();
     const ctx: ComponentContext = { logger: opts.logger, metrics };
-    if (kindOf(config.metrics) !== 'metrics') throw new Error('metrics entry expected');
-    const stream = await definitionFor(streams, config.stream).create(config.stream, ctx);
-    const processor = await definitionFor(processors, config.processor).create(config.processor, ctx);
+    const log = await eventLogDefinition.create(
+      config.router ?? { type: 'router', provider: 'event_log' },
+      ctx,
+    );
+    const ss: Stream[] = [];
+    for (const entry of config.streams) ss.push(await definitionFor(streams, entry).create(entry, ctx));
+    const ps: DeliveryRunner[] = [];
+    for (const entry of config.processors)
+      ps.push(await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx));
     const server = await internalMetrics.create(config.metrics, ctx);
-    return new Router(config, stream, processor, server, metrics, opts.logger);
+    return new Router(config, ss, ps, log, server, metrics, opts.logger);
   }
 
   /**
-   * Start the metrics server, the processor (its start errors are fatal), and
-   * the stream. Resolves once the stream runs; `finished` settles when it
-   * ends: resolved after `stop`, rejected on a fatal stream error.
+   * Start the metrics server, the processors (their start errors are fatal),
+   * and the streams. Resolves once the streams run; `finished` settles when
+   * they end: resolved after `stop`, rejected on a fatal stream error.
    */
   async start(): Promise<void> {
     const started = new Date();
     this.metricsServer.attach(
       {
-        stream: {
-          provider: this.stream.provider,
-          name: sourceFromAddress(this.config.stream.address ?? ''),
+        streams: this.config.streams.map((entry, i) => ({
+          provider: entry.provider,
+          label: this.streams[i].name,
+          name: sourceFromAddress(entry.address ?? ''),
           started,
-        },
-        processor: {
-          provider: this.processor.provider,
-          name: sourceFromAddress(this.config.processor.address ?? this.processor.provider),
+        })),
+        processors: this.config.processors.map((entry) => ({
+          provider: entry.provider,
+          label: entryName(entry),
+          name: sourceFromAddress(entry.address ?? entry.provider),
           started,
-        },
+          filtered: entry.filter !== undefined,
+        })),
       },
-      { checks: () => ({ stream: this.stream.ready(), processor: this.processor.ready() }) },
+      { checks: () => this.checks(), details: () => this.details() },
     );
     await this.metricsServer.start();
-    await this.processor.start();
-    this.done = this.stream.run((event) => this.processor.process(event));
+    for (const p of this.processors) await p.start();
+    for (const p of this.processors) void p.run(this.log.consumer(p.name));
+    this.watchLog();
+    const runs = this.streams.map((s) =>
+      s.run((event, key) => this.log.append(s.name, key, event).then(() => undefined)),
+    );
+    // One stream's fatal start error (a wrong password) stops the router; the others end with stop().
+    this.done = Promise.all(runs).then(() => undefined);
   }
 
-  /** Settles when the stream ends (see `start`). */
+  /** Log gauges, and one line when the streams start or stop waiting for a full log. */
+  private watchLog(): void {
+    this.logTimer = setInterval(() => {
+      const m = this.metrics;
+      m.logEvents.set(this.log.size);
+      m.logBytes.set(this.log.sizeBytes);
+      for (const [name, lag] of Object.entries(this.log.lag())) m.processorLag.set({ processor: name }, lag);
+      const full = this.log.fullSince !== undefined;
+      if (full && !this.logFullLogged) {
+        m.logFullWaits.inc();
+        this.logger.warn('event log full: the streams wait for the slowest processor', {
+          events: this.log.size,
+          bytes: this.log.sizeBytes,
+          behind: JSON.stringify(this.log.lag()),
+        });
+      } else if (!full && this.logFullLogged) {
+        this.logger.info('event log has room again: the streams go on');
+      }
+      this.logFullLogged = full;
+    }, 500);
+    this.logTimer.unref();
+  }
+
+  private checks(): Record<string, boolean> {
+    return {
+      stream: this.streams.every((s) => s.ready()),
+      processor: this.processors.every((p) => p.ready()),
+      event_log: this.log.fullSince === undefined,
+    };
+  }
+
+  private details(): Record<string, unknown> {
+    const streams: Record<string, unknown> = {};
+    for (const s of this.streams) streams[s.name] = { ready: s.ready(), ...s.details?.() };
+    const processors: Record<string, unknown> = {};
+    for (const p of this.processors)
+      processors[p.name] = { ready: p.ready(), provider: p.sink.provider, ...p.sink.details?.() };
+    return {
+      streams,
+      processors,
+      event_log: {
+        events: this.log.size,
+        bytes: this.log.sizeBytes,
+        max_events: this.log.limits.maxEvents,
+        max_bytes: this.log.limits.maxBytes,
+        full: this.log.fullSince !== undefined,
+        behind: this.log.lag(),
+      },
+    };
+  }
+
+  /** Settles when the streams end (see `start`). */
   get finished(): Promise<void> {
     return this.done ?? Promise.resolve();
   }
 
-  /** Stop reading, let in-flight deliveries finish within `deadlineMs`, clean up the vCenter session. */
+  /**
+   * Stop within `deadlineMs`, one deadline for the whole stop: the streams
+   * stop reading (a stream waiting for room in the log is released), the
+   * processors finish what they have in flight, then the vCenter sessions are
+   * cleaned up.
+   */
   async stop(deadlineMs = 10_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const until = Date.now() + deadlineMs;
     this.logger.info('shutting down');
-    await this.stream.stop();
-    await this.processor.stop(deadlineMs);
+    clearInterval(this.logTimer);
+    this.log.close();
+    const streamsStopped = Promise.all(this.streams.map((s) => s.stop()));
+    await Promise.all(this.processors.map((p) => p.stop(Math.max(0, until - Date.now()))));
+    await streamsStopped;
     await this.metricsServer.stop();
     this.logger.info('stopped');
   }

@@ -29,7 +29,8 @@ async function runRouter(opts: {
   const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
   const logger = createLogger({ level, json: !!opts.logJson });
   // Loaded here, not at the top: the V8 flags below are set before the bulk of the code loads.
-  const { ConfigError, loadConfig } = await import('../config/load');
+  const { ConfigError } = await import('../config/load');
+  const { loadConfig, parseConfig } = await import('../catalogue');
   const { watchConfigForRestart } = await import('../config/watch');
   const { Router } = await import('../router');
   let config;
@@ -40,7 +41,7 @@ async function runRouter(opts: {
     throw err;
   }
   // A changed config file (e.g. a Kubernetes Secret update): valid → clean exit 0, invalid → logged.
-  const configWatch = watchConfigForRestart(opts.config, logger);
+  const configWatch = watchConfigForRestart(opts.config, logger, parseConfig);
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
   let router: Router;
@@ -106,7 +107,8 @@ export function buildProgram(): Command {
     .description('check a configuration file: exit 0 when valid, else print every problem and exit 1')
     .addOption(new Option('--config <path>', 'configuration file').default(DEFAULT_CONFIG))
     .action(async (opts: { config: string }, cmd: Command) => {
-      const { ConfigError, loadConfig } = await import('../config/load');
+      const { ConfigError } = await import('../config/load');
+      const { loadConfig } = await import('../catalogue');
       const file =
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)

@@ -3,9 +3,9 @@
  *
  * Each component folder exports one `ComponentDefinition`: its provider name,
  * the JSON Schema of its config entry, and a factory. The registries in
- * `src/stream/registry.ts` and `src/processor/registry.ts` list them, the
- * config schema is assembled from them, and the router builds components
- * through them, so adding a sink touches one folder plus one line.
+ * `src/stream/registry.ts` and `src/processor/registry.ts` list them,
+ * `src/catalogue.ts` hands them to the config schema, and the router builds
+ * components through them, so adding a sink touches one folder plus one line.
  */
 import type { ConfigEntry } from '../config/types';
 import type { Logger } from '../log/logger';
@@ -14,7 +14,7 @@ import type { RouterMetrics } from '../metrics/metrics';
 /** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
 export type JsonSchema = Record<string, unknown>;
 
-export type ComponentKind = 'stream' | 'processor' | 'metrics';
+export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router';
 
 export interface ComponentContext {
   logger: Logger;

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { registerSecret } from '../log/logger';
-import { buildConfigSchema, kindOf } from './schema';
+import { compilePattern, PatternError } from '../pattern';
+import { type AnyDefinition, buildConfigSchema, kindOf, nameProblems } from './schema';
 import type { ConfigEntry, RouterConfig } from './types';
 
 export class ConfigError extends Error {
@@ -20,13 +21,82 @@ export class ConfigError extends Error {
   }
 }
 
-let validator: ReturnType<Ajv2020['compile']> | undefined;
-function validate(): ReturnType<Ajv2020['compile']> {
-  if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
-    validator = ajv.compile(buildConfigSchema());
-  }
-  return validator;
+/** The matcher's `data.Vm.Name[0]` as a JSON pointer suffix: `/data/Vm/Name/0`. */
+function pointerOf(where: string): string {
+  if (!where) return '';
+  return (
+    '/' +
+    where
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .filter(Boolean)
+      .join('/')
+  );
+}
+
+type Validator = ReturnType<Ajv2020['compile']>;
+const validators = new WeakMap<AnyDefinition[], Validator>();
+
+/** Errors of the router's own keywords, in ajv's shape (instancePath relative to the keyword's data). */
+type KeywordError = Partial<ErrorObject> & { instancePath: string; message: string };
+
+/**
+ * The schema's validator, with the two keywords JSON Schema cannot express:
+ * `eventPattern` (a processor filter compiles in the pattern language) and
+ * `componentNames` (the naming rule across entries).
+ */
+function validatorFor(components: AnyDefinition[]): Validator {
+  let v = validators.get(components);
+  if (v) return v;
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+  ajv.addKeyword({
+    keyword: 'eventPattern',
+    schemaType: 'boolean',
+    errors: true,
+    validate: function check(
+      this: unknown,
+      _schema: boolean,
+      data: unknown,
+      _parent: unknown,
+      ctx?: { instancePath: string },
+    ) {
+      try {
+        compilePattern(data as Record<string, unknown>);
+        return true;
+      } catch (err) {
+        const where = err instanceof PatternError ? pointerOf(err.where) : '';
+        const message = err instanceof PatternError ? err.problem : (err as Error).message;
+        (check as unknown as { errors: KeywordError[] }).errors = [
+          {
+            keyword: 'eventPattern',
+            instancePath: `${ctx?.instancePath ?? ''}${where}`,
+            message,
+            params: {},
+          },
+        ];
+        return false;
+      }
+    },
+  });
+  ajv.addKeyword({
+    keyword: 'componentNames',
+    schemaType: 'boolean',
+    errors: true,
+    validate: function check(this: unknown, _schema: boolean, data: unknown) {
+      if (!Array.isArray(data)) return true;
+      const problems = nameProblems(data);
+      (check as unknown as { errors: KeywordError[] }).errors = problems.map((p) => ({
+        keyword: 'componentNames',
+        instancePath: p.path,
+        message: p.message,
+        params: {},
+      }));
+      return problems.length === 0;
+    },
+  });
+  v = ajv.compile(buildConfigSchema(components));
+  validators.set(components, v);
+  return v;
 }
 
 function isSecretPath(path: string): boolean {
@@ -75,9 +145,13 @@ export function didYouMean(key: string, allowed: string[]): string | undefined {
   return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
-function describe(e: ErrorObject, root: unknown[]): string | undefined {
+function describe(e: ErrorObject, root: unknown[], components: AnyDefinition[]): string | undefined {
   const path = e.instancePath || '/';
   switch (e.keyword) {
+    case 'eventPattern':
+      return `${path}: invalid filter pattern: ${e.message ?? 'invalid'}`;
+    case 'componentNames':
+      return `${path}: ${e.message ?? 'invalid name'}`;
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {});
@@ -105,18 +179,18 @@ function describe(e: ErrorObject, root: unknown[]): string | undefined {
       const schema = e.parentSchema as { anyOf?: Array<{ properties?: { type?: unknown } }> };
       if (schema.anyOf?.[0]?.properties?.type !== undefined) {
         const entry = e.data as ConfigEntry;
-        return `${path}: no component has type ${shown(path + '/type', entry?.type)} with provider ${shown(path + '/provider', entry?.provider)}; known: stream/vmware_vcenter, processor/openfaas, processor/aws_event_bridge, processor/stdout, metrics/internal`;
+        return `${path}: no component has type ${shown(path + '/type', entry?.type)} with provider ${shown(path + '/provider', entry?.provider)}; known: ${components.map((c) => `${c.kind}/${c.provider}`).join(', ')}`;
       }
       return `${path}: expected a boolean, "true" or "false", or a number as documented; found ${shown(path, e.data)}`;
     }
     case 'contains': {
       const kind = (String((e.parentSchema as { $comment?: string }).$comment ?? '').match(
-        /exactly one (\w+)/,
+        /one (\w+) entry/,
       ) ?? [])[1];
       const n = root.filter((x) => x && typeof x === 'object' && kindOf(x as ConfigEntry) === kind).length;
       return n === 0
         ? `/: a ${kind} entry is required (found none)`
-        : `/: exactly one ${kind} entry is allowed, found ${n} (the original router silently kept the last one)`;
+        : `/: one ${kind} entry is allowed, found ${n} (the original router silently kept the last one)`;
     }
     case 'if':
       return undefined; // reported through the failing `then` branch's own errors
@@ -125,12 +199,14 @@ function describe(e: ErrorObject, root: unknown[]): string | undefined {
   }
 }
 
-/** Validate parsed JSON; returns the problems (empty when valid). */
-export function validateConfig(data: unknown): string[] {
-  const v = validate();
+/** Validate parsed JSON against the components' schema; returns the problems (empty when valid). */
+export function validateConfigWith(components: AnyDefinition[], data: unknown): string[] {
+  const v = validatorFor(components);
   if (v(data)) return [];
   const root = Array.isArray(data) ? data : [];
-  const problems = (v.errors ?? []).map((e) => describe(e, root)).filter((p): p is string => p !== undefined);
+  const problems = (v.errors ?? [])
+    .map((e) => describe(e, root, components))
+    .filter((p): p is string => p !== undefined);
   // anyOf errors for options come with a type error per branch: keep the summary line only.
   const deduped = [...new Set(problems)].filter(
     (p, _, all) =>
@@ -153,7 +229,7 @@ function jsonErrorLocation(text: string, err: Error): string {
 }
 
 /** Parse config text; on error the message never quotes the file's content (it holds passwords). */
-export function parseConfig(text: string, file: string): RouterConfig {
+export function parseConfigWith(components: AnyDefinition[], text: string, file: string): RouterConfig {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -170,15 +246,20 @@ export function parseConfig(text: string, file: string): RouterConfig {
         if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
     }
   }
-  const problems = validateConfig(data);
+  const problems = validateConfigWith(components, data);
   if (problems.length) throw new ConfigError(file, problems);
   const entries = data as ConfigEntry[];
-  const pick = (kind: 'stream' | 'processor' | 'metrics'): ConfigEntry =>
-    entries.find((e) => kindOf(e) === kind)!;
-  return { stream: pick('stream'), processor: pick('processor'), metrics: pick('metrics') };
+  const all = (kind: 'stream' | 'processor' | 'metrics' | 'router'): ConfigEntry[] =>
+    entries.filter((e) => kindOf(e) === kind);
+  return {
+    streams: all('stream'),
+    processors: all('processor'),
+    metrics: all('metrics')[0],
+    router: all('router')[0],
+  };
 }
 
-export function loadConfig(file: string): RouterConfig {
+export function loadConfigWith(components: AnyDefinition[], file: string): RouterConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -190,5 +271,5 @@ export function loadConfig(file: string): RouterConfig {
         : `cannot read configuration file (${code ?? (err as Error).message})`,
     ]);
   }
-  return parseConfig(text, file);
+  return parseConfigWith(components, text, file);
 }

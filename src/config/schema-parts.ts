@@ -5,14 +5,16 @@
 import type { JsonSchema } from '../components/component';
 
 /** `"true"`/`"false"` as the original's string options, or a JSON boolean. */
-export const boolOption = (description: string): JsonSchema => ({
+export const boolOption = (description: string, defaultValue?: boolean): JsonSchema => ({
   description,
+  ...(defaultValue === undefined ? {} : { default: defaultValue }),
   anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false', 'True', 'False', 'TRUE', 'FALSE'] }],
 });
 
-/** An integer given as a JSON number or a string of digits. */
-export const intOption = (description: string, minimum = 0): JsonSchema => ({
+/** An integer given as a JSON number or a string of digits; `defaultValue` is the one place its default is written. */
+export const intOption = (description: string, minimum = 0, defaultValue?: number): JsonSchema => ({
   description,
+  ...(defaultValue === undefined ? {} : { default: defaultValue }),
   anyOf: [
     { type: 'integer', minimum },
     { type: 'string', pattern: '^[0-9]+$' },
@@ -56,6 +58,40 @@ export function authSchema(methods: Record<string, string[]>): JsonSchema {
   };
 }
 
+/** A name for an entry: shown in logs, metrics labels, /stats and /readyz. */
+export const nameSchema: JsonSchema = {
+  type: 'string',
+  description:
+    'Name of this entry in logs, metrics, /stats and /readyz; required when there are several streams, or two processors of one provider',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$',
+};
+
+/** A processor's content filter: an EventBridge event pattern matched against the CloudEvent. */
+export const filterSchema: JsonSchema = {
+  type: 'object',
+  description:
+    'Event pattern (EventBridge pattern language) matched against the CloudEvent as JSON; only matching events reach this processor',
+  eventPattern: true,
+};
+
+/**
+ * The options the delivery runner reads for every processor, with this
+ * sink's defaults: sends in flight and retries of transient failures.
+ */
+export function deliveryOptions(defaults: {
+  maxInFlight: number;
+  retries: number;
+}): Record<string, JsonSchema> {
+  return {
+    max_in_flight: intOption('Sends in flight at once before the processor waits', 1, defaults.maxInFlight),
+    retries: intOption(
+      'Retries of a transient delivery failure before it is counted as failed',
+      0,
+      defaults.retries,
+    ),
+  };
+}
+
 export interface EntrySchemaSpec {
   type: string | string[];
   provider: string | string[];
@@ -73,6 +109,9 @@ export function entrySchema(spec: EntrySchemaSpec): JsonSchema {
     provider: constOrEnum(spec.provider),
   };
   const required = ['type', 'provider'];
+  const kinds = Array.isArray(spec.type) ? spec.type : [spec.type];
+  if (kinds.includes('stream') || kinds.includes('processor')) properties.name = nameSchema;
+  if (kinds.includes('processor')) properties.filter = filterSchema;
   if (spec.address) {
     properties.address = spec.address.schema;
     if (spec.address.required) required.push('address');
@@ -104,3 +143,10 @@ export const httpUrl = (description: string): JsonSchema => ({
   description,
   pattern: '^https?://[^\\s/?#]+(/[^\\s]*)?$',
 });
+
+/** The default an option's schema declares, if any. */
+export function optionDefault(schema: JsonSchema, option: string): unknown {
+  const options = (schema.properties as Record<string, JsonSchema> | undefined)?.options;
+  const prop = (options?.properties as Record<string, JsonSchema> | undefined)?.[option];
+  return prop?.default;
+}

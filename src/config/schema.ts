@@ -1,24 +1,21 @@
 /**
- * The configuration file's JSON Schema, assembled from the registered
- * components. This is the only validation of config: components trust what
- * passed it. `config.schema.json` at the repository root is written from here
- * by `scripts/gen-config-schema.ts` (for editors), and a test keeps it current.
+ * The configuration file's JSON Schema, assembled from the components the
+ * catalogue (`src/catalogue.ts`) hands down. This is the only validation of
+ * config: components trust what passed it. `config.schema.json` at the
+ * repository root is written from here by `scripts/gen-config-schema.ts` (for
+ * editors), and a test keeps it current.
  */
 import type { ComponentDefinition, ComponentKind, JsonSchema } from '../components/component';
-import { internalMetrics } from '../metrics/definition';
-import { processors } from '../processor/registry';
-import { streams } from '../stream/registry';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDefinition = ComponentDefinition<any>;
-
-export const components: AnyDefinition[] = [...streams, ...processors, internalMetrics];
+export type AnyDefinition = ComponentDefinition<any>;
 
 /** The `type` values that select each kind (the metrics entry is accepted under both spellings). */
 export const KIND_TYPES: Record<ComponentKind, string[]> = {
   stream: ['stream'],
   processor: ['processor'],
   metrics: ['metrics', 'internal'],
+  router: ['router'],
 };
 
 /** Which kind an entry is, by its `type` (and `provider` for the ambiguous metrics spelling). */
@@ -34,7 +31,7 @@ function typeMatch(def: AnyDefinition): JsonSchema {
   return { properties: { type: props.type, provider: props.provider }, required: ['type', 'provider'] };
 }
 
-export function buildConfigSchema(): JsonSchema {
+export function buildConfigSchema(components: AnyDefinition[]): JsonSchema {
   const allTypes = [...new Set(Object.values(KIND_TYPES).flat())];
   const allProviders = [...new Set(components.map((c) => c.provider).concat(['metrics']))];
   const item: JsonSchema = {
@@ -53,21 +50,74 @@ export function buildConfigSchema(): JsonSchema {
   };
   const $defs: Record<string, JsonSchema> = {};
   for (const def of components) $defs[`${def.kind}_${def.provider}`] = def.schema;
-  const exactlyOne = (kind: ComponentKind): JsonSchema => ({
-    $comment: `exactly one ${kind} entry`,
+  const count = (kind: ComponentKind, min: number, max?: number): JsonSchema => ({
+    $comment:
+      max === 1
+        ? min === 1
+          ? `exactly one ${kind} entry`
+          : `at most one ${kind} entry`
+        : `at least one ${kind} entry`,
     contains: { properties: { type: { enum: KIND_TYPES[kind] } }, required: ['type'] },
-    minContains: 1,
-    maxContains: 1,
+    minContains: min,
+    ...(max === undefined ? {} : { maxContains: max }),
   });
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://github.com/vmware-event-router/config.schema.json',
     title: 'vmware-event-router configuration',
     description:
-      'A JSON array with exactly one stream, one processor and one metrics entry. Boolean options accept "true"/"false" strings (as the original router) or JSON booleans.',
+      'A JSON array with one or more stream entries, one or more processor entries, exactly one metrics entry and at most one router entry. Boolean options accept "true"/"false" strings (as the original router) or JSON booleans.',
     type: 'array',
     items: item,
-    allOf: [exactlyOne('stream'), exactlyOne('processor'), exactlyOne('metrics')],
+    allOf: [count('stream', 1), count('processor', 1), count('metrics', 1, 1)],
+    // Names: required when there are several streams or two processors share a provider; unique.
+    componentNames: true,
     $defs,
   };
+}
+
+/** A name problem: where, and what is wrong. */
+export interface NameProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * The names rule the `componentNames` keyword enforces: several streams need
+ * a name each; two processors of one provider need a name each; no two
+ * streams (or two processors) share a name.
+ */
+export function nameProblems(entries: unknown[]): NameProblem[] {
+  const problems: NameProblem[] = [];
+  for (const kind of ['stream', 'processor'] as const) {
+    const list = entries
+      .map((e, i) => ({ e: e as { type?: unknown; provider?: unknown; name?: unknown }, i }))
+      .filter(({ e }) => e && typeof e === 'object' && kindOf(e) === kind);
+    const seen = new Map<string, number>();
+    for (const { e, i } of list) {
+      const name = typeof e.name === 'string' ? e.name : undefined;
+      const sameProvider = list.filter(({ e: o }) => o.provider === e.provider).length;
+      if (name === undefined) {
+        if (kind === 'stream' && list.length > 1)
+          problems.push({
+            path: `/${i}`,
+            message: `missing required key "name" (the config has ${list.length} streams: each needs a unique name)`,
+          });
+        else if (kind === 'processor' && sameProvider > 1)
+          problems.push({
+            path: `/${i}`,
+            message: `missing required key "name" (${sameProvider} processors of provider ${String(e.provider)}: each needs a unique name)`,
+          });
+        continue;
+      }
+      const first = seen.get(name);
+      if (first !== undefined)
+        problems.push({
+          path: `/${i}/name`,
+          message: `the ${kind} name "${name}" is already used by /${first}`,
+        });
+      else seen.set(name, i);
+    }
+  }
+  return problems;
 }

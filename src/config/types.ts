@@ -14,13 +14,24 @@ export interface ConfigEntry {
   address?: string;
   auth?: AuthConfig;
   options?: Record<string, OptionValue>;
+  /** Streams and processors: the name in logs, metrics, /stats and /readyz. */
+  name?: string;
+  /** Processors: an event pattern the CloudEvent must match. */
+  filter?: Record<string, unknown>;
 }
 
-/** The configuration after validation: exactly one entry of each kind. */
+/** The configuration after validation. */
 export interface RouterConfig {
-  stream: ConfigEntry;
-  processor: ConfigEntry;
+  streams: ConfigEntry[];
+  processors: ConfigEntry[];
   metrics: ConfigEntry;
+  /** The optional event log limits. */
+  router?: ConfigEntry;
+}
+
+/** The name of a stream or processor: its `name`, else its provider. */
+export function entryName(entry: ConfigEntry): string {
+  return entry.name ?? entry.provider;
 }
 
 /** Read a boolean option given as "true"/"false" (the original's strings) or a JSON boolean. */

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log/logger';
-import { ConfigError, parseConfig } from './load';
+import { ConfigError } from './load';
 
 export interface WatchOptions {
   /** Poll interval (realpath + content hash), ms. Default 2000. */
@@ -130,6 +130,8 @@ export const RESTART_MESSAGE =
 export function watchConfigForRestart(
   file: string,
   logger: Logger,
+  /** Validates the new text (the catalogue's parseConfig); throws ConfigError when invalid. */
+  parseConfig: (text: string, file: string) => unknown,
   opts: WatchOptions = {},
 ): RestartOnConfigChange {
   const log = logger.child({ component: 'config', config: file });

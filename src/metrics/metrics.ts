@@ -16,17 +16,17 @@ export class RouterMetrics {
   readonly startedAt = new Date();
 
   /** Events read from the stream and handed to the processor. */
-  readonly streamEvents: Counter<'provider'>;
+  readonly streamEvents: Counter<'provider' | 'stream'>;
   /** Events the stream could not convert or hand over. */
-  readonly streamErrors: Counter<'provider'>;
+  readonly streamErrors: Counter<'provider' | 'stream'>;
   /** Events whose class the vim25 model does not know (delivered, converted generically). */
-  readonly streamUnknownEvents: Counter<'provider' | 'class'>;
+  readonly streamUnknownEvents: Counter<'provider' | 'stream' | 'class'>;
   /** Events the router detected as missing from the vCenter's history (never silently). */
-  readonly streamGapEvents: Counter<'provider'>;
-  readonly streamConnected: Gauge<'provider'>;
-  readonly streamReconnects: Counter<'provider' | 'reason'>;
-  readonly streamCallErrors: Counter<'provider' | 'method'>;
-  readonly streamLastSuccess: Gauge<'provider'>;
+  readonly streamGapEvents: Counter<'provider' | 'stream'>;
+  readonly streamConnected: Gauge<'provider' | 'stream'>;
+  readonly streamReconnects: Counter<'provider' | 'stream' | 'reason'>;
+  readonly streamCallErrors: Counter<'provider' | 'stream' | 'method'>;
+  readonly streamLastSuccess: Gauge<'provider' | 'stream'>;
 
   /** Successful deliveries per processor and subject: /stats `invocations`. */
   readonly invocations: Counter<'processor' | 'subject'>;
@@ -36,62 +36,75 @@ export class RouterMetrics {
   readonly dropped: Counter<'processor' | 'reason'>;
   /** Event createdTime to the processor's delivery. */
   readonly deliveryLatency: Histogram<'processor'>;
+  /** Events a processor's `filter` did not match (never handed to it). */
+  readonly filtered: Counter<'processor'>;
+  /** Delivery attempts that failed and were retried, per processor and reason. */
+  readonly retries: Counter<'processor' | 'reason'>;
+  /** Events in the event log, and its bytes. */
+  readonly logEvents: Gauge<never>;
+  readonly logBytes: Gauge<never>;
+  /** Times a stream had to wait because the slowest processor was a full log behind. */
+  readonly logFullWaits: Counter<never>;
+  /** Events each processor still owes (appended, not yet finished with). */
+  readonly processorLag: Gauge<'processor'>;
 
-  private lastSuccessMs = new Map<string, number>();
+  /** Last successful vCenter call per stream: `provider` and `stream` labels, and the time. */
+  private lastSuccessMs = new Map<string, { provider: string; stream: string; ms: number }>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.streamEvents = new Counter({
       name: METRIC_PREFIX + 'stream_events_total',
       help: 'vCenter events read from the stream and handed to the processor',
-      labelNames: ['provider'],
+      labelNames: ['provider', 'stream'],
       registers,
     });
     this.streamErrors = new Counter({
       name: METRIC_PREFIX + 'stream_events_errors_total',
       help: 'vCenter events that failed conversion or delivery',
-      labelNames: ['provider'],
+      labelNames: ['provider', 'stream'],
       registers,
     });
     this.streamUnknownEvents = new Counter({
       name: METRIC_PREFIX + 'stream_unknown_event_classes_total',
       help: 'Events of a class the vim25 model does not know (still delivered)',
-      labelNames: ['provider', 'class'],
+      labelNames: ['provider', 'stream', 'class'],
       registers,
     });
     this.streamGapEvents = new Counter({
       name: METRIC_PREFIX + 'stream_events_missed_total',
       help: 'Events the vCenter no longer held when the router read its history (key gaps)',
-      labelNames: ['provider'],
+      labelNames: ['provider', 'stream'],
       registers,
     });
     this.streamConnected = new Gauge({
       name: METRIC_PREFIX + 'stream_connected',
       help: '1 when the stream has a logged-in vCenter session and an event collector',
-      labelNames: ['provider'],
+      labelNames: ['provider', 'stream'],
       registers,
     });
     this.streamReconnects = new Counter({
       name: METRIC_PREFIX + 'stream_reconnects_total',
       help: 'Times the stream re-established its vCenter session',
-      labelNames: ['provider', 'reason'],
+      labelNames: ['provider', 'stream', 'reason'],
       registers,
     });
     this.streamCallErrors = new Counter({
       name: METRIC_PREFIX + 'stream_call_errors_total',
       help: 'Failed vCenter API calls by method',
-      labelNames: ['provider', 'method'],
+      labelNames: ['provider', 'stream', 'method'],
       registers,
     });
     const lastSuccess = this.lastSuccessMs;
     this.streamLastSuccess = new Gauge({
       name: METRIC_PREFIX + 'stream_seconds_since_last_success',
       help: 'Seconds since the last successful vCenter API call (a stalled stream grows this)',
-      labelNames: ['provider'],
+      labelNames: ['provider', 'stream'],
       registers,
       collect() {
         const now = Date.now();
-        for (const [provider, ms] of lastSuccess) this.set({ provider }, (now - ms) / 1000);
+        for (const { provider, stream, ms } of lastSuccess.values())
+          this.set({ provider, stream }, (now - ms) / 1000);
       },
     });
     this.invocations = new Counter({
@@ -119,20 +132,53 @@ export class RouterMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.filtered = new Counter({
+      name: METRIC_PREFIX + 'processor_filtered_total',
+      help: "Events the processor's filter did not match (not handed to it)",
+      labelNames: ['processor'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: METRIC_PREFIX + 'processor_retries_total',
+      help: 'Delivery attempts that failed transiently and were retried, per reason',
+      labelNames: ['processor', 'reason'],
+      registers,
+    });
+    this.logEvents = new Gauge({
+      name: METRIC_PREFIX + 'log_events',
+      help: 'Events held in the event log (appended, not yet finished by every processor)',
+      registers,
+    });
+    this.logBytes = new Gauge({
+      name: METRIC_PREFIX + 'log_bytes',
+      help: 'Bytes of CloudEvent JSON held in the event log',
+      registers,
+    });
+    this.logFullWaits = new Counter({
+      name: METRIC_PREFIX + 'log_full_waits_total',
+      help: 'Times the streams waited because the slowest processor was a full log behind',
+      registers,
+    });
+    this.processorLag = new Gauge({
+      name: METRIC_PREFIX + 'processor_lag_events',
+      help: 'Events in the log the processor has not finished with yet',
+      labelNames: ['processor'],
+      registers,
+    });
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
     }
   }
 
   /** Record a successful vCenter call now (feeds the stall detector and its gauge). */
-  markStreamSuccess(provider: string): void {
-    this.lastSuccessMs.set(provider, Date.now());
+  markStreamSuccess(provider: string, stream: string): void {
+    this.lastSuccessMs.set(stream, { provider, stream, ms: Date.now() });
   }
 
   /** Milliseconds since the last successful vCenter call, or undefined before the first. */
-  msSinceStreamSuccess(provider: string): number | undefined {
-    const t = this.lastSuccessMs.get(provider);
-    return t === undefined ? undefined : Date.now() - t;
+  msSinceStreamSuccess(stream: string): number | undefined {
+    const t = this.lastSuccessMs.get(stream);
+    return t === undefined ? undefined : Date.now() - t.ms;
   }
 
   /** Record one delivered event: invocation count and latency from the event's creation. */

@@ -13,6 +13,8 @@ import { buildStats, type StatsSources } from './stats';
 export interface Readiness {
   /** Each check's name and state; ready when all are true. */
   checks(): Record<string, boolean>;
+  /** Per component: what is and is not working (shown beside the checks). */
+  details?(): Record<string, unknown>;
 }
 
 function digest(s: string): Buffer {
@@ -93,9 +95,10 @@ export class MetricsServer {
     if (path === '/readyz') {
       const checks = this.readiness?.checks() ?? { started: false };
       const ready = Object.values(checks).every(Boolean);
+      const details = this.readiness?.details?.();
       res
         .writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ ready, checks }) + '\n');
+        .end(JSON.stringify({ ready, checks, ...(details ? { details } : {}) }) + '\n');
       return;
     }
     if (path !== '/stats' && path !== '/metrics' && path !== '/debug/vars') {

@@ -7,25 +7,59 @@ import { total, valuesByLabel, type RouterMetrics } from './metrics';
 
 export interface ComponentInfo {
   provider: string;
+  /** The metrics label: the entry's name, or its provider. */
+  label: string;
+  /** Processors: whether a filter is configured (its count is shown). */
+  filtered?: boolean;
   /** What the original showed as `name`: the address, without credentials. */
   name: string;
   started: Date;
 }
 
 export interface StatsSources {
-  stream: ComponentInfo;
-  processor: ComponentInfo;
+  streams: ComponentInfo[];
+  processors: ComponentInfo[];
+}
+
+/**
+ * The /stats key of each component: its provider, as the original's page had
+ * it, unless two of the same provider are configured; then their names.
+ */
+function keyOf(c: ComponentInfo, all: ComponentInfo[]): string {
+  const shared = all.filter((o) => o.provider === c.provider).length > 1;
+  return shared ? c.label : c.provider;
 }
 
 export async function buildStats(
   metrics: RouterMetrics,
   sources: StatsSources,
 ): Promise<Record<string, unknown>> {
-  const { stream, processor } = sources;
-  const eventsTotal = await total(metrics.streamEvents, { provider: stream.provider });
-  const eventsErr = await total(metrics.streamErrors, { provider: stream.provider });
-  const seconds = Math.max((Date.now() - stream.started.getTime()) / 1000, 1e-3);
-  const invocations = await valuesByLabel(metrics.invocations, 'subject', { processor: processor.provider });
+  const stats: Record<string, unknown> = {};
+  for (const stream of sources.streams) {
+    const labels = { provider: stream.provider, stream: stream.label };
+    const eventsTotal = await total(metrics.streamEvents, labels);
+    const eventsErr = await total(metrics.streamErrors, labels);
+    const seconds = Math.max((Date.now() - stream.started.getTime()) / 1000, 1e-3);
+    stats[keyOf(stream, sources.streams)] = {
+      provider_type: 'stream',
+      name: stream.name,
+      started: stream.started.toISOString(),
+      events_total: eventsTotal,
+      events_err: eventsErr,
+      events_per_sec: Math.round((eventsTotal / seconds) * 100) / 100,
+    };
+  }
+  for (const processor of sources.processors) {
+    const where = { processor: processor.label };
+    stats[keyOf(processor, sources.processors)] = {
+      provider_type: 'processor',
+      name: processor.name,
+      started: processor.started.toISOString(),
+      invocations: await valuesByLabel(metrics.invocations, 'subject', where),
+      // Beyond the original's shape only where the original had no such feature.
+      ...(processor.filtered ? { filtered: await total(metrics.filtered, where) } : {}),
+    };
+  }
   const mem = process.memoryUsage();
   return {
     cmdline: process.argv,
@@ -41,21 +75,6 @@ export async function buildStats(
     'system.allLoad': os.loadavg()[0],
     'system.numberOfSeconds': Math.floor(process.uptime()),
     'system.programName': 'vmware-event-router',
-    'vmware.event.router.stats': {
-      [stream.provider]: {
-        provider_type: 'stream',
-        name: stream.name,
-        started: stream.started.toISOString(),
-        events_total: eventsTotal,
-        events_err: eventsErr,
-        events_per_sec: Math.round((eventsTotal / seconds) * 100) / 100,
-      },
-      [processor.provider]: {
-        provider_type: 'processor',
-        name: processor.name,
-        started: processor.started.toISOString(),
-        invocations,
-      },
-    },
+    'vmware.event.router.stats': stats,
   };
 }

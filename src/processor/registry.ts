@@ -1,11 +1,11 @@
 /** Every processor the router knows. Adding a sink: a folder with a definition, and one line here. */
 import type { ComponentDefinition } from '../components/component';
+import type { Sink } from '../delivery/sink';
 import { eventBridgeProcessor } from './aws_event_bridge/definition';
 import { openfaasProcessor } from './openfaas/definition';
-import type { Processor } from './processor';
 import { stdoutProcessor } from './stdout/definition';
 
-export const processors: ComponentDefinition<Processor>[] = [
+export const processors: ComponentDefinition<Sink>[] = [
   openfaasProcessor,
   eventBridgeProcessor,
   stdoutProcessor,

@@ -1,11 +1,17 @@
 import type { RouterEvent } from '../events/types';
 
-/** Receives each event of a stream in order; awaiting it is the stream's back-pressure. */
-export type EventHandler = (event: RouterEvent) => Promise<void>;
+/** Receives each event of a stream in key order; awaiting it is the stream's back-pressure. */
+export type EventHandler = (event: RouterEvent, key: number) => Promise<void>;
 
 /** An event source. */
 export interface Stream {
   readonly provider: string;
+  /** The entry's name (its provider when unnamed): metrics label, /stats and /readyz key. */
+  readonly name: string;
+  /** The address shown for it (no credentials). */
+  readonly source: string;
+  /** Why it is not ready, for /readyz details (undefined when ready). */
+  details?(): Record<string, unknown>;
   /**
    * Connect and follow the source until `stop`, calling `handler` for each
    * event in order. Rejects only for a fatal start error (bad credentials on

@@ -66,10 +66,39 @@ test('missing stream, processor or metrics entry', async () => {
   await expectInvalid([stream, openfaas], /a metrics entry is required/);
 });
 
-test('a second entry of a kind is an error (the original silently kept the last)', async () => {
+test('a second metrics entry is an error (the original silently kept the last)', async () => {
+  await expectInvalid([stream, openfaas, metrics, { ...metrics }], /one metrics entry is allowed, found 2/);
+});
+
+test('several streams and processors: names required where they would be ambiguous, and unique', async () => {
+  // Two processors of one provider need names; two streams need names.
   await expectInvalid(
     [stream, openfaas, metrics, { ...openfaas }],
-    /exactly one processor entry is allowed, found 2/,
+    /\/1: missing required key "name" \(2 processors of provider openfaas/,
+  );
+  await expectInvalid(
+    [stream, { ...stream }, openfaas, metrics],
+    /\/0: missing required key "name" \(the config has 2 streams/,
+  );
+  await expectInvalid(
+    [{ ...stream, name: 'vc' }, { ...stream, name: 'vc' }, openfaas, metrics],
+    /\/1\/name: the stream name "vc" is already used by \/0/,
+  );
+  const ok = [
+    { ...stream, name: 'vc01' },
+    { ...stream, name: 'vc02' },
+    { ...openfaas, name: 'first' },
+    { ...openfaas, name: 'second' },
+    metrics,
+  ];
+  expect((await runCli(['validate', '-config', writeConfig(ok)])).code).toBe(0);
+});
+
+test('an invalid filter pattern names the JSON path inside the pattern', async () => {
+  const filtered = { ...openfaas, filter: { data: { Vm: { Name: [{ prefix: 42 }] } } } };
+  await expectInvalid(
+    [stream, filtered, metrics],
+    /\/1\/filter\/data\/Vm\/Name\/0: invalid filter pattern: "prefix" needs a string/,
   );
 });
 

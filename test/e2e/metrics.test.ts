@@ -54,7 +54,9 @@ test('/stats has the original expvar shape and counts the delivered events per s
   const metrics = await (
     await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })
   ).text();
-  expect(metrics).toContain('vmware_event_router_stream_events_total{provider="vmware_vcenter"} 3');
+  expect(metrics).toContain(
+    'vmware_event_router_stream_events_total{provider="vmware_vcenter",stream="vmware_vcenter"} 3',
+  );
   expect(metrics).toContain(
     'vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOnEvent"} 2',
   );
@@ -63,7 +65,7 @@ test('/stats has the original expvar shape and counts the delivered events per s
   );
   expect(metrics).toMatch(/vmware_event_router_delivery_latency_seconds_count\{processor="stdout"\} 3/);
   expect(metrics).toMatch(
-    /vmware_event_router_stream_seconds_since_last_success\{provider="vmware_vcenter"\} [0-9.]+/,
+    /vmware_event_router_stream_seconds_since_last_success\{provider="vmware_vcenter",stream="vmware_vcenter"\} [0-9.]+/,
   );
   expect(metrics).toContain('vmware_event_router_process_resident_memory_bytes');
   expect(metrics).not.toContain(creds.password);
@@ -95,7 +97,9 @@ test('/readyz is false while the vCenter is down, and the router recovers when i
   const metrics = await (
     await fetch(`${router.metricsUrl}/metrics`, { headers: auth(creds.username, creds.password) })
   ).text();
-  expect(metrics).toContain('vmware_event_router_stream_connected{provider="vmware_vcenter"} 0');
+  expect(metrics).toContain(
+    'vmware_event_router_stream_connected{provider="vmware_vcenter",stream="vmware_vcenter"} 0',
+  );
   expect(router.stderr()).toMatch(/vCenter stream interrupted, reconnecting/);
   expect(router.proc.exitCode).toBeNull();
 

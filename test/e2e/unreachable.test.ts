@@ -51,9 +51,11 @@ test('the router waits for a vCenter that is not there yet, then follows it', as
   expect(ready.status).toBe(503);
   expect(((await ready.json()) as { checks: Record<string, boolean> }).checks.stream).toBe(false);
   const metrics = await (await fetch(`${router.metricsUrl}/metrics`)).text();
-  expect(metrics).toContain('vmware_event_router_stream_connected{provider="vmware_vcenter"} 0');
+  expect(metrics).toContain(
+    'vmware_event_router_stream_connected{provider="vmware_vcenter",stream="vmware_vcenter"} 0',
+  );
   expect(metrics).toMatch(
-    /vmware_event_router_stream_reconnects_total\{provider="vmware_vcenter",reason="unreachable"\} [1-9]/,
+    /vmware_event_router_stream_reconnects_total\{provider="vmware_vcenter",stream="vmware_vcenter",reason="unreachable"\} [1-9]/,
   );
 
   sim = await startSimulator({ port });

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/catalogue';
 import { kindOf } from '../../src/config/schema';
 
 const dir = path.resolve(__dirname, '..', '..', 'config-examples');

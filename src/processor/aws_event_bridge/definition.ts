@@ -1,8 +1,15 @@
 import type { ComponentDefinition } from '../../components/component';
-import { authSchema, entrySchema, httpUrl, intOption, stringOption } from '../../config/schema-parts';
-import type { Processor } from '../processor';
+import {
+  authSchema,
+  deliveryOptions,
+  entrySchema,
+  httpUrl,
+  intOption,
+  stringOption,
+} from '../../config/schema-parts';
+import type { Sink } from '../../delivery/sink';
 
-export const eventBridgeProcessor: ComponentDefinition<Processor> = {
+export const eventBridgeProcessor: ComponentDefinition<Sink> = {
   kind: 'processor',
   provider: 'aws_event_bridge',
   description: "Sends the events an EventBridge rule's event pattern matches to its event bus",
@@ -24,7 +31,8 @@ export const eventBridgeProcessor: ComponentDefinition<Processor> = {
         aws_eventbridge_event_bus: stringOption('Event bus name (default "default")'),
         aws_eventbridge_endpoint: httpUrl('EventBridge endpoint override (VPC endpoint, local emulator)'),
         sync_interval: intOption('Seconds between rule pattern syncs (default 300)', 1),
-        retries: intOption('Retries of failed entries and throttled calls (default 3)', 0),
+        // PutEvents calls in flight; retries of failed entries and throttled calls.
+        ...deliveryOptions({ maxInFlight: 4, retries: 3 }),
       },
     },
   }),

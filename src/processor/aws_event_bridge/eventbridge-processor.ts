@@ -18,12 +18,11 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
 import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
-import { cloudEventJson } from '../../events/cloudevent';
-import type { RouterEvent } from '../../events/types';
 import { registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
-import { InFlight } from '../in-flight';
-import type { Processor } from '../processor';
+import { backoffMs, sleep } from '../../delivery/backoff';
+import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import type { LogEntry } from '../../eventlog/event-log';
 import {
   envelope,
   entrySize,
@@ -32,7 +31,7 @@ import {
   parseRuleArn,
   type PutEntry,
 } from './envelope';
-import { compilePattern, type EventMatcher } from './pattern';
+import { compilePattern, type EventMatcher } from '../../pattern';
 
 const PROVIDER = 'aws_event_bridge';
 const PREFIX = METRIC_PREFIX + 'eventbridge_';
@@ -43,8 +42,6 @@ export interface EventBridgeTuning {
   backoffBaseMs?: number;
   /** Backoff cap (default 5 s). */
   backoffMaxMs?: number;
-  /** PutEvents calls in flight before `process` waits (default 4). */
-  maxInFlight?: number;
   /** How long a partial batch waits for more events (default 5 ms). */
   flushDelayMs?: number;
   /** ListRules attempts at start for transient errors (default 3). */
@@ -53,12 +50,9 @@ export interface EventBridgeTuning {
   requestTimeoutMs?: number;
 }
 
-interface Pending {
+/** One PutEvents entry to send. */
+export interface PutTarget {
   entry: PutEntry;
-  size: number;
-  subject: string;
-  time: string | undefined;
-  id: string;
 }
 
 /** Entry error codes that no retry can fix. */
@@ -102,13 +96,9 @@ function isRetryable(err: unknown): boolean {
   return code === 'ECONNREFUSED';
 }
 
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms).unref?.();
-  });
-
-export class EventBridgeProcessor implements Processor {
+export class EventBridgeProcessor implements Sink<PutTarget> {
   readonly provider = PROVIDER;
+  readonly policy: SinkPolicy;
 
   private readonly log: Logger;
   private readonly client: EventBridgeClient;
@@ -120,21 +110,15 @@ export class EventBridgeProcessor implements Processor {
   private readonly bus: string;
   private readonly endpoint: string | undefined;
   private readonly syncIntervalMs: number;
-  private readonly retries: number;
   private readonly tuning: Required<EventBridgeTuning>;
-  private readonly inFlight: InFlight;
   private readonly credentialSource: 'access_key' | 'default-chain';
 
   private matcher: EventMatcher | undefined;
   private started = false;
   private stopping = false;
-  private aborted = false;
   private syncing = false;
   private lastSyncOkMs: number | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private pending: Pending[] = [];
-  private pendingBytes = 0;
 
   private readonly m: {
     matched: Counter<string>;
@@ -156,16 +140,18 @@ export class EventBridgeProcessor implements Processor {
     this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
     this.endpoint = stringOption(entry, 'aws_eventbridge_endpoint') || undefined;
     this.syncIntervalMs = Math.max(1, numberOption(entry, 'sync_interval', 300)) * 1000;
-    this.retries = Math.max(0, Math.floor(numberOption(entry, 'retries', 3)));
     this.tuning = {
       backoffBaseMs: tuning.backoffBaseMs ?? 200,
       backoffMaxMs: tuning.backoffMaxMs ?? 5000,
-      maxInFlight: tuning.maxInFlight ?? 4,
       flushDelayMs: tuning.flushDelayMs ?? 5,
       startAttempts: tuning.startAttempts ?? 3,
       requestTimeoutMs: tuning.requestTimeoutMs ?? 15000,
     };
-    this.inFlight = new InFlight(this.tuning.maxInFlight);
+    this.policy = {
+      batchMaxItems: MAX_BATCH_ENTRIES,
+      batchMaxBytes: MAX_ENTRY_BYTES,
+      batchMaxDelayMs: this.tuning.flushDelayMs,
+    };
 
     const arn = parseRuleArn(this.ruleArn);
     this.ruleName = arn?.name;
@@ -290,7 +276,9 @@ export class EventBridgeProcessor implements Processor {
           attempt,
           error: (err as Error).message,
         });
-        await sleep(this.backoff(attempt));
+        await sleep(
+          backoffMs(attempt, { baseMs: this.tuning.backoffBaseMs, maxMs: this.tuning.backoffMaxMs }),
+        );
       }
     }
     this.matcher = loaded.matcher;
@@ -342,169 +330,93 @@ export class EventBridgeProcessor implements Processor {
 
   // ---- delivery ----
 
-  async process(event: RouterEvent): Promise<void> {
+  route(le: LogEntry): Route<PutTarget> {
+    const event = le.event;
     const subject = event.subject ?? '';
-    if (!this.matcher || this.stopping) {
-      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'stopped' });
-      return;
-    }
-    const detail = cloudEventJson(event);
+    if (!this.matcher || this.stopping) return { drop: 'stopped' };
     const entry: PutEntry = {
       Source: event.source,
       DetailType: subject,
-      Detail: detail,
+      Detail: le.json,
       EventBusName: this.bus,
     };
-    const env = envelope(entry, JSON.parse(detail), { account: this.account, region: this.region });
-    if (!this.matcher.matches(env)) {
-      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'pattern_mismatch' });
-      return;
-    }
+    const env = envelope(entry, JSON.parse(le.json), { account: this.account, region: this.region });
+    if (!this.matcher.matches(env)) return { drop: 'pattern_mismatch' };
     this.m.matched.inc();
     const size = entrySize(entry);
     if (size > MAX_ENTRY_BYTES) {
-      this.ctx.metrics.dropped.inc({ processor: PROVIDER, reason: 'too_large' });
       this.log.warn('event too large for EventBridge, not sent', {
         id: event.id,
         subject,
         bytes: size,
         limit: MAX_ENTRY_BYTES,
       });
-      return;
+      return { drop: 'too_large' };
     }
-    if (this.pending.length > 0 && this.pendingBytes + size > MAX_ENTRY_BYTES) await this.flush();
-    this.pending.push({ entry, size, subject, time: event.time, id: event.id });
-    this.pendingBytes += size;
-    if (this.pending.length >= MAX_BATCH_ENTRIES) {
-      await this.flush();
-    } else if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => void this.flush(), this.tuning.flushDelayMs);
-    }
+    return { targets: [{ target: { entry }, bytes: size }] };
   }
 
-  /** Hand the pending batch to a PutEvents call; waits while `maxInFlight` calls are running. */
-  private async flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
-    }
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.inFlight.run(() => this.send(batch));
-  }
-
-  private backoff(attempt: number): number {
-    const max = Math.min(this.tuning.backoffMaxMs, this.tuning.backoffBaseMs * 2 ** (attempt - 1));
-    return max / 2 + Math.random() * (max / 2);
-  }
-
-  /** Put one batch; retry failed entries and throttled calls; never re-send an accepted entry. */
-  private async send(batch: Pending[]): Promise<void> {
-    let remaining = batch;
-    for (let attempt = 0; ; attempt++) {
-      let retry: Pending[] = [];
-      let reason = '';
-      try {
-        const out = await this.client.send(new PutEventsCommand({ Entries: remaining.map((p) => p.entry) }));
-        const results = out.Entries ?? [];
-        const permanent: Array<{ p: Pending; code: string; message?: string }> = [];
-        remaining.forEach((p, i) => {
-          const r = results[i];
-          if (r?.ErrorCode) {
-            if (PERMANENT_ENTRY_ERRORS.test(r.ErrorCode))
-              permanent.push({ p, code: r.ErrorCode, message: r.ErrorMessage });
-            else retry.push(p);
-          } else {
-            this.m.sent.inc();
-            this.ctx.metrics.recordDelivery(PROVIDER, p.subject, p.time);
-          }
-        });
-        this.m.batches.inc({ outcome: retry.length + permanent.length > 0 ? 'partial' : 'ok' });
-        if (permanent.length > 0) {
-          this.fail(
-            permanent.map((f) => f.p),
-            'entry_error',
-            `${permanent[0].code}: ${permanent[0].message ?? ''}`,
-          );
+  /** One PutEvents call; each entry's outcome (an accepted entry is never re-sent). */
+  async send(batch: Array<Delivery<PutTarget>>, signal: AbortSignal): Promise<Outcome[]> {
+    try {
+      const out = await this.client.send(
+        new PutEventsCommand({ Entries: batch.map((d) => d.target.entry) }),
+        {
+          abortSignal: signal,
+        },
+      );
+      const results = out.Entries ?? [];
+      let failed = 0;
+      const outcomes = batch.map((_d, i): Outcome => {
+        const r = results[i];
+        if (!r?.ErrorCode) {
+          this.m.sent.inc();
+          return { status: 'delivered' };
         }
-        if (retry.length > 0) {
-          const first = results[remaining.indexOf(retry[0])];
-          reason = 'entry_error';
-          this.log.debug('EventBridge entries failed, will retry', {
-            count: retry.length,
-            errorCode: first?.ErrorCode,
-            attempt: attempt + 1,
-          });
-        }
-      } catch (err) {
-        this.m.batches.inc({ outcome: 'error' });
-        const e = errorInfo(err);
-        if (isThrottle(err)) {
-          this.m.throttled.inc();
-          reason = 'throttled';
-          retry = remaining;
-        } else if (isRetryable(err)) {
-          reason = 'error';
-          retry = remaining;
-        } else {
-          this.fail(remaining, 'error', `${e.name}: ${e.message}`);
-          return;
-        }
-        this.log.debug('PutEvents call failed, will retry', { reason, error: `${e.name}: ${e.message}` });
-      }
-      if (retry.length === 0) return;
-      if (attempt >= this.retries || this.aborted) {
-        this.fail(retry, reason, `still failing after ${attempt + 1} attempt(s)`);
-        return;
-      }
-      await sleep(this.backoff(attempt + 1));
-      remaining = retry;
+        failed++;
+        const failure = {
+          reason: 'entry_error',
+          message: 'EventBridge PutEvents failed, events not delivered',
+          fields: {
+            reason: 'entry_error',
+            error: `${r.ErrorCode}: ${r.ErrorMessage ?? ''}`,
+            subject: batch[i].entry.event.subject,
+          },
+        };
+        return PERMANENT_ENTRY_ERRORS.test(r.ErrorCode)
+          ? { status: 'failed', failure }
+          : { status: 'retry', failure };
+      });
+      this.m.batches.inc({ outcome: failed > 0 ? 'partial' : 'ok' });
+      return outcomes;
+    } catch (err) {
+      this.m.batches.inc({ outcome: 'error' });
+      const e = errorInfo(err);
+      const throttled = isThrottle(err);
+      if (throttled) this.m.throttled.inc();
+      const reason = throttled ? 'throttled' : 'error';
+      const failure = {
+        reason,
+        message: 'EventBridge PutEvents failed, events not delivered',
+        fields: { reason, error: `${e.name}: ${e.message}`, count: batch.length },
+      };
+      const retry = throttled || isRetryable(err);
+      return batch.map((): Outcome => (retry ? { status: 'retry', failure } : { status: 'failed', failure }));
     }
   }
 
-  private fail(entries: Pending[], reason: string, error: string): void {
-    for (const p of entries) {
-      this.m.failed.inc({ reason });
-      this.ctx.metrics.invocationErrors.inc({ processor: PROVIDER, subject: p.subject });
-    }
-    this.log.error('EventBridge PutEvents failed, events not delivered', {
-      count: entries.length,
-      reason,
-      error,
-      subjects: [...new Set(entries.map((p) => p.subject))].join(','),
-      ids: entries
-        .slice(0, 10)
-        .map((p) => p.id)
-        .join(','),
-    });
+  observe(_d: Delivery<PutTarget>, outcome: Outcome, final: boolean): void {
+    if (final && outcome.status !== 'delivered') this.m.failed.inc({ reason: outcome.failure.reason });
   }
 
   ready(): boolean {
     return this.started && !this.stopping;
   }
 
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const t0 = Date.now();
     if (this.syncTimer) clearInterval(this.syncTimer);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.flush(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    const drained = await this.inFlight.drain(Math.max(0, deadlineMs - (Date.now() - t0)));
-    if (!drained) {
-      this.aborted = true;
-      this.log.warn('EventBridge deliveries still in flight at the stop deadline', {
-        inFlight: this.inFlight.size,
-      });
-    }
     this.client.destroy();
   }
 }

@@ -1,8 +1,15 @@
 import type { ComponentDefinition } from '../../components/component';
-import { authSchema, boolOption, entrySchema, httpUrl, intOption } from '../../config/schema-parts';
-import type { Processor } from '../processor';
+import {
+  authSchema,
+  boolOption,
+  deliveryOptions,
+  entrySchema,
+  httpUrl,
+  intOption,
+} from '../../config/schema-parts';
+import type { Sink } from '../../delivery/sink';
 
-export const openfaasProcessor: ComponentDefinition<Processor> = {
+export const openfaasProcessor: ComponentDefinition<Sink> = {
   kind: 'processor',
   provider: 'openfaas',
   description: 'Invokes OpenFaaS functions whose `topic` annotation lists the event subject',
@@ -17,8 +24,8 @@ export const openfaasProcessor: ComponentDefinition<Processor> = {
         async: boolOption(
           'Invoke through /async-function/ (202 expected) instead of waiting (default false)',
         ),
-        max_in_flight: intOption('Invocations in flight at once before the stream waits (default 32)', 1),
-        retries: intOption('Retries of transient sync failures: refused, reset, 429, 502-504 (default 3)', 0),
+        // Invocations run concurrently, like the original's; retries cover refused, reset, 429, 502-504.
+        ...deliveryOptions({ maxInFlight: 32, retries: 3 }),
         timeout: intOption('Seconds before an invocation is abandoned (default 30)', 1),
         topic_refresh_interval: intOption('Seconds between topic map rebuilds (default 10)', 1),
       },

@@ -1,6 +1,9 @@
 /**
  * OpenFaaS processor (SPEC §5): invokes every function whose `topic`
- * annotation lists the event's subject, through the OpenFaaS gateway.
+ * annotation lists the event's subject, through the OpenFaaS gateway. It is
+ * a sink of the delivery runner, which owns the in-flight bound
+ * (`max_in_flight`), retries and the stop deadline; here live the topic map,
+ * the invocation request and what its answer means.
  *
  * - The topic map is read from the gateway at start and rebuilt every
  *   `topic_refresh_interval` seconds; a failed rebuild keeps the last good
@@ -8,41 +11,35 @@
  *   gateway that is down or rejects the credentials at start does not fail
  *   the router: the map keeps being retried and `ready()` stays false until
  *   one was built.
- * - Each (event, function) invocation runs independently through one
- *   InFlight bound (`max_in_flight`, default 32): a slow function holds up
- *   nothing until the bound is reached, then the stream waits (back-pressure)
- *   instead of buffering.
+ * - Each (event, function) pair is one delivery: a slow function holds up
+ *   nothing until the runner's bound is reached.
  * - Transient failures (connection refused or reset, 429, 502, 503, 504) are
- *   retried `retries` times with exponential backoff; anything else is logged
- *   with function, topic, status and event id, and counted. The stream never
- *   retries (at-most-once).
+ *   reported for retry (with the gateway's Retry-After); anything else fails
+ *   the delivery and is logged with function, topic, status and event id.
  * - The admin credentials are only sent to `/system/*`: the gateway forwards
  *   request headers to functions, so invocations carry no Authorization.
  * - Invocations are plain `node:http(s)` requests on keep-alive agents, the
- *   body being the CloudEvent JSON encoded once per event (axios' per-request
- *   config merging cost more CPU than converting the event). Only when a
- *   proxy is configured in the environment (`HTTP_PROXY`, ...) do they go
- *   through axios, which implements proxies and `NO_PROXY`.
+ *   body being the CloudEvent JSON the event log encoded once (axios'
+ *   per-request config merging cost more CPU than converting the event). Only
+ *   when a proxy is configured in the environment (`HTTP_PROXY`, ...) do they
+ *   go through axios, which implements proxies and `NO_PROXY`.
  */
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { ComponentContext } from '../../components/component';
-import { withoutCredentials } from '../../util/address';
 import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
-import { cloudEventJson } from '../../events/cloudevent';
-import type { RouterEvent } from '../../events/types';
+import { retryAfterMs } from '../../delivery/backoff';
+import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import type { LogEntry } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
-import { InFlight } from '../in-flight';
-import type { Processor } from '../processor';
+import { withoutCredentials } from '../../util/address';
 import { OpenFaasMetrics } from './openfaas-metrics';
 import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
 
 export const DEFAULTS = {
   async: false,
-  maxInFlight: 32,
-  retries: 3,
   timeoutSeconds: 30,
   topicRefreshSeconds: 10,
 };
@@ -57,9 +54,6 @@ const MAX_REPLY_BYTES = 1024 * 1024;
 /** The part of a failed function's reply that is logged. */
 const REPLY_LOG_CHARS = 200;
 
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_MAX_MS = 10_000;
-
 /** The gateway address as it may appear in logs: no credentials, no trailing slash. */
 export function displayAddress(address: string): string {
   return withoutCredentials(address).replace(/\/+$/, '');
@@ -67,24 +61,6 @@ export function displayAddress(address: string): string {
 
 function positive(n: number, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-function retryAfterMs(header: unknown): number | undefined {
-  if (typeof header !== 'string' || !/^\d+$/.test(header.trim())) return undefined;
-  return Number(header.trim()) * 1000;
 }
 
 /** What an invocation request returns (a failed request rejects with an Error carrying `code`). */
@@ -116,16 +92,15 @@ function functionLabel(t: FunctionTarget): string {
   return t.namespace ? `${t.name}.${t.namespace}` : t.name;
 }
 
-export class OpenFaasProcessor implements Processor {
+export class OpenFaasProcessor implements Sink<FunctionTarget> {
   readonly provider = 'openfaas';
+  /** One invocation per send; the runner runs `max_in_flight` of them at once. */
+  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
 
   readonly gateway: string;
   readonly async: boolean;
-  readonly retries: number;
   readonly timeoutMs: number;
   readonly refreshMs: number;
-  /** The in-flight bound shared by all invocations (exposed for tests and metrics). */
-  readonly inFlight: InFlight;
 
   private readonly log: Logger;
   private readonly metrics: OpenFaasMetrics;
@@ -139,6 +114,8 @@ export class OpenFaasProcessor implements Processor {
   private readonly invoker: AxiosInstance | undefined;
 
   private map: TopicMap | undefined;
+  /** Invocation requests open now. */
+  private invoking = 0;
   private failureStreak = 0;
   private droppedWithoutMap = 0;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -146,8 +123,6 @@ export class OpenFaasProcessor implements Processor {
   private stopped = false;
   /** Aborts topic map requests on stop. */
   private readonly refreshAbort = new AbortController();
-  /** Aborts invocations still running when the stop deadline passes. */
-  private readonly invokeAbort = new AbortController();
 
   constructor(
     entry: ConfigEntry,
@@ -159,11 +134,8 @@ export class OpenFaasProcessor implements Processor {
     this.target = new URL(baseURL);
     this.gateway = displayAddress(entry.address);
     this.async = boolOption(entry, 'async', DEFAULTS.async);
-    const maxInFlight = Math.floor(
-      positive(numberOption(entry, 'max_in_flight', DEFAULTS.maxInFlight), DEFAULTS.maxInFlight),
-    );
-    const retries = numberOption(entry, 'retries', DEFAULTS.retries);
-    this.retries = Number.isFinite(retries) && retries >= 0 ? Math.floor(retries) : DEFAULTS.retries;
+    // Sockets for every invocation the runner may have in flight, plus the topic map requests.
+    const maxInFlight = Math.floor(positive(numberOption(entry, 'max_in_flight', 32), 32));
     this.timeoutMs =
       positive(numberOption(entry, 'timeout', DEFAULTS.timeoutSeconds), DEFAULTS.timeoutSeconds) * 1000;
     this.refreshMs =
@@ -171,7 +143,6 @@ export class OpenFaasProcessor implements Processor {
         numberOption(entry, 'topic_refresh_interval', DEFAULTS.topicRefreshSeconds),
         DEFAULTS.topicRefreshSeconds,
       ) * 1000;
-    this.inFlight = new InFlight(Math.max(1, maxInFlight));
     this.log = ctx.logger.child({ component: 'processor', provider: 'openfaas' });
 
     // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.
@@ -204,11 +175,11 @@ export class OpenFaasProcessor implements Processor {
       : undefined;
 
     // Every request in flight listens on these signals.
-    setMaxListeners(0, this.refreshAbort.signal, this.invokeAbort.signal);
+    setMaxListeners(0, this.refreshAbort.signal);
 
     this.metrics = new OpenFaasMetrics(ctx.metrics.registry, {
       topicMapAgeMs: () => (this.map ? Date.now() - this.map.builtAt : undefined),
-      inFlight: () => this.inFlight.size,
+      inFlight: () => this.invoking,
     });
   }
 
@@ -216,8 +187,6 @@ export class OpenFaasProcessor implements Processor {
     this.log.info('OpenFaaS processor starting', {
       gateway: this.gateway,
       mode: this.async ? 'async' : 'sync',
-      max_in_flight: this.inFlight.max,
-      retries: this.retries,
       timeout_s: this.timeoutMs / 1000,
       topic_refresh_interval_s: this.refreshMs / 1000,
     });
@@ -236,15 +205,12 @@ export class OpenFaasProcessor implements Processor {
     return this.map;
   }
 
-  async process(event: RouterEvent): Promise<void> {
+  route(entry: LogEntry): Route<FunctionTarget> {
+    const event = entry.event;
     const subject = event.subject ?? '';
-    if (this.stopped) {
-      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'stopped' });
-      return;
-    }
+    if (this.stopped) return { drop: 'stopped' };
     const map = this.map;
     if (!map) {
-      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'no_topic_map' });
       // Once per 1,000 drops, not per event: a burst must not flood the log.
       if (this.droppedWithoutMap++ % 1000 === 0) {
         this.log.warn('OpenFaaS topic map not built yet (gateway unavailable): events are dropped', {
@@ -254,36 +220,23 @@ export class OpenFaasProcessor implements Processor {
           dropped_so_far: this.droppedWithoutMap,
         });
       }
-      return;
+      return { drop: 'no_topic_map' };
     }
     const targets = map.targets(subject);
     if (targets.length === 0) {
-      this.ctx.metrics.dropped.inc({ processor: this.provider, reason: 'no_subscriber' });
       this.log.debug('no OpenFaaS function subscribed to the event subject', {
         topic: subject,
         event_id: event.id,
       });
-      return;
+      return { drop: 'no_subscriber' };
     }
-    const body = Buffer.from(cloudEventJson(event));
-    for (const target of targets) {
-      await this.inFlight.run(() => this.invoke(target, event, subject, body));
-    }
+    return { targets: targets.map((target) => ({ target })) };
   }
 
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.refreshTimer);
     this.refreshAbort.abort();
-    const drained = await this.inFlight.drain(deadlineMs);
-    if (!drained) {
-      this.log.warn('OpenFaaS invocations still in flight at the stop deadline: abandoned', {
-        in_flight: this.inFlight.size,
-        deadline_ms: deadlineMs,
-      });
-      this.invokeAbort.abort();
-      await this.inFlight.drain(1000);
-    }
     await this.refreshing;
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
@@ -354,84 +307,70 @@ export class OpenFaasProcessor implements Processor {
 
   // ---- invocation --------------------------------------------------------
 
-  /** One function for one event, with retries; never rejects. */
-  private async invoke(
-    target: FunctionTarget,
-    event: RouterEvent,
-    subject: string,
-    body: Buffer,
-  ): Promise<void> {
+  async send(batch: Array<Delivery<FunctionTarget>>, signal: AbortSignal): Promise<Outcome[]> {
+    return Promise.all(batch.map((d) => this.invoke(d, signal)));
+  }
+
+  /** Counts each attempt per function: success, retry (another attempt follows), failure. */
+  observe(d: Delivery<FunctionTarget>, outcome: Outcome, final: boolean): void {
+    const fn = functionLabel(d.target);
+    const label = outcome.status === 'delivered' ? 'success' : final ? 'failure' : 'retry';
+    this.metrics.functionInvocations.inc({ function: fn, outcome: label });
+  }
+
+  /** One invocation of one function; never rejects. */
+  private async invoke(d: Delivery<FunctionTarget>, signal: AbortSignal): Promise<Outcome> {
+    const target = d.target;
+    const event = d.entry.event;
+    const subject = event.subject ?? '';
     const fn = functionLabel(target);
     const path = (this.async ? '/async-function/' : '/function/') + target.path;
-    const signal = this.invokeAbort.signal;
-    for (let attempt = 1; ; attempt++) {
-      const started = process.hrtime.bigint();
-      let status: number | undefined;
-      let code: string | undefined;
-      let reply = '';
-      let retryAfter: number | undefined;
-      try {
-        const res = await this.post(path, subject, body, signal);
-        status = res.status;
-        reply = res.reply;
-        retryAfter = retryAfterMs(res.retryAfter);
-      } catch (err) {
-        const c = isAxiosError(err) ? err.code : (err as { code?: unknown } | null)?.code;
-        code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
-      }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const ok = status !== undefined && status >= 200 && status < 300;
-      this.metrics.invocationDuration.observe({ function: fn, outcome: ok ? 'success' : 'failure' }, seconds);
-
-      if (ok) {
-        this.metrics.functionInvocations.inc({ function: fn, outcome: 'success' });
-        this.ctx.metrics.recordDelivery(this.provider, subject, event.time);
-        if (this.async && status !== 202) {
-          this.log.debug('OpenFaaS async invocation accepted with an unexpected status', {
-            function: fn,
-            status,
-          });
-        }
-        return;
-      }
-
-      const transient = status !== undefined ? RETRY_STATUSES.has(status) : RETRY_CODES.has(code ?? '');
-      if (transient && attempt <= this.retries && !signal.aborted) {
-        this.metrics.functionInvocations.inc({ function: fn, outcome: 'retry' });
-        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-        const wait = Math.min(BACKOFF_MAX_MS, Math.max(backoff, retryAfter ?? 0));
-        this.log.debug('OpenFaaS invocation failed transiently, retrying', {
-          function: fn,
-          topic: subject,
-          status: status ?? code,
-          event_id: event.id,
-          attempt,
-          retry_in_ms: wait,
-        });
-        await sleep(wait, signal);
-        continue;
-      }
-
-      this.metrics.functionInvocations.inc({ function: fn, outcome: 'failure' });
-      this.ctx.metrics.invocationErrors.inc({ processor: this.provider, subject });
-      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
-      this.log.error(
-        timedOut
-          ? `OpenFaaS function ${fn} did not answer within ${this.timeoutMs / 1000}s`
-          : `OpenFaaS function ${fn} invocation failed`,
-        {
-          function: fn,
-          topic: subject,
-          status: status ?? code,
-          event_id: event.id,
-          mode: this.async ? 'async' : 'sync',
-          attempts: attempt,
-          gateway: this.gateway,
-          reply: reply || undefined,
-        },
-      );
-      return;
+    const started = process.hrtime.bigint();
+    let status: number | undefined;
+    let code: string | undefined;
+    let reply = '';
+    let retryAfter: number | undefined;
+    this.invoking++;
+    try {
+      const res = await this.post(path, subject, Buffer.from(d.entry.json), signal);
+      status = res.status;
+      reply = res.reply;
+      retryAfter = retryAfterMs(res.retryAfter);
+    } catch (err) {
+      const c = isAxiosError(err) ? err.code : (err as { code?: unknown } | null)?.code;
+      code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
+    } finally {
+      this.invoking--;
     }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const ok = status !== undefined && status >= 200 && status < 300;
+    this.metrics.invocationDuration.observe({ function: fn, outcome: ok ? 'success' : 'failure' }, seconds);
+    if (ok) {
+      if (this.async && status !== 202) {
+        this.log.debug('OpenFaaS async invocation accepted with an unexpected status', {
+          function: fn,
+          status,
+        });
+      }
+      return { status: 'delivered' };
+    }
+    const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+    const failure = {
+      reason: status !== undefined ? `HTTP_${status}` : (code ?? 'error'),
+      message: timedOut
+        ? `OpenFaaS function ${fn} did not answer within ${this.timeoutMs / 1000}s`
+        : `OpenFaaS function ${fn} invocation failed`,
+      fields: {
+        function: fn,
+        topic: subject,
+        status: status ?? code,
+        mode: this.async ? 'async' : 'sync',
+        gateway: this.gateway,
+        reply: reply || undefined,
+      },
+    };
+    const transient = status !== undefined ? RETRY_STATUSES.has(status) : RETRY_CODES.has(code ?? '');
+    return transient ? { status: 'retry', failure, afterMs: retryAfter } : { status: 'failed', failure };
   }
 
   /** One invocation request: POST the CloudEvent JSON to the gateway, resolve with the status. */

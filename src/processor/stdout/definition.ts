@@ -1,8 +1,8 @@
 import type { ComponentDefinition } from '../../components/component';
 import { authSchema, entrySchema } from '../../config/schema-parts';
-import type { Processor } from '../processor';
+import type { Sink } from '../../delivery/sink';
 
-export const stdoutProcessor: ComponentDefinition<Processor> = {
+export const stdoutProcessor: ComponentDefinition<Sink> = {
   kind: 'processor',
   provider: 'stdout',
   description: 'Prints one CloudEvent per line as JSON on stdout (logs go to stderr)',
@@ -12,8 +12,8 @@ export const stdoutProcessor: ComponentDefinition<Processor> = {
     description: 'stdout processor',
     auth: { required: false, schema: authSchema({ none: [] }) },
   }),
-  async create(entry, ctx) {
+  async create() {
     const { StdoutProcessor } = await import('./stdout-processor');
-    return new StdoutProcessor(ctx);
+    return new StdoutProcessor();
   },
 };

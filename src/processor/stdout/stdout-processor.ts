@@ -1,30 +1,39 @@
-import type { ComponentContext } from '../../components/component';
-import { cloudEventJson } from '../../events/cloudevent';
-import type { RouterEvent } from '../../events/types';
-import type { Processor } from '../processor';
+import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 
 /**
  * Prints one structured CloudEvent per line on stdout and nothing else (the
- * logger writes to stderr). Waits for the pipe to drain when the reader is
- * slower than the stream, so memory stays bounded.
+ * logger writes to stderr). A send resolves once the pipe has taken the
+ * line, so a slow reader slows the runner and memory stays bounded.
  */
-export class StdoutProcessor implements Processor {
+export class StdoutProcessor implements Sink<null> {
   readonly provider = 'stdout';
-  private readonly out: NodeJS.WritableStream;
+  /** Lines are written in log order, one at a time. */
+  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
 
-  constructor(
-    private readonly ctx: ComponentContext,
-    out: NodeJS.WritableStream = process.stdout,
-  ) {
-    this.out = out;
-  }
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
   async start(): Promise<void> {}
 
-  async process(event: RouterEvent): Promise<void> {
-    const ok = this.out.write(cloudEventJson(event) + '\n');
-    this.ctx.metrics.recordDelivery(this.provider, event.subject ?? '', event.time);
-    if (!ok) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+  route(): Route<null> {
+    return { targets: [{ target: null }] };
+  }
+
+  async send(batch: Array<Delivery<null>>, signal: AbortSignal): Promise<Outcome[]> {
+    for (const d of batch) {
+      const ok = this.out.write(d.entry.json + '\n');
+      // A reader that never drains must not hold the stop past its deadline.
+      if (!ok && !signal.aborted)
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            this.out.removeListener('drain', done);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          this.out.once('drain', done);
+          signal.addEventListener('abort', done, { once: true });
+        });
+    }
+    return batch.map(() => ({ status: 'delivered' }));
   }
 
   ready(): boolean {

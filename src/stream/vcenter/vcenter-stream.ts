@@ -12,8 +12,10 @@
  *   and a growing "seconds since last success", then a new session.
  */
 import type { ComponentContext } from '../../components/component';
-import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
+import { boolOption, entryName, numberOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
+import { backoffMs, sleep } from '../../delivery/backoff';
+import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import type { EventHandler, Stream } from '../stream';
 import { compareKeys, compareTimes, Cursor } from './cursor';
@@ -47,7 +49,10 @@ export class FatalStreamError extends Error {
 
 export class VCenterStream implements Stream {
   readonly provider = PROVIDER;
+  readonly name: string;
   readonly source: string;
+  /** Metric labels of this stream. */
+  private readonly labels: { provider: string; stream: string };
   private readonly log: Logger;
   private readonly username: string;
   private readonly password: string;
@@ -63,7 +68,8 @@ export class VCenterStream implements Stream {
   private cursor?: Cursor;
   private connected = false;
   private stopping = false;
-  private wake?: () => void;
+  /** Aborted by `stop`: ends a reconnect wait at once. */
+  private readonly stopSignal = new AbortController();
   private running?: Promise<void>;
   /**
    * Consecutive failures, for the backoff. Reset only once the stream works
@@ -77,7 +83,14 @@ export class VCenterStream implements Stream {
     private readonly ctx: ComponentContext,
   ) {
     this.source = sourceFromAddress(entry.address ?? '');
-    this.log = ctx.logger.child({ component: 'stream', provider: PROVIDER, vcenter: this.source });
+    this.name = entryName(entry);
+    this.labels = { provider: PROVIDER, stream: this.name };
+    this.log = ctx.logger.child({
+      component: 'stream',
+      provider: PROVIDER,
+      ...(entry.name ? { stream: entry.name } : {}),
+      vcenter: this.source,
+    });
     this.username = entry.auth?.secret?.username ?? '';
     this.password = entry.auth?.secret?.password ?? '';
     this.insecure = boolOption(entry, 'insecure', false);
@@ -86,9 +99,28 @@ export class VCenterStream implements Stream {
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
 
+  /**
+   * What event ids are derived from, with the key: the vCenter's instanceUuid,
+   * and the entry's name when it has one. An ESXi host has no instanceUuid and
+   * simulators share one, so several streams (which must be named) never share
+   * ids; an unnamed single stream keeps the ids it always had.
+   */
+  private identity(): string {
+    const uuid = this.content?.instanceUuid ?? '';
+    return this.entry.name ? `${uuid}/${this.entry.name}` : uuid;
+  }
+
+  details(): Record<string, unknown> {
+    return {
+      source: this.source,
+      connected: this.connected,
+      seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
+    };
+  }
+
   ready(): boolean {
     if (!this.connected) return false;
-    const since = this.ctx.metrics.msSinceStreamSuccess(PROVIDER);
+    const since = this.ctx.metrics.msSinceStreamSuccess(this.name);
     return since !== undefined && since < this.maxWaitSeconds * 1000 + this.callTimeoutMs;
   }
 
@@ -99,7 +131,7 @@ export class VCenterStream implements Stream {
 
   private setConnected(v: boolean): void {
     this.connected = v;
-    this.ctx.metrics.streamConnected.set({ provider: PROVIDER }, v ? 1 : 0);
+    this.ctx.metrics.streamConnected.set(this.labels, v ? 1 : 0);
   }
 
   private async loop(handler: EventHandler): Promise<void> {
@@ -129,7 +161,7 @@ export class VCenterStream implements Stream {
             : err instanceof VimTransportError
               ? 'unreachable'
               : 'error';
-          this.ctx.metrics.streamReconnects.inc({ provider: PROVIDER, reason });
+          this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason });
           const delay = expired && this.failures === 0 ? 0 : this.backoff(this.failures);
           this.failures++;
           this.log.warn(
@@ -154,33 +186,21 @@ export class VCenterStream implements Stream {
 
   /** Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s ... maxBackoff. */
   private backoff(failures: number): number {
-    const base = Math.min(this.maxBackoffMs, 500 * 2 ** Math.min(failures, 16));
-    return Math.round(base * (0.75 + Math.random() * 0.25));
+    return backoffMs(failures + 1, { baseMs: 500, maxMs: this.maxBackoffMs });
   }
 
   private sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = undefined;
-        resolve();
-      };
-    });
+    return sleep(ms, this.stopSignal.signal);
   }
 
   /** Wrap a vCenter call: count failures, note successes for the stall detector. */
   private async vc<T>(method: string, fn: () => Promise<T>): Promise<T> {
     try {
       const r = await fn();
-      this.ctx.metrics.markStreamSuccess(PROVIDER);
+      this.ctx.metrics.markStreamSuccess(PROVIDER, this.name);
       return r;
     } catch (err) {
-      this.ctx.metrics.streamCallErrors.inc({ provider: PROVIDER, method });
+      this.ctx.metrics.streamCallErrors.inc({ ...this.labels, method });
       throw err;
     }
   }
@@ -269,7 +289,7 @@ export class VCenterStream implements Stream {
     if (last !== undefined && all.length) {
       const missed = ((all[0].key - last) | 0) - 1;
       if (missed > 0) {
-        this.ctx.metrics.streamGapEvents.inc({ provider: PROVIDER }, missed);
+        this.ctx.metrics.streamGapEvents.inc(this.labels, missed);
         this.log.error('events were lost: the vCenter no longer holds them', {
           missed,
           after_key: last,
@@ -285,18 +305,19 @@ export class VCenterStream implements Stream {
     try {
       const ev = convertEvent(raw.el);
       if (!ev.known) {
-        this.ctx.metrics.streamUnknownEvents.inc({ provider: PROVIDER, class: ev.className });
+        this.ctx.metrics.streamUnknownEvents.inc({ ...this.labels, class: ev.className });
         this.log.warn('event class unknown to the vim25 model, delivered with generic conversion', {
           class: ev.className,
           key: ev.key,
         });
       }
-      const ce = toCloudEvent(ev, this.source, this.content?.instanceUuid ?? '');
+      const ce = toCloudEvent(ev, this.source, this.identity());
       this.log.debug('event', { key: ev.key, subject: ce.subject });
-      await handler(ce);
-      this.ctx.metrics.streamEvents.inc({ provider: PROVIDER });
+      await handler(ce, ev.key);
+      this.ctx.metrics.streamEvents.inc(this.labels);
     } catch (err) {
-      this.ctx.metrics.streamErrors.inc({ provider: PROVIDER });
+      if (err instanceof LogClosedError) return;
+      this.ctx.metrics.streamErrors.inc(this.labels);
       this.log.error('event could not be converted or handed over', { key: raw.key, error: err as Error });
     }
   }
@@ -338,7 +359,7 @@ export class VCenterStream implements Stream {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.stopSignal.abort();
     this.client?.abortAll();
     await this.running?.catch(() => undefined);
   }

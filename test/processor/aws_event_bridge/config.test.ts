@@ -1,7 +1,7 @@
 /** The shipped EventBridge config example, and the processor's options, against the project's schema. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../../src/config/load';
+import { validateConfig } from '../../../src/catalogue';
 
 const EXAMPLE = path.resolve(__dirname, '../../../config-examples/aws-event-bridge.json');
 const example = () =>

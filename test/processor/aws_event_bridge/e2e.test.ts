@@ -24,8 +24,8 @@ beforeAll(async () => {
   sim = await startSimulator();
   ep = await startEndpoint(SEED_PATTERN);
   r = await startRouterInProcess({
-    stream: vcenterEntry(sim),
-    processor: entryFor(ep),
+    streams: [vcenterEntry(sim)],
+    processors: [entryFor(ep)],
     metrics: metricsEntry(),
   });
   await waitFor('the stream to connect', () => r.router.stream.ready());

@@ -5,6 +5,8 @@ import { toCloudEvent } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import type { Fields, Logger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
+import { eventBridgeProcessor } from '../../../src/processor/aws_event_bridge/definition';
+import { testProcessor, type TestProcessor } from '../../helpers/processor';
 import { EventBridgeProcessor } from '../../../src/processor/aws_event_bridge/eventbridge-processor';
 import { EventBridgeEndpoint } from '../../peers/eventbridge-endpoint';
 
@@ -103,9 +105,13 @@ export function makeProcessor(
   ctx: ComponentContext,
   options: Record<string, string | number> = {},
   secret: string | null = SECRET,
-): EventBridgeProcessor {
-  return new EventBridgeProcessor(entryFor(ep, options, secret), ctx, { backoffBaseMs: 5, backoffMaxMs: 50 });
+): EventBridgeTestProcessor {
+  const entry = entryFor(ep, options, secret);
+  const sink = new EventBridgeProcessor(entry, ctx, { backoffBaseMs: 5, backoffMaxMs: 50 });
+  return testProcessor(eventBridgeProcessor, sink, entry, ctx, { backoff: { baseMs: 5, maxMs: 50 } });
 }
+
+export type EventBridgeTestProcessor = TestProcessor<EventBridgeProcessor>;
 
 let nextKey = 1000;
 

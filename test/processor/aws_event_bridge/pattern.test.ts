@@ -4,7 +4,7 @@
  * event patterns", "Matching null values and empty strings", "Arrays"); each
  * pattern with events that match and events that do not.
  */
-import { compilePattern, PatternError } from '../../../src/processor/aws_event_bridge/pattern';
+import { compilePattern, PatternError } from '../../../src/pattern';
 
 /** The example event the EventBridge documentation matches its patterns against. */
 const EC2_EVENT = {

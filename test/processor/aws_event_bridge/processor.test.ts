@@ -6,7 +6,6 @@
 import { cloudEventJson } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import { total, valuesByLabel } from '../../../src/metrics/metrics';
-import type { EventBridgeProcessor } from '../../../src/processor/aws_event_bridge/eventbridge-processor';
 import type { EventBridgeEndpoint } from '../../peers/eventbridge-endpoint';
 import {
   ACCOUNT,
@@ -21,6 +20,7 @@ import {
   makeProcessor,
   metricValue,
   startEndpoint,
+  type EventBridgeTestProcessor,
   vmEvent,
 } from './helpers';
 
@@ -28,7 +28,7 @@ const P = 'vmware_event_router_eventbridge_';
 
 let ep: EventBridgeEndpoint;
 let ctx: ReturnType<typeof makeCtx>;
-let proc: EventBridgeProcessor | undefined;
+let proc: EventBridgeTestProcessor | undefined;
 
 beforeEach(async () => {
   ep = await startEndpoint();

@@ -4,14 +4,13 @@
  * when it is reached. Assertions are on counts and order, never on timings.
  */
 import { total } from '../../../src/metrics/metrics';
-import type { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { OpenFaasGateway } from '../../peers/openfaas-gateway';
 import { waitFor } from '../../helpers/wait';
-import { event, makeContext, makeProcessor, type TestContext } from './helpers';
+import { event, makeContext, makeProcessor, type OpenFaasTestProcessor, type TestContext } from './helpers';
 
 let gw: OpenFaasGateway;
 let tc: TestContext;
-let proc: OpenFaasProcessor;
+let proc: OpenFaasTestProcessor;
 
 beforeEach(async () => {
   gw = await OpenFaasGateway.start();

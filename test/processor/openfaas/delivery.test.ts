@@ -4,10 +4,9 @@
 import { cloudEventJson } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import { total, valuesByLabel } from '../../../src/metrics/metrics';
-import type { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { parseTopics } from '../../../src/processor/openfaas/topic-map';
 import { DEFAULT_NAMESPACE, OpenFaasGateway } from '../../peers/openfaas-gateway';
-import { event, makeContext, makeProcessor, type TestContext } from './helpers';
+import { event, makeContext, makeProcessor, type OpenFaasTestProcessor, type TestContext } from './helpers';
 
 const BACKUP_FAILED = 'com.vmware.applmgmt.backup.job.failed.event';
 
@@ -73,7 +72,7 @@ describe.each([
 ])('OpenFaaS processor, %s mode', (_mode, isAsync) => {
   let gw: OpenFaasGateway;
   let tc: TestContext;
-  let proc: OpenFaasProcessor;
+  let proc: OpenFaasTestProcessor;
 
   beforeEach(async () => {
     gw = await OpenFaasGateway.start();

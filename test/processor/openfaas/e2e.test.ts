@@ -46,14 +46,16 @@ describe.each([
     });
     gw.deploy({ name: 'unsubscribed' });
     r = await startRouterInProcess({
-      stream: vcenterEntry(sim),
-      processor: {
-        type: 'processor',
-        provider: 'openfaas',
-        address: gw.url,
-        auth: { method: 'basic_auth', secret: { username: 'admin', password: GW_PASSWORD } },
-        options: { async: String(isAsync), topic_refresh_interval: '1' },
-      },
+      streams: [vcenterEntry(sim)],
+      processors: [
+        {
+          type: 'processor',
+          provider: 'openfaas',
+          address: gw.url,
+          auth: { method: 'basic_auth', secret: { username: 'admin', password: GW_PASSWORD } },
+          options: { async: String(isAsync), topic_refresh_interval: '1' },
+        },
+      ],
       metrics: metricsEntry(),
     });
     await waitFor('the stream to connect', () => r.router.stream.ready());

@@ -5,7 +5,9 @@ import { toCloudEvent } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import { createLogger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
+import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
 import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
+import { testProcessor, type TestProcessor } from '../../helpers/processor';
 import type { OpenFaasGateway } from '../../peers/openfaas-gateway';
 
 export const VCENTER = 'https://vc01.example.com:443/sdk';
@@ -68,9 +70,12 @@ export function makeProcessor(
   tc: TestContext,
   options: Record<string, OptionValue> = {},
   secret?: { username: string; password: string },
-): OpenFaasProcessor {
-  return new OpenFaasProcessor(entry(gw, options, secret), tc.ctx);
+): OpenFaasTestProcessor {
+  const e = entry(gw, options, secret);
+  return testProcessor(openfaasProcessor, new OpenFaasProcessor(e, tc.ctx), e, tc.ctx);
 }
+
+export type OpenFaasTestProcessor = TestProcessor<OpenFaasProcessor>;
 
 /** Log lines at ERROR level containing every given fragment. */
 export function errorLines(lines: string[], ...fragments: string[]): string[] {

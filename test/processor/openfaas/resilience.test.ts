@@ -3,16 +3,22 @@
  * the credentials.
  */
 import { total } from '../../../src/metrics/metrics';
-import type { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { DEFAULT_NAMESPACE, OpenFaasGateway } from '../../peers/openfaas-gateway';
 import { waitFor } from '../../helpers/wait';
-import { errorLines, event, makeContext, makeProcessor, type TestContext } from './helpers';
+import {
+  errorLines,
+  event,
+  makeContext,
+  makeProcessor,
+  type OpenFaasTestProcessor,
+  type TestContext,
+} from './helpers';
 
 const NS = DEFAULT_NAMESPACE;
 
 let gw: OpenFaasGateway;
 let tc: TestContext;
-let proc: OpenFaasProcessor | undefined;
+let proc: OpenFaasTestProcessor | undefined;
 
 beforeEach(async () => {
   gw = await OpenFaasGateway.start({ password: 'gw-admin-pw-5e3c1' });

@@ -22,7 +22,7 @@ import { cidrContains, parseCidr, parseIP } from './cidr';
 export class PatternError extends Error {
   constructor(
     readonly where: string,
-    problem: string,
+    readonly problem: string,
   ) {
     super(`event pattern${where ? ` at ${where}` : ''}: ${problem}`);
     this.name = 'PatternError';

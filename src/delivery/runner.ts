@@ -1,0 +1,308 @@
+/**
+ * The delivery runner: one per processor, the same code for every sink.
+ *
+ * It reads the event log from the processor's own position, applies the
+ * processor's `filter`, asks the sink which deliveries each event needs,
+ * batches them (the sink's count, bytes and delay policy), keeps at most
+ * `max_in_flight` sends running, retries transient failures with one jittered
+ * backoff (a peer's Retry-After is honoured), and counts every outcome behind
+ * `/stats` and `/metrics`. It commits an event to the log once all of its
+ * deliveries are settled (delivered, dropped, or failed after retries), in
+ * the log's order, which is each stream's key order: that is the
+ * acknowledgement checkpoints build on.
+ *
+ * Stopping has one deadline for everything: the pending batch, waiting for a
+ * free slot, sends in flight and retry waits. When it passes, what is still
+ * running is aborted.
+ */
+import type { ComponentContext } from '../components/component';
+import type { Consumer, LogEntry } from '../eventlog/event-log';
+import type { Logger } from '../log/logger';
+import type { EventMatcher } from '../pattern';
+import { type BackoffPolicy, backoffMs, sleep } from './backoff';
+import { InFlight } from './in-flight';
+import type { Delivery, Outcome, Sink } from './sink';
+
+/** A Retry-After longer than this is cut to it (a peer cannot park the runner for hours). */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+export interface RunnerOptions {
+  /** The processor's name: the `processor` label of its metrics. */
+  name: string;
+  /** Sends in flight before the runner waits. */
+  maxInFlight: number;
+  /** Retries of a transient failure before the delivery counts as failed. */
+  retries: number;
+  backoff: BackoffPolicy;
+  /** Only events this pattern matches reach the sink. */
+  filter?: EventMatcher;
+}
+
+/** Per event: deliveries not settled yet, and who to tell when none are left. */
+interface Tracked {
+  remaining: number;
+  done?: () => void;
+}
+
+/** The CloudEvent as a plain object, as a filter pattern sees it (no copy of `data`). */
+function filterView(entry: LogEntry): Record<string, unknown> {
+  const e = entry.event;
+  return {
+    id: e.id,
+    source: e.source,
+    specversion: e.specversion,
+    type: e.type,
+    subject: e.subject,
+    time: e.time,
+    datacontenttype: e.datacontenttype,
+    data: e.data,
+  };
+}
+
+export class DeliveryRunner<T = unknown> {
+  readonly inFlight: InFlight;
+  private readonly log: Logger;
+  private pending: Array<Delivery<T>> = [];
+  private pendingBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly tracked = new Map<LogEntry, Tracked>();
+  private stopping = false;
+  /** Aborts sends and retry waits when the stop deadline passes. */
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private consumer: Consumer | undefined;
+
+  constructor(
+    readonly sink: Sink<T>,
+    readonly options: RunnerOptions,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.inFlight = new InFlight(Math.max(1, Math.floor(options.maxInFlight)));
+    this.log = ctx.logger.child({ component: 'delivery', processor: options.name });
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get retries(): number {
+    return this.options.retries;
+  }
+
+  async start(): Promise<void> {
+    await this.sink.start();
+  }
+
+  ready(): boolean {
+    return !this.stopping && this.sink.ready();
+  }
+
+  /**
+   * Read `consumer` until the log closes or the runner stops, committing each
+   * event once it is settled. Resolves when reading has ended.
+   */
+  run(consumer: Consumer): Promise<void> {
+    // Events settle out of order (concurrent sends); the log position moves over a settled prefix.
+    const order: LogEntry[] = [];
+    const settled = new Set<LogEntry>();
+    const advance = (): void => {
+      let moved = false;
+      while (order.length > 0 && settled.has(order[0])) {
+        settled.delete(order.shift()!);
+        moved = true;
+      }
+      if (moved) consumer.commit(order.length > 0 ? order[0].seq : consumer.readPosition);
+    };
+    this.consumer = consumer;
+    this.loop = (async () => {
+      while (!this.stopping) {
+        const entry = await consumer.next();
+        if (!entry || this.stopping) break;
+        order.push(entry);
+        await this.process(entry, () => {
+          settled.add(entry);
+          advance();
+        });
+      }
+    })();
+    return this.loop;
+  }
+
+  /**
+   * Hand one event over; resolves once its deliveries are batched or sent
+   * (waiting for a free slot when `max_in_flight` sends are running). `done`
+   * is called once every delivery of the event is settled.
+   */
+  async process(entry: LogEntry, done?: () => void): Promise<void> {
+    const name = this.options.name;
+    if (this.stopping) {
+      this.ctx.metrics.dropped.inc({ processor: name, reason: 'stopped' });
+      done?.();
+      return;
+    }
+    if (this.options.filter && !this.options.filter.matches(filterView(entry))) {
+      this.ctx.metrics.filtered.inc({ processor: name });
+      done?.();
+      return;
+    }
+    const route = this.sink.route(entry);
+    if ('drop' in route) {
+      this.ctx.metrics.dropped.inc({ processor: name, reason: route.drop });
+      done?.();
+      return;
+    }
+    if (route.targets.length === 0) {
+      done?.();
+      return;
+    }
+    this.tracked.set(entry, { remaining: route.targets.length, done });
+    const policy = this.sink.policy;
+    for (const t of route.targets) {
+      const bytes = t.bytes ?? entry.json.length;
+      if (
+        this.pending.length > 0 &&
+        policy.batchMaxBytes > 0 &&
+        this.pendingBytes + bytes > policy.batchMaxBytes
+      ) {
+        await this.flush();
+      }
+      this.pending.push({ entry, target: t.target, bytes });
+      this.pendingBytes += bytes;
+      if (this.pending.length >= policy.batchMaxItems || policy.batchMaxDelayMs <= 0) {
+        await this.flush();
+      } else if (!this.flushTimer) {
+        this.flushTimer = setTimeout(() => void this.flush(), policy.batchMaxDelayMs);
+      }
+    }
+  }
+
+  /** Send the pending batch, waiting for a free slot. */
+  private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const started = await this.inFlight.run(() => this.send(batch));
+    if (!started) {
+      // The runner stopped while the batch waited for room: it was never sent.
+      for (const d of batch) {
+        this.ctx.metrics.dropped.inc({ processor: this.options.name, reason: 'stopped' });
+        this.settle(d);
+      }
+    }
+  }
+
+  private settle(d: Delivery<T>): void {
+    const t = this.tracked.get(d.entry);
+    if (!t) return;
+    if (--t.remaining === 0) {
+      this.tracked.delete(d.entry);
+      t.done?.();
+    }
+  }
+
+  /** One batch until every delivery is settled; never rejects. */
+  private async send(batch: Array<Delivery<T>>): Promise<void> {
+    const name = this.options.name;
+    let remaining = batch;
+    for (let attempt = 1; remaining.length > 0; attempt++) {
+      let outcomes: Outcome[];
+      try {
+        outcomes = await this.sink.send(remaining, this.abort.signal);
+      } catch (err) {
+        // A sink should report outcomes, not throw; treat a throw as transient for the whole batch.
+        const failure = {
+          reason: 'error',
+          message: `${this.sink.provider} processor ${name}: send failed: ${(err as Error).message}`,
+        };
+        outcomes = remaining.map(() => ({ status: 'retry', failure }) as Outcome);
+      }
+      const retry: Array<Delivery<T>> = [];
+      let waitMs = 0;
+      let firstRetry: Outcome | undefined;
+      remaining.forEach((d, i) => {
+        const o: Outcome = outcomes[i] ?? {
+          status: 'retry',
+          failure: { reason: 'no_outcome', message: `${this.sink.provider} reported no outcome` },
+        };
+        const final = o.status !== 'retry' || attempt > this.options.retries || this.abort.signal.aborted;
+        this.sink.observe?.(d, o, final);
+        const subject = d.entry.event.subject ?? '';
+        if (o.status === 'delivered') {
+          this.ctx.metrics.recordDelivery(name, subject, d.entry.event.time);
+          this.settle(d);
+          return;
+        }
+        if (!final && o.status === 'retry') {
+          this.ctx.metrics.retries.inc({ processor: name, reason: o.failure.reason });
+          retry.push(d);
+          firstRetry ??= o;
+          waitMs = Math.max(waitMs, Math.min(MAX_RETRY_AFTER_MS, o.afterMs ?? 0));
+          return;
+        }
+        this.ctx.metrics.invocationErrors.inc({ processor: name, subject });
+        this.log.error(o.failure.message, {
+          ...o.failure.fields,
+          event_id: d.entry.event.id,
+          attempts: attempt,
+        });
+        this.settle(d);
+      });
+      if (retry.length === 0) return;
+      const wait = Math.max(backoffMs(attempt, this.options.backoff), waitMs);
+      if (firstRetry && firstRetry.status === 'retry') {
+        this.log.debug(`${firstRetry.failure.message}: retrying`, {
+          ...firstRetry.failure.fields,
+          deliveries: retry.length,
+          attempt,
+          retry_in_ms: wait,
+        });
+      }
+      await sleep(wait, this.abort.signal);
+      remaining = retry;
+    }
+  }
+
+  /**
+   * Stop within `deadlineMs`. The log is closed first (by the router): what
+   * it still holds for this processor is delivered, the pending batch sent,
+   * and the sends in flight may finish, all until the deadline. Then reading
+   * ends, nobody waits for a slot any more, whatever still runs is aborted
+   * (and logged), and the sink is closed.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    const deadline = setTimeout(() => this.expire(), Math.max(0, deadlineMs));
+    try {
+      await this.loop;
+      this.stopping = true;
+      await this.flush();
+      this.inFlight.close();
+      const drained = await this.inFlight.drain(until - Date.now());
+      if (!drained) {
+        this.log.warn(`${this.sink.provider} deliveries still in flight at the stop deadline: abandoned`, {
+          in_flight: this.inFlight.size,
+          deadline_ms: deadlineMs,
+        });
+        this.expire();
+        await this.inFlight.drain(1000);
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+    this.abort.abort();
+    await this.sink.stop();
+  }
+
+  /** The stop deadline passed: stop reading, release slot waiters, abort sends and retry waits. */
+  private expire(): void {
+    this.stopping = true;
+    this.consumer?.release();
+    this.inFlight.close();
+    this.abort.abort();
+  }
+}
