@@ -25,6 +25,7 @@
 //	 "rejected": [{"class","error"}],         // PostEvent failed
 //	 "missing": [{"class","error"}],          // posted but not read back
 //	 "mangled": [{"class","path","posted","readBack"}], // the simulator changed a value
+//	 "chosen": {"BaseMethodFault": [types...], "AnyType": [...], ...}, // polymorphic values used
 //	 "events": [{"key","class","json"}]}      // govmomi's JSON (as a string) of what was read back
 //
 // "mangled" compares json.Marshal of the posted event with that of the event
@@ -117,6 +118,17 @@ type filler struct {
 	r        *rand.Rand
 	budget   int
 	maxDepth int
+	// chosen: interface (e.g. "BaseMethodFault", "AnyType") -> concrete types chosen
+	chosen map[string]map[string]bool
+}
+
+func (f *filler) choose(iface string, t reflect.Type) {
+	m := f.chosen[iface]
+	if m == nil {
+		m = map[string]bool{}
+		f.chosen[iface] = m
+	}
+	m[t.String()] = true
 }
 
 const fillChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_./:<>&\"'"
@@ -342,6 +354,7 @@ func (f *filler) fill(v reflect.Value, depth int) {
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
 			x := f.anyValue(depth)
+			f.choose("AnyType", reflect.TypeOf(x))
 			v.Set(reflect.ValueOf(&x).Elem())
 			return
 		}
@@ -350,6 +363,7 @@ func (f *filler) fill(v reflect.Value, depth int) {
 			return
 		}
 		c := impls[f.r.Intn(len(impls))]
+		f.choose(t.Name(), c)
 		p := reflect.New(c)
 		f.fill(p.Elem(), depth+1)
 		v.Set(p)
@@ -475,6 +489,7 @@ func cmdFill(ctx context.Context, args []string) error {
 		json  []byte
 	}
 	posted := map[string]postedEvent{}
+	chosen := map[string]map[string]bool{}
 	for i, class := range classes {
 		ev, err := newEvent(class)
 		if err != nil {
@@ -483,7 +498,7 @@ func cmdFill(ctx context.Context, args []string) error {
 		}
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(class))
-		f := &filler{r: rand.New(rand.NewSource(*seed*1000003 ^ int64(h.Sum64()))), budget: *budget, maxDepth: *maxDepth}
+		f := &filler{r: rand.New(rand.NewSource(*seed*1000003 ^ int64(h.Sum64()))), budget: *budget, maxDepth: *maxDepth, chosen: chosen}
 		f.fill(reflect.ValueOf(ev).Elem(), 0)
 		marker := fmt.Sprintf("fill/%d/%d", *seed, i)
 		ev.GetEvent().ChangeTag = marker
@@ -560,7 +575,15 @@ func cmdFill(ctx context.Context, args []string) error {
 			missing = append(missing, classError{posted[m].class, "posted but not in the collector's latestPage"})
 		}
 	}
+	chosenLists := map[string][]string{}
+	for iface, m := range chosen {
+		for t := range m {
+			chosenLists[iface] = append(chosenLists[iface], strings.TrimPrefix(t, "types."))
+		}
+		sort.Strings(chosenLists[iface])
+	}
 	printJSON(map[string]interface{}{
+		"chosen":   chosenLists,
 		"seed":     *seed,
 		"classes":  classes,
 		"aliases":  aliases,
