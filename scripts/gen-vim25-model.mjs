@@ -75,6 +75,8 @@ const PRIMS = {
 /** @type {Map<string, {b?: string, f: any[]}>} */
 const structs = new Map();
 const stringTypes = new Set();
+/** name -> struct it is defined over (`type A B`) */
+const definedTypes = new Map();
 const lines = (typesGo + '\n' + enumGo).split('\n');
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i];
@@ -128,7 +130,16 @@ for (let i = 0; i < lines.length; i++) {
     continue;
   }
   m = /^type (\w+) string$/.exec(line);
-  if (m) stringTypes.add(m[1]);
+  if (m) {
+    stringTypes.add(m[1]);
+    continue;
+  }
+  // `type OvfNoHostNicFault OvfNoHostNic`: a defined type over a struct (the
+  // fault wrappers and method request types). It has the same fields and, in
+  // Go, the same promoted methods, so it implements the same Base* interfaces
+  // and govmomi's registry decodes it from its own xsi:type.
+  m = /^type (\w+) ([A-Z]\w*)$/.exec(line);
+  if (m && !m[2].startsWith('Base')) definedTypes.set(m[1], m[2]);
 }
 
 // Base* interfaces: if.go registers t["BaseX"] = X
@@ -207,6 +218,13 @@ while (queue.length) {
     add(t);
     if (flags & 4) for (const d of descendants(t)) add(d);
   }
+}
+
+// Defined types over a kept struct (`type OvfNoHostNicFault OvfNoHostNic`):
+// polymorphic values of such a type decode in govmomi and print exactly like
+// the struct they are defined over, so they become aliases of it.
+for (const [name, target] of definedTypes) {
+  if (keep.has(target) && !structs.has(name) && !(name in aliases)) aliases[name] = target;
 }
 
 // ---- output -----------------------------------------------------------------

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import { withoutCredentials } from '../util/address';
+import { stringifyExact } from '../util/exact-json';
 import type { RouterEvent } from './types';
 
 export const EVENT_TYPE_PREFIX = 'com.vmware.event.router';
@@ -80,14 +81,18 @@ export function toCloudEvent(ev: SourceEvent, source: string, instanceUuid: stri
  * microseconds to milliseconds.
  */
 export function cloudEventJson(ev: RouterEvent): string {
-  return JSON.stringify({
-    id: ev.id,
-    source: ev.source,
-    specversion: ev.specversion,
-    type: ev.type,
-    subject: ev.subject,
-    time: ev.time,
-    data: ev.data,
-    datacontenttype: ev.datacontenttype,
-  });
+  // stringifyExact: int64 values beyond 2^53 keep their digits, as in govmomi's JSON
+  return stringifyExact(
+    {
+      id: ev.id,
+      source: ev.source,
+      specversion: ev.specversion,
+      type: ev.type,
+      subject: ev.subject,
+      time: ev.time,
+      data: ev.data,
+      datacontenttype: ev.datacontenttype,
+    },
+    ev.data as object | undefined,
+  );
 }

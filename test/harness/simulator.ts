@@ -485,3 +485,33 @@ export interface AboutInfo {
 export async function about(sim: Simulator): Promise<AboutInfo> {
   return JSON.parse(await runVctool(sim, ['about'])) as AboutInfo;
 }
+
+// ------------------------------------------------------------------ every event class
+
+export interface FillResult {
+  seed: number;
+  /** Every Event class of govmomi's type registry (sorted). */
+  classes: string[];
+  /** Registry names of another type (other than the Base* interfaces). */
+  aliases: Record<string, string>;
+  /** Classes PostEvent failed on, and why. */
+  rejected: Array<{ class: string; error: string }>;
+  /** Classes posted but not read back, and why. */
+  missing: Array<{ class: string; error: string }>;
+  /** Events the simulator (or govmomi's XML round trip) changed: first differing path. */
+  mangled: Array<{ class: string; path: string; posted: string; readBack: string }>;
+  /** Concrete types chosen per polymorphic interface ("BaseMethodFault", "AnyType", ...). */
+  chosen: Record<string, string[]>;
+  /** govmomi's json.Marshal of each event read back, as text (int64 digits intact). */
+  events: Array<{ key: number; class: string; json: string }>;
+}
+
+/**
+ * `vctool fill`: one event of every Event class in govmomi's registry, every
+ * field filled from `seed`, posted and read back (test/harness/go/vctool/fill.go).
+ */
+export async function fillEvents(sim: Simulator, seed: number, classes?: string[]): Promise<FillResult> {
+  const args = ['fill', '-seed', String(seed)];
+  if (classes) args.push('-classes', classes.join(','));
+  return JSON.parse(await runVctool(sim, args)) as FillResult;
+}

@@ -6,9 +6,19 @@
  * the same order) what govmomi's json.Marshal prints for the same key
  * (`vctool events`).
  */
-import { postEvents, referenceEvents, startSimulator, vmOp, type Simulator } from '../../harness/simulator';
+import {
+  fillEvents,
+  postEvents,
+  referenceEvents,
+  startSimulator,
+  vmOp,
+  type Simulator,
+} from '../../harness/simulator';
 import { find, parseXml, parseXmlFast, type XmlElement } from '../../../src/stream/vcenter/vim25/xml';
 import { convertEvent } from '../../../src/stream/vcenter/vim25/convert';
+import { isSubtypeOf, resolveTypeName } from '../../../src/stream/vcenter/vim25/model';
+import { stringifyExact } from '../../../src/util/exact-json';
+import { canonicalJson } from '../../helpers/exact-json';
 
 jest.setTimeout(180_000);
 
@@ -198,5 +208,76 @@ describe('convertEvent parity with govmomi on the simulator', () => {
     ]) {
       expect(classes.has(c)).toBe(true);
     }
+  });
+
+  it('converts fault subclasses (LocalizedMethodFault, every MethodFault shape) exactly like govmomi, int64 digits included', async () => {
+    // Every event class that carries a LocalizedMethodFault, filled from two seeds: the fault
+    // (and its faultCause chain) of a concrete MethodFault subclass chosen by the seed.
+    const faultClasses = [
+      'AlarmEmailFailedEvent',
+      'AlarmScriptFailedEvent',
+      'AlarmSnmpFailedEvent',
+      'EventEx',
+      'HostSyncFailedEvent',
+      'MigrationErrorEvent',
+      'MigrationHostErrorEvent',
+      'MigrationHostWarningEvent',
+      'MigrationResourceErrorEvent',
+      'MigrationResourceWarningEvent',
+      'MigrationWarningEvent',
+      'ScheduledTaskEmailFailedEvent',
+      'ScheduledTaskFailedEvent',
+      'TaskEvent',
+      'VmDiskFailedEvent',
+      'VmFailedRelayoutEvent',
+      'VmFailedToPowerOffEvent',
+      'VmFailedToPowerOnEvent',
+      'VmFailedToRebootGuestEvent',
+      'VmFailedToResetEvent',
+      'VmFailedToShutdownGuestEvent',
+      'VmFailedToStandbyGuestEvent',
+      'VmFailoverFailed',
+      'VmRelocateFailedEvent',
+    ];
+    const wanted = new Map<number, { class: string; json: string }>();
+    const chosen = new Set<string>();
+    // 25 fillings of these 24 classes: a few hundred fault values
+    for (let seed = 100; seed < 125; seed++) {
+      const r = await fillEvents(sim, seed, faultClasses);
+      expect(r.rejected).toEqual([]);
+      expect(r.missing).toEqual([]);
+      for (const e of r.events) wanted.set(e.key, e);
+      for (const t of r.chosen.BaseMethodFault ?? []) chosen.add(t);
+    }
+    const { els, fast } = await latestPageEvents(sim);
+    expect(fast.length).toBe(els.length);
+
+    // the wire carried fault values of many MethodFault subclasses, each one known to the model
+    const faultTypes = new Set<string>();
+    const walk = (el: XmlElement): void => {
+      const t = el.attrs['xsi:type'] ?? Object.entries(el.attrs).find(([k]) => k.endsWith(':type'))?.[1];
+      if (el.name === 'fault' && t !== undefined) faultTypes.add(t);
+      el.children.forEach(walk);
+    };
+    els.forEach(walk);
+    expect(faultTypes.size).toBeGreaterThan(100);
+    for (const t of faultTypes) {
+      const resolved = resolveTypeName(t);
+      expect([t, resolved !== undefined && isSubtypeOf(resolved, 'MethodFault')]).toEqual([t, true]);
+    }
+    expect(chosen.size).toBeGreaterThan(100);
+
+    let compared = 0;
+    for (let i = 0; i < els.length; i++) {
+      const ev = convertEvent(els[i]);
+      const want = wanted.get(ev.key);
+      if (!want) continue;
+      expect(ev.known).toBe(true);
+      expect(ev.className).toBe(want.class);
+      expect(convertEvent(fast[i])).toEqual(ev);
+      expect([ev.key, stringifyExact(ev.data, ev.data)]).toEqual([ev.key, canonicalJson(want.json)]);
+      compared++;
+    }
+    expect(compared).toBe(wanted.size);
   });
 });

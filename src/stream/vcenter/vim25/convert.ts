@@ -41,6 +41,7 @@
  */
 import type { XmlElement } from './xml';
 import { allFields, isEnum, isEventClass, resolveTypeName, typeOf, type ModelField } from './model';
+import { markExactRoot, recordExact } from '../../../util/exact-json';
 
 export interface VimEvent {
   /** Event class from `xsi:type` (prefix removed), e.g. `VmPoweredOnEvent`. */
@@ -247,10 +248,28 @@ function parseBool(s: string): boolean {
   }
 }
 
+/**
+ * Exact decimal text of the integer parsed last, when a JS number cannot hold
+ * it (beyond 2^53: int64/uint64 values); taken by the caller that stores the
+ * value (convStruct), which records it for the serializer (util/exact-json).
+ */
+let pendingExact: string | undefined;
+/** Some value of the current conversion was recorded with its exact text. */
+let sawExact = false;
+
+const INT_RE = /^\s*[+-]?\d+\s*$/;
+
 function parseNum(s: string): number {
   if (s.length === 0) return 0;
   const n = Number(s);
   return Number.isNaN(n) ? 0 : n;
+}
+
+/** A signed integer (int8..int64); beyond 2^53 its exact text goes to pendingExact. */
+function parseSigned(s: string): number {
+  const n = parseNum(s);
+  if (s.length > 15 && !Number.isSafeInteger(n) && INT_RE.test(s)) pendingExact = BigInt(s.trim()).toString();
+  return n;
 }
 
 function parseUint(s: string, bits: number): number {
@@ -260,7 +279,10 @@ function parseUint(s: string, bits: number): number {
   if (bits === 8) return n & 0xff;
   if (bits === 16) return n & 0xffff;
   if (bits === 32) return n >>> 0;
-  return Number(BigInt.asUintN(64, BigInt(s.trim())));
+  const u = BigInt.asUintN(64, BigInt(s.trim()));
+  const r = Number(u);
+  pendingExact = Number.isSafeInteger(r) ? undefined : u.toString();
+  return r;
 }
 
 function parseFloat32(s: string): number {
@@ -336,7 +358,7 @@ function scalar(k: K, el: XmlElement): unknown {
     case K.Bool:
       return parseBool(s);
     case K.Int:
-      return parseNum(s);
+      return parseSigned(s);
     case K.Uint8:
       return parseUint(s, 8);
     case K.Uint16:
@@ -407,18 +429,26 @@ function convStruct(el: XmlElement, p: TypePlan): Record<string, unknown> {
   const n = fields.length;
   const vals: unknown[] = new Array(n);
   const kids = el.children;
+  /** [field index, array index or -1, exact text] of values beyond 2^53 */
+  let exact: [number, number, string][] | undefined;
   for (let j = 0; j < kids.length; j++) {
     const c = kids[j];
     const i = p.index.get(c.name);
     if (i === undefined) continue;
     const f = fields[i];
     const v = fieldValue(f, c);
+    let at = -1;
     if (f.array) {
       const a = vals[i] as unknown[] | undefined;
       if (a === undefined) vals[i] = [v];
-      else a.push(v);
+      else at = a.push(v) - 1;
+      if (at < 0) at = 0;
     } else {
       vals[i] = v;
+    }
+    if (pendingExact !== undefined) {
+      (exact ??= []).push([i, at, pendingExact]);
+      pendingExact = undefined;
     }
   }
   if (p.attrFields.length > 0) {
@@ -429,7 +459,16 @@ function convStruct(el: XmlElement, p: TypePlan): Record<string, unknown> {
     }
   }
   if (p.chardata >= 0) vals[p.chardata] = scalar(fields[p.chardata].k, el);
-  return p.build(vals, p.zero);
+  pendingExact = undefined;
+  const o = p.build(vals, p.zero);
+  if (exact !== undefined) {
+    sawExact = true;
+    for (const [i, at, text] of exact) {
+      if (at < 0) recordExact(o, fields[i].json, text);
+      else recordExact(vals[i] as unknown[], at, text);
+    }
+  }
+  return o;
 }
 
 function upperFirst(s: string): string {
@@ -467,6 +506,14 @@ function convGeneric(el: XmlElement, base: TypePlan | undefined): Record<string,
  * `xsi:type` on the element for polymorphic values.
  */
 export function convertValue(el: XmlElement, typeName: string): unknown {
+  sawExact = false;
+  pendingExact = undefined;
+  const v = convertValueOf(el, typeName);
+  if (sawExact && typeof v === 'object' && v !== null) markExactRoot(v);
+  return v;
+}
+
+function convertValueOf(el: XmlElement, typeName: string): unknown {
   const prim = PRIM_KIND[typeName] ?? XSD_KIND[typeName];
   if (prim !== undefined) return prim === K.Any ? polymorphic(el, undefined) : scalar(prim, el);
   const declared = lookupType(typeName);
@@ -490,6 +537,8 @@ export function convertEvent(el: XmlElement): VimEvent {
   const r = lookupType(className);
   let data: Record<string, unknown>;
   let known: boolean;
+  sawExact = false;
+  pendingExact = undefined;
   if (r !== null && r !== ENUM && isEventClass(r.name)) {
     data = convStruct(el, r);
     known = true;
@@ -497,6 +546,7 @@ export function convertEvent(el: XmlElement): VimEvent {
     data = convGeneric(el, (eventPlan ??= planOf('Event')));
     known = false;
   }
+  if (sawExact) markExactRoot(data);
   const ev: VimEvent = {
     className,
     key: data.Key as number,

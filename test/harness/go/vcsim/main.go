@@ -17,10 +17,13 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
+	"text/template"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/esx"
 )
 
 func fatal(format string, args ...interface{}) {
@@ -67,6 +70,8 @@ func main() {
 	}
 
 	simulator.SessionIdleTimeout = *idle
+
+	fixEventTemplates()
 
 	model := simulator.VPX() // 1 datacenter, 1 cluster (3 hosts), 1 standalone host, 2 VMs per host/cluster
 	if err := model.Create(); err != nil {
@@ -116,4 +121,23 @@ func main() {
 	case <-time.After(2 * time.Second):
 	}
 	os.Exit(0)
+}
+
+// fixEventTemplates repairs the EventManager's message templates that Go's
+// text/template cannot parse. Debian's govmomi 0.24 ships two with a typo
+// (VmMigratedEvent and VmBeingMigratedEvent: "{{.SourceHost.Name}, ..."), and
+// the simulator's PostEvent panics on them (template.Must), closing the
+// connection: neither class could be posted. A single "}" closing an action
+// becomes "}}"; every other template is left as it is.
+func fixEventTemplates() {
+	for i := range esx.EventInfo {
+		info := &esx.EventInfo[i]
+		if _, err := template.New(info.Key).Parse(info.FullFormat); err == nil {
+			continue
+		}
+		fixed := regexp.MustCompile(`(\{\{[^{}]*\})([^}]|$)`).ReplaceAllString(info.FullFormat, "$1}$2")
+		if _, err := template.New(info.Key).Parse(fixed); err == nil {
+			info.FullFormat = fixed
+		}
+	}
 }

@@ -4,7 +4,7 @@
 //
 //	vctool -url URL [-username U -password P] [-session-file F] [-insecure] SUBCOMMAND [flags]
 //
-// Subcommands: post, burst, vm, events, about, wait.
+// Subcommands: post, burst, vm, events, about, wait, fill (fill.go).
 // Every subcommand prints JSON on stdout; errors go to stderr with exit code 1.
 //
 // With -session-file the session cookie is saved and reused by later calls, so
@@ -693,7 +693,7 @@ func cmdAbout(ctx context.Context, args []string) error {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: vctool -url URL [-username U] [-password P] [-session-file F] post|burst|vm|events|wait|about [flags]\n")
+		fmt.Fprintf(os.Stderr, "usage: vctool -url URL [-username U] [-password P] [-session-file F] post|burst|vm|events|wait|about|fill [flags]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -705,7 +705,7 @@ func main() {
 	defer cancel()
 
 	cmds := map[string]func(context.Context, []string) error{
-		"post": cmdPost, "burst": cmdBurst, "vm": cmdVM, "events": cmdEvents, "wait": cmdWait, "about": cmdAbout,
+		"post": cmdPost, "burst": cmdBurst, "fill": cmdFill, "vm": cmdVM, "events": cmdEvents, "wait": cmdWait, "about": cmdAbout,
 	}
 	f, ok := cmds[flag.Arg(0)]
 	if !ok {
