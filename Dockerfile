@@ -13,7 +13,7 @@ ARG NODE_VERSION=24
 FROM node:${NODE_VERSION} AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/ scripts/
 COPY src/ src/
@@ -33,7 +33,7 @@ LABEL org.opencontainers.image.title="vmware-event-router" \
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /build/dist/src/ dist/src/
 COPY --from=build /build/dist/version.json dist/version.json
 # Data files tsc does not copy: placed next to the compiled modules that read them
