@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { createLogger, redact, type LogLevel } from '../log/logger';
 import type { Router } from '../router';
-import { normalizeArgv } from './argv';
+import { argvProblem, normalizeArgv } from './argv';
 import { buildInfo } from './version';
 
 export const DEFAULT_CONFIG = '/etc/vmware-event-router/config';
@@ -33,6 +33,7 @@ async function runRouter(opts: {
   const { loadConfig, parseConfig } = await import('../catalogue');
   const { watchConfigForRestart } = await import('../config/watch');
   const { Router } = await import('../router');
+  const { StreamStartError } = await import('../stream/stream');
   let config;
   try {
     config = loadConfig(opts.config);
@@ -44,12 +45,17 @@ async function runRouter(opts: {
   const configWatch = watchConfigForRestart(opts.config, logger, parseConfig);
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
+  // A failed start is an error (the same line for every cause, as docs/troubleshooting.md lists them).
+  const couldNotStart: (err: unknown) => never = (err) => {
+    logger.error(`vmware-event-router could not start: ${(err as Error).message}`);
+    process.exit(1);
+  };
   let router: Router;
   try {
     router = await Router.create(config, { logger });
     await router.start();
   } catch (err) {
-    fail(`vmware-event-router could not start: ${(err as Error).message}`);
+    couldNotStart(err);
   }
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -70,8 +76,12 @@ async function runRouter(opts: {
   try {
     await router.finished;
   } catch (err) {
-    await router.stop(SHUTDOWN_DEADLINE_MS).catch(() => undefined);
-    fail(`vmware-event-router stopped: ${(err as Error).message}`);
+    // The stream gave up before it ever connected (wrong password, not a vCenter): a failed start.
+    const atStart = err instanceof StreamStartError;
+    await router.stop(SHUTDOWN_DEADLINE_MS, { quiet: atStart }).catch(() => undefined);
+    if (atStart) couldNotStart(err);
+    logger.error(`vmware-event-router stopped: ${(err as Error).message}`);
+    process.exit(1);
   }
 }
 
@@ -95,9 +105,11 @@ export function buildProgram(): Command {
     .option('--log-json', 'write logs as JSON lines (to stderr)')
     .version(`commit: ${commit}\nversion: ${version}`, '--version', 'print commit and version')
     .helpOption('-h, --help', 'print this help')
+    // Shown as the documents and existing deployments write them: -config, not --config.
+    .configureHelp({ optionTerm: (option) => option.flags.replace(/(^|, )--/g, '$1-') })
     .addHelpText(
       'after',
-      `\nSingle-dash long flags work as in the original router (-config FILE).\n\ncommit: ${commit}\nversion: ${version}`,
+      `\nLong flags take one dash as in the original router (-config FILE) or two (--config FILE).\n\ncommit: ${commit}\nversion: ${version}`,
     )
     .action(async (opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }) => {
       await runRouter(opts);
@@ -149,6 +161,8 @@ if (require.main === module) {
       `vmware-event-router: internal error (unhandled promise rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
     );
   });
+  const problem = argvProblem(process.argv.slice(2));
+  if (problem) fail(`vmware-event-router: ${problem}`);
   buildProgram()
     .parseAsync(normalizeArgv(process.argv))
     .catch((err: unknown) => fail(`vmware-event-router: ${(err as Error).message}`));
