@@ -176,19 +176,20 @@ export class Router {
    * Stop within `deadlineMs`, one deadline for the whole stop: the streams
    * stop reading (a stream waiting for room in the log is released), the
    * processors finish what they have in flight, then the vCenter sessions are
-   * cleaned up.
+   * cleaned up. `quiet`: after a failed start, whose error is the line to
+   * read, not "shutting down".
    */
-  async stop(deadlineMs = 10_000): Promise<void> {
+  async stop(deadlineMs = 10_000, opts: { quiet?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const until = Date.now() + deadlineMs;
-    this.logger.info('shutting down');
+    if (!opts.quiet) this.logger.info('shutting down');
     clearInterval(this.logTimer);
     this.log.close();
     const streamsStopped = Promise.all(this.streams.map((s) => s.stop()));
     await Promise.all(this.processors.map((p) => p.stop(Math.max(0, until - Date.now()))));
     await streamsStopped;
     await this.metricsServer.stop();
-    this.logger.info('stopped');
+    if (!opts.quiet) this.logger.info('stopped');
   }
 }

@@ -1,5 +1,17 @@
 import type { RouterEvent } from '../events/types';
 
+/**
+ * The stream could not start and retrying would not help (a wrong password,
+ * an address that is not a vCenter): the router exits 1 with
+ * `vmware-event-router could not start: MESSAGE`.
+ */
+export class StreamStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamStartError';
+  }
+}
+
 /** Receives each event of a stream in key order; awaiting it is the stream's back-pressure. */
 export type EventHandler = (event: RouterEvent, key: number) => Promise<void>;
 
@@ -14,8 +26,9 @@ export interface Stream {
   details?(): Record<string, unknown>;
   /**
    * Connect and follow the source until `stop`, calling `handler` for each
-   * event in order. Rejects only for a fatal start error (bad credentials on
-   * the first login); later failures are retried internally.
+   * event in order. Rejects only with a StreamStartError (bad credentials on
+   * the first login, an address that is not a vCenter); later failures are
+   * retried internally.
    */
   run(handler: EventHandler): Promise<void>;
   /** Connected and following the stream (feeds `/readyz`). */

@@ -17,7 +17,7 @@ import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
 import { backoffMs, sleep } from '../../delivery/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
-import type { EventHandler, Stream } from '../stream';
+import { StreamStartError, type EventHandler, type Stream } from '../stream';
 import { compareKeys, compareTimes, Cursor } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { currentTime, login, logout, retrieveServiceContent, type ServiceContent } from './session';
@@ -40,7 +40,7 @@ function newestOf(page: RawEvent[]): RawEvent | undefined {
 }
 
 /** A start error the operator must fix; the router exits 1 with this message. */
-export class FatalStreamError extends Error {
+export class FatalStreamError extends StreamStartError {
   constructor(message: string) {
     super(message);
     this.name = 'FatalStreamError';
@@ -135,10 +135,15 @@ export class VCenterStream implements Stream {
   }
 
   private async loop(handler: EventHandler): Promise<void> {
-    this.client = await VimClient.create(this.entry.address ?? '', {
-      insecure: this.insecure,
-      timeoutMs: this.callTimeoutMs,
-    });
+    try {
+      this.client = await VimClient.create(this.entry.address ?? '', {
+        insecure: this.insecure,
+        timeoutMs: this.callTimeoutMs,
+      });
+    } catch (err) {
+      // The committed WSDL could not be loaded: a broken installation.
+      throw new FatalStreamError((err as Error).message);
+    }
     this.setConnected(false);
     let everConnected = false;
     try {
@@ -155,6 +160,8 @@ export class VCenterStream implements Stream {
             if (!everConnected) throw new FatalStreamError(msg);
             this.log.error(msg + '; retrying');
           }
+          const notVCenter = everConnected ? undefined : this.notAVCenter(err);
+          if (notVCenter) throw new FatalStreamError(notVCenter);
           const expired = err instanceof VimFault && err.faultType === 'NotAuthenticated';
           const reason = expired
             ? 'session_expired'
@@ -182,6 +189,24 @@ export class VCenterStream implements Stream {
       await this.closeSession();
       this.client.close();
     }
+  }
+
+  /**
+   * Before the first successful connection, a reply that no vCenter sends
+   * (HTTP 404 or another client error, a page that is not SOAP) means the
+   * address is wrong: retrying would not help. A vCenter that is down or
+   * starting (no answer, 5xx) is retried.
+   */
+  private notAVCenter(err: unknown): string | undefined {
+    if (!(err instanceof VimTransportError)) return undefined;
+    const status = /^HTTP_(\d{3})$/.exec(err.code ?? '')?.[1];
+    const clientError =
+      status !== undefined && status.startsWith('4') && status !== '408' && status !== '429';
+    if (!clientError && err.code !== 'EBADREPLY') return undefined;
+    return (
+      `${this.source} is not a vCenter SOAP endpoint: ${err.method} was answered with ${err.answered ?? err.message}, ` +
+      `where a vCenter answers with a SOAP envelope; set the stream address to the vCenter's https://HOST/sdk`
+    );
   }
 
   /** Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s ... maxBackoff. */

@@ -43,6 +43,8 @@ export class VimTransportError extends Error {
     readonly method: string,
     message: string,
     readonly code?: string,
+    /** What answered when it was not SOAP: `HTTP 404 (text/html)`. */
+    readonly answered?: string,
   ) {
     super(`${method}: ${message}`);
     this.name = 'VimTransportError';
@@ -226,6 +228,8 @@ export class VimClient {
       );
     }
     if (e.response?.status) {
+      const type = e.response.headers?.['content-type'];
+      const answered = `HTTP ${e.response.status}${typeof type === 'string' && type ? ` (${type.split(';')[0]})` : ''}`;
       // An HTTP error whose body is a SOAP fault is a fault; anything else is transport.
       if (typeof e.response.data === 'string' && e.response.data.includes('Fault')) {
         try {
@@ -241,9 +245,15 @@ export class VimClient {
           method,
           `unreadable reply (HTTP ${e.response.status}): ${e.message ?? 'malformed XML'}`,
           'EBADREPLY',
+          `${answered}, a body that is not a SOAP envelope`,
         );
       }
-      return new VimTransportError(method, `HTTP ${e.response.status}`, `HTTP_${e.response.status}`);
+      return new VimTransportError(
+        method,
+        `HTTP ${e.response.status}`,
+        `HTTP_${e.response.status}`,
+        answered,
+      );
     }
     if (e.code === 'ERR_CANCELED' || e.code === 'ECONNABORTED' || /aborted|timeout/i.test(e.message ?? '')) {
       return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
