@@ -73,10 +73,14 @@ export interface Invocation {
 export interface SystemRequest {
   path: string;
   authorized: boolean;
+  /** Whether the request carried an Authorization header. */
+  sentCredentials: boolean;
   status: number;
 }
 
 export interface GatewayOptions {
+  /** false: a gateway run without auth (`/system/*` open to all). Default true. */
+  auth?: boolean;
   username?: string;
   password?: string;
   /** Whether `/system/namespaces` exists (default true). */
@@ -272,9 +276,10 @@ export class OpenFaasGateway {
   }
 
   private handleSystem(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
-    const authorized = this.authorized(req);
+    const authorized = this.opts.auth === false || this.authorized(req);
+    const sentCredentials = req.headers.authorization !== undefined;
     const record = (status: number): void => {
-      this.systemRequests.push({ path: url.pathname + url.search, authorized, status });
+      this.systemRequests.push({ path: url.pathname + url.search, authorized, sentCredentials, status });
     };
     if (!authorized) {
       record(401);

@@ -18,7 +18,8 @@ export const openfaasProcessor: ComponentDefinition<Sink> = {
     provider: 'openfaas',
     description: 'OpenFaaS gateway',
     address: { required: true, schema: httpUrl('OpenFaaS gateway URL, e.g. http://gateway.openfaas:8080') },
-    auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'] }) },
+    // `none`: a gateway run without auth (local setups); basic_auth is what a real gateway needs.
+    auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'], none: [] }) },
     options: {
       properties: {
         async: boolOption(

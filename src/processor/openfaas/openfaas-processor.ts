@@ -156,12 +156,15 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       maxRedirects: 0,
       validateStatus: () => true,
     };
-    const username = entry.auth?.secret?.username ?? '';
-    const password = entry.auth?.secret?.password ?? '';
+    // auth.method "none": no Authorization header at all (a gateway run without auth).
+    const auth =
+      entry.auth?.method === 'basic_auth'
+        ? { username: entry.auth.secret?.username ?? '', password: entry.auth.secret?.password ?? '' }
+        : undefined;
     this.system = axios.create({
       ...common,
       timeout: Math.min(this.timeoutMs, 30_000),
-      auth: { username, password },
+      auth,
     });
     this.invoker = proxyFromEnv(this.target.protocol)
       ? axios.create({
