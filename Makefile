@@ -16,7 +16,7 @@ help:
 	@echo "make demo    run the router against the local simulator (npm run demo)"
 	@echo "make lint    eslint and prettier --check"
 	@echo "make docs    regenerate config.schema.json and docs/configuration.md"
-	@echo "make image   build the container image $(IMAGE):$(VERSION) (needs a Docker engine)"
+	@echo "make image   build the container image $(IMAGE):$(VERSION), also tagged $(IMAGE):latest (needs a Docker engine)"
 
 build:
 	npm run build
@@ -43,4 +43,4 @@ image:
 	@if ! $(DOCKER) info >/dev/null 2>&1; then \
 	  echo "make image: no Docker engine is reachable (\"$(DOCKER) info\" failed). Start the engine or set DOCKER_HOST, then run make image again." >&2; exit 1; \
 	fi
-	$(DOCKER) build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE):$(VERSION) .
+	$(DOCKER) build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE):latest -t $(IMAGE):$(VERSION) .

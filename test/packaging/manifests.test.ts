@@ -128,9 +128,14 @@ function renamed(obj: Obj, at: (string | number)[], from: string, to: string): O
 }
 
 describe('deploy/ manifests', () => {
-  test('deploy/event-router-k8s.yaml holds a Deployment and a Service', () => {
+  test('deploy/event-router-k8s.yaml holds a Deployment, its Service and a metrics Service', () => {
     expect(files.map((f) => path.basename(f))).toContain('event-router-k8s.yaml');
-    expect(all.map((d) => d.doc.kind).sort()).toEqual(['Deployment', 'Service']);
+    expect(all.map((d) => d.doc.kind).sort()).toEqual(['Deployment', 'Service', 'Service']);
+    expect(all.map((d) => (d.doc.metadata as Obj).name)).toEqual([
+      'vmware-event-router',
+      'vmware-event-router',
+      'vmware-event-router-metrics',
+    ]);
   });
 
   test.each(all.map((d) => [`${d.file}: ${String(d.doc.kind)}`, d.doc] as const))(
@@ -250,4 +255,74 @@ describe('deploy/ manifests', () => {
     expect(sp.targetPort === 'metrics' || sp.targetPort === port).toBe(true);
     expect(service.spec!.selector).toEqual(deployment.spec!.selector.matchLabels);
   });
+});
+
+describe('Prometheus can scrape /metrics while /readyz is 503', () => {
+  const metricsService = all.find((d) => (d.doc.metadata as Obj).name === 'vmware-event-router-metrics')!
+    .doc as unknown as Service;
+  const monitor = loadDocs(path.join(DEPLOY, 'monitoring', 'service-monitor.yaml'))[0] as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      endpoints: Array<{ port: string; path: string; interval?: string }>;
+    };
+  };
+  const podLabels = deployment.spec!.template.metadata!.labels!;
+  const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+    Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+  test('the main Service lists ready pods only: readiness is /readyz, so it cannot reach an unready pod', () => {
+    expect(service.spec!.publishNotReadyAddresses).toBeFalsy();
+    expect(container.readinessProbe!.httpGet!.path).toBe('/readyz');
+  });
+
+  test('a metrics Service lists the pod ready or not, on the metrics port', () => {
+    expect(metricsService.spec!.publishNotReadyAddresses).toBe(true);
+    expect(selects(metricsService.spec!.selector!, podLabels)).toBe(true);
+    const port = container.ports!.find((p) => p.name === 'metrics')!;
+    const sp = metricsService.spec!.ports!.find((p) => p.name === 'metrics')!;
+    expect(sp.port).toBe(port.containerPort);
+    expect(sp.targetPort === 'metrics' || sp.targetPort === port.containerPort).toBe(true);
+  });
+
+  test('the ServiceMonitor example scrapes /metrics through the metrics Service only', () => {
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.kind).toBe('ServiceMonitor');
+    const selector = monitor.spec.selector.matchLabels;
+    expect(selects(selector, metricsService.metadata!.labels)).toBe(true);
+    // Not the main Service too: every sample would be scraped twice while the pod is ready.
+    expect(selects(selector, service.metadata!.labels)).toBe(false);
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    expect(metricsService.spec!.ports!.map((p) => p.name)).toContain(monitor.spec.endpoints[0].port);
+  });
+
+  test('the pod carries prometheus.io annotations for annotation-based scraping', () => {
+    const annotations = deployment.spec!.template.metadata!.annotations!;
+    const port = container.ports!.find((p) => p.name === 'metrics')!.containerPort;
+    expect(annotations).toEqual(
+      expect.objectContaining({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port),
+        'prometheus.io/path': '/metrics',
+      }),
+    );
+  });
+
+  test('docs/deploy.md documents the scraping', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    expect(doc).toContain('vmware-event-router-metrics');
+    expect(doc).toContain('deploy/monitoring/service-monitor.yaml');
+  });
+});
+
+test('`make image` tags the image the manifest names', () => {
+  const makefile = readFileSync(path.join(ROOT, 'Makefile'), 'utf8');
+  const image = container.image!;
+  const [name, tag] = image.split(':');
+  const imageVar = /^IMAGE\s*\?=\s*(\S+)$/m.exec(makefile)![1];
+  expect(imageVar).toBe(name);
+  const build = /^\t\$\(DOCKER\) build .*$/m.exec(makefile)![0];
+  expect(build).toContain(`-t $(IMAGE):${tag}`);
 });
