@@ -5,9 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../../src/config/load';
+import { validateConfig } from '../../../src/catalogue';
+import type { ConfigEntry } from '../../../src/config/types';
+import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
 import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { OpenFaasGateway } from '../../peers/openfaas-gateway';
+import { testProcessor } from '../../helpers/processor';
 import { event, makeContext } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -37,10 +40,13 @@ test('auth method "none" is valid for OpenFaaS, without a secret', () => {
 test('with "none", the topic map is read and functions invoked without any Authorization header', async () => {
   const gw = await OpenFaasGateway.start({ auth: false });
   const tc = makeContext();
-  const proc = new OpenFaasProcessor(
-    { type: 'processor', provider: 'openfaas', address: gw.url, auth: { method: 'none' } },
-    tc.ctx,
-  );
+  const e: ConfigEntry = {
+    type: 'processor',
+    provider: 'openfaas',
+    address: gw.url,
+    auth: { method: 'none' },
+  };
+  const proc = testProcessor(openfaasProcessor, new OpenFaasProcessor(e, tc.ctx), e, tc.ctx);
   try {
     gw.deploy({ name: 'echo', annotations: { topic: 'VmPoweredOnEvent' } });
     await proc.start();
