@@ -7,7 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
-import { createLogger, redact, type LogLevel } from '../log/logger';
+import { createLogger, type LogLevel } from '../log/logger';
 import type { Router } from '../router';
 import { normalizeArgv } from './argv';
 import { buildInfo } from './version';
@@ -15,8 +15,9 @@ import { buildInfo } from './version';
 export const DEFAULT_CONFIG = '/etc/vmware-event-router/config';
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+/** Messages hold no secret by construction (config errors never show secret values; peer text is quoted by quotePeer). */
 function fail(message: string): never {
-  process.stderr.write(redact(message) + '\n');
+  process.stderr.write(message + '\n');
   process.exit(1);
 }
 
@@ -143,7 +144,7 @@ function setMemoryFlags(): void {
 
 if (require.main === module) {
   setMemoryFlags();
-  // A rejection nobody handled is a bug: say so (redacted) and exit 1 so that Kubernetes restarts us.
+  // A rejection nobody handled is a bug: say so and exit 1 so that Kubernetes restarts us.
   process.on('unhandledRejection', (reason) => {
     fail(
       `vmware-event-router: internal error (unhandled promise rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
