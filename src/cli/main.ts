@@ -21,6 +21,26 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * What SIGINT/SIGTERM do. The handlers are installed first thing (see the end
+ * of this file), so that a signal at any point of the start (loading the
+ * config, waiting for the first OpenFaaS topic map, up to 30 s) is logged and
+ * ends the process with exit code 0; `runRouter` replaces this with the
+ * router's clean shutdown as soon as it has a logger.
+ */
+let onStopSignal = (signal: string): void => {
+  process.stderr.write(
+    `${new Date().toISOString()} INFO  signal received, exiting before start signal=${signal}\n`,
+  );
+  process.exit(0);
+};
+
+/** SIGHUP is logged and ignored (README): config changes are picked up by the config watcher. */
+let onHangup = (): void => undefined;
+
+export const SIGHUP_MESSAGE =
+  'SIGHUP received and ignored: the router does not reload on SIGHUP; a changed config file is noticed by itself (a valid change restarts the router)';
+
 async function runRouter(opts: {
   config: string;
   verbose?: boolean;
@@ -29,6 +49,27 @@ async function runRouter(opts: {
 }): Promise<void> {
   const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
   const logger = createLogger({ level, json: !!opts.logJson });
+  let router: Router | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('signal received', { signal });
+    if (!router) {
+      // Nothing runs yet (the config is being read or the router built): nothing to clean up.
+      logger.info('stopped before the router started');
+      process.exit(0);
+    }
+    router.stop(SHUTDOWN_DEADLINE_MS).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err as Error });
+        process.exit(1);
+      },
+    );
+  };
+  onStopSignal = shutdown;
+  onHangup = () => logger.warn(SIGHUP_MESSAGE, { signal: 'SIGHUP' });
   // Loaded here, not at the top: the V8 flags below are set before the bulk of the code loads.
   const { ConfigError } = await import('../config/load');
   const { loadConfig, parseConfig } = await import('../catalogue');
@@ -45,28 +86,15 @@ async function runRouter(opts: {
   const configWatch = watchConfigForRestart(opts.config, logger, parseConfig);
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
-  let router: Router;
   try {
     router = await Router.create(config, { logger });
+    // A signal while the router starts (e.g. waiting for the first OpenFaaS topic map) stops it cleanly.
     await router.start();
   } catch (err) {
+    if (stopping) return;
     fail(`vmware-event-router could not start: ${(err as Error).message}`);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('signal received', { signal });
-    router.stop(SHUTDOWN_DEADLINE_MS).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: err as Error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (stopping) return;
   configWatch.onRestart(() => shutdown('configuration change'));
   try {
     await router.finished;
@@ -143,6 +171,10 @@ function setMemoryFlags(): void {
 }
 
 if (require.main === module) {
+  // Signal handlers first of all (see onStopSignal).
+  process.on('SIGINT', () => onStopSignal('SIGINT'));
+  process.on('SIGTERM', () => onStopSignal('SIGTERM'));
+  process.on('SIGHUP', () => onHangup());
   setMemoryFlags();
   // A rejection nobody handled is a bug: say so and exit 1 so that Kubernetes restarts us.
   process.on('unhandledRejection', (reason) => {
