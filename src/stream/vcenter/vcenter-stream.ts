@@ -304,7 +304,10 @@ export class VCenterStream implements Stream {
     state.streak++;
     if (state.streak < EMPTY_REPLY_TOLERANCE) return;
     this.ctx.metrics.streamEmptyReplies.inc(this.labels);
-    const delay = Math.min(this.maxWaitSeconds * 1000, this.backoff(state.streak - EMPTY_REPLY_TOLERANCE));
+    const n = Math.min(state.streak - EMPTY_REPLY_TOLERANCE, 16);
+    const delay = Math.round(
+      Math.min(this.maxWaitSeconds * 1000, 500 * 2 ** n) * (0.75 + Math.random() * 0.25),
+    );
     if (state.streak === EMPTY_REPLY_TOLERANCE) {
       const fault = `the vCenter answers WaitForUpdatesEx at once with an empty reply, long before the ${this.maxWaitSeconds} s wait time (a proxy or load balancer in between?): backing off`;
       this.emptyReplyFault = fault;
