@@ -7,7 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
-import { createLogger, redact, type LogLevel } from '../log/logger';
+import { createLogger, type LogLevel } from '../log/logger';
 import type { Router } from '../router';
 import { argvProblem, normalizeArgv } from './argv';
 import { buildInfo } from './version';
@@ -15,10 +15,31 @@ import { buildInfo } from './version';
 export const DEFAULT_CONFIG = '/etc/vmware-event-router/config';
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+/** Messages hold no secret by construction (config errors never show secret values; peer text is quoted by quotePeer). */
 function fail(message: string): never {
-  process.stderr.write(redact(message) + '\n');
+  process.stderr.write(message + '\n');
   process.exit(1);
 }
+
+/**
+ * What SIGINT/SIGTERM do. The handlers are installed first thing (see the end
+ * of this file), so that a signal at any point of the start (loading the
+ * config, waiting for the first OpenFaaS topic map, up to 30 s) is logged and
+ * ends the process with exit code 0; `runRouter` replaces this with the
+ * router's clean shutdown as soon as it has a logger.
+ */
+let onStopSignal = (signal: string): void => {
+  process.stderr.write(
+    `${new Date().toISOString()} INFO  signal received, exiting before start signal=${signal}\n`,
+  );
+  process.exit(0);
+};
+
+/** SIGHUP is logged and ignored (README): config changes are picked up by the config watcher. */
+let onHangup = (): void => undefined;
+
+export const SIGHUP_MESSAGE =
+  'SIGHUP received and ignored: the router does not reload on SIGHUP; a changed config file is noticed by itself (a valid change restarts the router)';
 
 async function runRouter(opts: {
   config: string;
@@ -28,6 +49,27 @@ async function runRouter(opts: {
 }): Promise<void> {
   const level: LogLevel = opts.verbose ? 'debug' : opts.logLevel;
   const logger = createLogger({ level, json: !!opts.logJson });
+  let router: Router | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('signal received', { signal });
+    if (!router) {
+      // Nothing runs yet (the config is being read or the router built): nothing to clean up.
+      logger.info('stopped before the router started');
+      process.exit(0);
+    }
+    router.stop(SHUTDOWN_DEADLINE_MS).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err as Error });
+        process.exit(1);
+      },
+    );
+  };
+  onStopSignal = shutdown;
+  onHangup = () => logger.warn(SIGHUP_MESSAGE, { signal: 'SIGHUP' });
   // Loaded here, not at the top: the V8 flags below are set before the bulk of the code loads.
   const { ConfigError } = await import('../config/load');
   const { loadConfig, parseConfig } = await import('../catalogue');
@@ -50,35 +92,23 @@ async function runRouter(opts: {
     logger.error(`vmware-event-router could not start: ${(err as Error).message}`);
     process.exit(1);
   };
-  let router: Router;
   try {
     router = await Router.create(config, { logger });
+    // A signal while the router starts (e.g. waiting for the first OpenFaaS topic map) stops it cleanly.
     await router.start();
   } catch (err) {
+    if (stopping) return;
     couldNotStart(err);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('signal received', { signal });
-    router.stop(SHUTDOWN_DEADLINE_MS).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: err as Error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (stopping) return;
   configWatch.onRestart(() => shutdown('configuration change'));
+  const running = router;
   try {
-    await router.finished;
+    await running.finished;
   } catch (err) {
     // The stream gave up before it ever connected (wrong password, not a vCenter): a failed start.
     const atStart = err instanceof StreamStartError;
-    await router.stop(SHUTDOWN_DEADLINE_MS, { quiet: atStart }).catch(() => undefined);
+    await running.stop(SHUTDOWN_DEADLINE_MS, { quiet: atStart }).catch(() => undefined);
     if (atStart) couldNotStart(err);
     logger.error(`vmware-event-router stopped: ${(err as Error).message}`);
     process.exit(1);
@@ -154,8 +184,12 @@ function setMemoryFlags(): void {
 }
 
 if (require.main === module) {
+  // Signal handlers first of all (see onStopSignal).
+  process.on('SIGINT', () => onStopSignal('SIGINT'));
+  process.on('SIGTERM', () => onStopSignal('SIGTERM'));
+  process.on('SIGHUP', () => onHangup());
   setMemoryFlags();
-  // A rejection nobody handled is a bug: say so (redacted) and exit 1 so that Kubernetes restarts us.
+  // A rejection nobody handled is a bug: say so and exit 1 so that Kubernetes restarts us.
   process.on('unhandledRejection', (reason) => {
     fail(
       `vmware-event-router: internal error (unhandled promise rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,

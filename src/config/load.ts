@@ -4,19 +4,38 @@
  * expected and what was found. Values under `auth.secret` are never shown,
  * and every secret is registered for redaction before anything is logged.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { registerSecret } from '../log/logger';
 import { compilePattern, PatternError } from '../pattern';
 import { type AnyDefinition, buildConfigSchema, kindOf, nameProblems } from './schema';
 import type { ConfigEntry, RouterConfig } from './types';
 
+/** At most this many problems are listed; the rest are counted ("... and 219,983 more"). */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** The first `max` problems, then how many more there are. */
+export function listProblems(problems: string[], max = MAX_LISTED_PROBLEMS): string[] {
+  if (problems.length <= max) return problems;
+  return [...problems.slice(0, max), `... and ${problems.length - max} more`];
+}
+
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
     readonly problems: string[],
+    /** A file refused unread (not a regular file, over 1 MiB) is said in one line. */
+    oneLine = false,
   ) {
-    super(`invalid configuration ${file}:\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    super(
+      oneLine
+        ? `invalid configuration ${file}: ${problems.join('; ')}`
+        : `invalid configuration ${file}:\n` +
+            listProblems(problems)
+              .map((p) => `  - ${p}`)
+              .join('\n'),
+    );
     this.name = 'ConfigError';
   }
 }
@@ -167,8 +186,12 @@ function describe(e: ErrorObject, root: unknown[], components: AnyDefinition[]):
       return `${path}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${shown(path, e.data)}`;
     case 'enum':
       return `${path}: expected one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}, found ${shown(path, e.data)}`;
-    case 'pattern':
-      return `${path}: ${String((e.parentSchema as { description?: string })?.description ?? 'value')} expected (pattern ${(e.params as { pattern: string }).pattern}), found ${shown(path, e.data)}`;
+    case 'pattern': {
+      // The description says what is expected; a long pattern (ports 0-65535) would only be noise.
+      const pattern = (e.params as { pattern: string }).pattern;
+      const described = String((e.parentSchema as { description?: string })?.description ?? 'value');
+      return `${path}: ${described} expected${pattern.length <= 60 ? ` (pattern ${pattern})` : ''}, found ${shown(path, e.data)}`;
+    }
     case 'minLength':
       return `${path}: must not be empty`;
     case 'minimum':
@@ -259,17 +282,95 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
   };
 }
 
-export function loadConfigWith(components: AnyDefinition[], file: string): RouterConfig {
-  let text: string;
+/** A configuration file larger than this is refused before it is read (1 MiB). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** Why an opened file is refused before reading it, or undefined when it may be read. */
+function refusal(st: Stats): string | undefined {
+  if (!st.isFile())
+    return `${fileKind(st)}, not a regular file: refused (the configuration must be a file; reading anything else could block the router)`;
+  if (st.size > MAX_CONFIG_BYTES)
+    return `${st.size} bytes, more than the ${MAX_CONFIG_BYTES} bytes (1 MiB) a configuration file may have: refused before reading`;
+  return undefined;
+}
+
+function openError(file: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new ConfigError(file, [
+    code === 'ENOENT'
+      ? 'configuration file not found'
+      : `cannot read configuration file (${code ?? (err as Error).message})`,
+  ]);
+}
+
+const tooLarge = (file: string): ConfigError =>
+  new ConfigError(file, [`grew past ${MAX_CONFIG_BYTES} bytes (1 MiB) while being read: refused`]);
+
+// O_NONBLOCK: opening a FIFO without a writer returns at once instead of blocking.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Read the configuration file: a regular file of at most MAX_CONFIG_BYTES,
+ * checked on the opened descriptor (no race with a swap) before a byte is
+ * read. Throws a one-line ConfigError otherwise. Synchronous: used at start,
+ * before anything else runs.
+ */
+export function readConfigFileSync(file: string): string {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, OPEN_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [
-      code === 'ENOENT'
-        ? 'configuration file not found'
-        : `cannot read configuration file (${code ?? (err as Error).message})`,
-    ]);
+    throw openError(file, err);
   }
-  return parseConfigWith(components, text, file);
+  try {
+    const why = refusal(fstatSync(fd));
+    if (why) throw new ConfigError(file, [why], true);
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
+    if (n > MAX_CONFIG_BYTES) throw tooLarge(file);
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw openError(file, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** As readConfigFileSync, without blocking the event loop (the config watcher). */
+export async function readConfigFile(file: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, OPEN_FLAGS);
+  } catch (err) {
+    throw openError(file, err);
+  }
+  try {
+    const why = refusal(await handle.stat());
+    if (why) throw new ConfigError(file, [why], true);
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = (await handle.read(buf, n, buf.length - n, null)).bytesRead) > 0;)
+      n += r;
+    if (n > MAX_CONFIG_BYTES) throw tooLarge(file);
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw openError(file, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+export function loadConfigWith(components: AnyDefinition[], file: string): RouterConfig {
+  return parseConfigWith(components, readConfigFileSync(file), file);
 }

@@ -138,10 +138,27 @@ export function entrySchema(spec: EntrySchemaSpec): JsonSchema {
   };
 }
 
+/** A TCP port, 0 to 65535, as a regular expression (addresses are strings). */
+export const PORT_PATTERN =
+  '(?:[0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+
+/** A host: a bracketed IPv6 address, or a name / IPv4 address (no `:`, `@`, `/`, space). */
+export const HOST_PATTERN = '(?:\\[[0-9a-fA-F:.]+\\]|[^\\s/?#:@\\[\\]]+)';
+
+/** `scheme://[userinfo@]host[:port]`: the port, when given, is 0-65535. */
+export const URL_AUTHORITY_PATTERN = `https?://(?:[^\\s/?#]*@)?${HOST_PATTERN}(?::${PORT_PATTERN})?`;
+
+/** A bind address `HOST:PORT` (an empty host means every interface), the port 0-65535. */
+export const bindAddress = (description: string): JsonSchema => ({
+  type: 'string',
+  description,
+  pattern: `^(?:\\[[0-9a-fA-F:.]+\\]|[^\\s:/\\[\\]@]*):${PORT_PATTERN}$`,
+});
+
 export const httpUrl = (description: string): JsonSchema => ({
   type: 'string',
   description,
-  pattern: '^https?://[^\\s/?#]+(/[^\\s]*)?$',
+  pattern: `^${URL_AUTHORITY_PATTERN}(?:/[^\\s]*)?$`,
 });
 
 /** The default an option's schema declares, if any. */

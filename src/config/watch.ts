@@ -18,12 +18,19 @@
  * the new file. That is simpler and safer than re-wiring a running stream and
  * processor. A change to INVALID content is logged with its validation errors
  * (never secret values) and the router keeps running on the config it has.
+ *
+ * The checks never block the event loop: the file is read asynchronously,
+ * opened non-blocking and refused unless it is a regular file of at most
+ * 1 MiB (a FIFO or device swapped in is reported, never read). Only the first
+ * snapshot, taken once when the watcher starts (right after the config was
+ * loaded, before the router runs), reads synchronously with the same checks.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger';
-import { ConfigError } from './load';
+import { ConfigError, listProblems, readConfigFile, readConfigFileSync } from './load';
 
 export interface WatchOptions {
   /** Poll interval (realpath + content hash), ms. Default 2000. */
@@ -37,21 +44,57 @@ export interface ConfigChange {
   text: string;
   /** Where the path resolves now (e.g. `.../..2024_01_01_00_00_00.123/config`). */
   resolved: string;
+  /** Set when the file is now refused unread (not a regular file, larger than 1 MiB); `text` is empty. */
+  refused?: ConfigError;
 }
 
 export interface ConfigWatcher {
   close(): void;
 }
 
-function snapshot(file: string): { text: string; resolved: string; hash: string } | undefined {
+type Snapshot = { text: string; resolved: string; hash: string; refused?: ConfigError };
+
+const hashOf = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** Missing for a moment (mid-swap) or unreadable: undefined, not a change; the next check sees the result. */
+function settle(resolved: string, read: () => string): Snapshot | undefined {
   try {
-    const resolved = realpathSync(file);
-    const text = readFileSync(resolved, 'utf8');
-    return { text, resolved, hash: createHash('sha256').update(text).digest('hex') };
-  } catch {
-    // Missing for a moment (mid-swap) or unreadable: not a change; the next check sees the result.
+    const text = read();
+    return { text, resolved, hash: hashOf(text) };
+  } catch (err) {
+    // A file that is refused unread (a FIFO, a device, over 1 MiB) is a state of its own.
+    if (err instanceof ConfigError && !/not found|cannot read/.test(err.problems[0] ?? ''))
+      return { text: '', resolved, hash: hashOf('refused\0' + err.message), refused: err };
     return undefined;
   }
+}
+
+function snapshotSync(file: string): Snapshot | undefined {
+  let resolved: string;
+  try {
+    resolved = realpathSync(file);
+  } catch {
+    return undefined;
+  }
+  return settle(resolved, () => readConfigFileSync(resolved));
+}
+
+async function snapshot(file: string): Promise<Snapshot | undefined> {
+  let resolved: string;
+  let text: string;
+  try {
+    resolved = await realpath(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    text = await readConfigFile(resolved);
+  } catch (err) {
+    return settle(resolved, () => {
+      throw err;
+    });
+  }
+  return settle(resolved, () => text);
 }
 
 /**
@@ -66,16 +109,23 @@ export function watchConfigFile(
 ): ConfigWatcher {
   const intervalMs = opts.intervalMs ?? 2000;
   const debounceMs = opts.debounceMs ?? 300;
-  let lastHash = snapshot(file)?.hash;
+  let lastHash = snapshotSync(file)?.hash;
   let closed = false;
   let pending: NodeJS.Timeout | undefined;
+  let checking = false;
 
   const check = (): void => {
-    if (closed) return;
-    const now = snapshot(file);
-    if (!now || now.hash === lastHash) return;
-    lastHash = now.hash;
-    onChange({ text: now.text, resolved: now.resolved });
+    if (closed || checking) return;
+    checking = true;
+    void snapshot(file)
+      .then((now) => {
+        if (closed || !now || now.hash === lastHash) return;
+        lastHash = now.hash;
+        onChange({ text: now.text, resolved: now.resolved, refused: now.refused });
+      })
+      .finally(() => {
+        checking = false;
+      });
   };
   const soon = (): void => {
     if (closed) return;
@@ -139,8 +189,9 @@ export function watchConfigForRestart(
   let due = false;
   const watcher = watchConfigFile(
     file,
-    ({ text, resolved }) => {
+    ({ text, resolved, refused }) => {
       try {
+        if (refused) throw refused;
         // Also registers the new file's secrets for redaction before anything is logged.
         parseConfig(text, file);
       } catch (err) {
@@ -149,7 +200,7 @@ export function watchConfigForRestart(
           'configuration changed but the new file is invalid; still running with the previous configuration',
           {
             resolved,
-            problems: problems.join('; '),
+            problems: listProblems(problems).join('; '),
           },
         );
         return;

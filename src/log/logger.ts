@@ -2,10 +2,18 @@
  * Leveled logger writing to stderr only: stdout belongs to the `stdout`
  * processor (one CloudEvent per line, nothing else).
  *
- * Secrets never reach a log line: every configured secret value is
- * registered with `registerSecret` at config load, and each line is scrubbed
- * before it is written, so a library error message that echoes a URL with
- * credentials, or a header, cannot leak one.
+ * Secrets never reach a log line, and no text that is not a secret is ever
+ * rewritten (issue 17). Masking by substring would do both wrong: a password
+ * `error` would turn every `error=` field into `*****=` (and so tell the
+ * password), and a password `p` could not be masked at all. Instead:
+ *   - by construction, no value from a secret field is formatted into a
+ *     message or a field (the config errors say "(secret, not shown)");
+ *   - text that comes from a peer (a vCenter fault string, a function's
+ *     reply, an AWS error message), which may echo the request and with it a
+ *     password, is quoted only through `quotePeer`: cut to a few hundred
+ *     characters, and withheld whole when it holds a configured secret in any
+ *     form (raw, JSON-escaped, XML/HTML-escaped, percent-encoded, nested);
+ * Every secret counts, whatever its length (`p` and `ab` too).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -13,19 +21,86 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 const secrets = new Set<string>();
 
-/** Remember a secret value so that it is masked in every log line and error message. */
+/** Remember a secret value (any length) so that no quoted peer text and no field value reveals it. */
 export function registerSecret(value: string | undefined): void {
-  // Very short values would mask ordinary words; such secrets are rejected by the schema anyway.
-  if (value && value.length >= 3) secrets.add(value);
+  if (typeof value === 'string' && value.length > 0) secrets.add(value);
 }
 
-/** Replace every registered secret in `text` with `*****`. */
-export function redact(text: string): string {
-  let out = text;
-  for (const s of secrets) {
-    if (out.includes(s)) out = out.split(s).join('*****');
+/** Forget every registered secret (tests). */
+export function clearSecrets(): void {
+  secrets.clear();
+}
+
+const XML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, ref: string) => {
+    if (ref[0] !== '#') return XML_NAMED[ref.toLowerCase()] ?? m;
+    const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : m;
+  });
+}
+
+function decodeJson(s: string): string {
+  return s.replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_m, e: string) => {
+    if (e[0] === 'u') return String.fromCharCode(parseInt(e.slice(1), 16));
+    return ({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[e] ?? e;
+  });
+}
+
+function decodePercent(s: string): string {
+  return s.replace(/(%[0-9a-f]{2})+/gi, (m) => {
+    try {
+      return decodeURIComponent(m);
+    } catch {
+      return m;
+    }
+  });
+}
+
+/**
+ * The text and what it reads as once unescaped (XML, JSON, percent, `+` for
+ * space), up to three levels deep: a peer may echo an XML request inside JSON
+ * inside XML.
+ */
+function readings(text: string): string[] {
+  const seen = new Set<string>([text]);
+  let frontier = [text];
+  for (let depth = 0; depth < 3 && frontier.length; depth++) {
+    const next: string[] = [];
+    for (const t of frontier)
+      for (const d of [decodeXml(t), decodeJson(t), decodePercent(t), decodePercent(t.replace(/\+/g, ' '))])
+        if (!seen.has(d)) {
+          seen.add(d);
+          next.push(d);
+        }
+    frontier = next;
   }
-  return out;
+  return [...seen];
+}
+
+/** Whether `text` holds a registered secret, raw or in any escaped form. */
+export function containsSecret(text: string): boolean {
+  if (secrets.size === 0 || text === '') return false;
+  const all = readings(text);
+  for (const s of secrets) for (const r of all) if (r.includes(s)) return true;
+  return false;
+}
+
+/** How many characters of a peer's reply are quoted at most. */
+export const PEER_QUOTE_CHARS = 200;
+
+/**
+ * Peer text (a reply body, a fault string, an error message the peer wrote)
+ * as it may appear in a log line or an error: cut to `max` characters, or
+ * withheld whole when it holds a configured secret in any form (it may echo
+ * the request). The whole text is checked, not only the part kept, so that a
+ * secret split by the cut is not half shown either.
+ */
+export function quotePeer(text: string, max = PEER_QUOTE_CHARS): string {
+  if (containsSecret(text))
+    return `(peer text of ${text.length} characters withheld: it contains a configured secret, perhaps echoing the request)`;
+  return text.length > max ? text.slice(0, max) + '...' : text;
 }
 
 export type Fields = Record<string, unknown>;
@@ -73,7 +148,7 @@ export function createLogger(opts: LoggerOptions, base: Fields = {}): Logger {
         .join(' ');
       line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? ' ' + kv : ''}`;
     }
-    write(redact(line));
+    write(line);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -1,5 +1,5 @@
 import type { ComponentDefinition } from '../components/component';
-import { authSchema, entrySchema } from '../config/schema-parts';
+import { authSchema, bindAddress, entrySchema } from '../config/schema-parts';
 import type { MetricsServer } from './server';
 
 export const internalMetrics: ComponentDefinition<MetricsServer> = {
@@ -13,11 +13,7 @@ export const internalMetrics: ComponentDefinition<MetricsServer> = {
     description: 'metrics server',
     address: {
       required: true,
-      schema: {
-        type: 'string',
-        description: 'bind address HOST:PORT, e.g. 0.0.0.0:8080',
-        pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:/\\[\\]]*):[0-9]{1,5}$',
-      },
+      schema: bindAddress('bind address HOST:PORT (port 0-65535), e.g. 0.0.0.0:8080'),
     },
     auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'], none: [] }) },
   }),

@@ -27,6 +27,8 @@ export class RouterMetrics {
   readonly streamReconnects: Counter<'provider' | 'stream' | 'reason'>;
   readonly streamCallErrors: Counter<'provider' | 'stream' | 'method'>;
   readonly streamLastSuccess: Gauge<'provider' | 'stream'>;
+  /** WaitForUpdatesEx replies with nothing new long before the wait time, in a run of them (a fault). */
+  readonly streamEmptyReplies: Counter<'provider' | 'stream'>;
 
   /** Successful deliveries per processor and subject: /stats `invocations`. */
   readonly invocations: Counter<'processor' | 'subject'>;
@@ -106,6 +108,12 @@ export class RouterMetrics {
         for (const { provider, stream, ms } of lastSuccess.values())
           this.set({ provider, stream }, (now - ms) / 1000);
       },
+    });
+    this.streamEmptyReplies = new Counter({
+      name: METRIC_PREFIX + 'stream_empty_replies_total',
+      help: 'WaitForUpdatesEx replies with nothing new long before the wait time, in a run of them (the stream backs off)',
+      labelNames: ['provider', 'stream'],
+      registers,
     });
     this.invocations = new Counter({
       name: METRIC_PREFIX + 'processor_invocations_total',

@@ -2,8 +2,9 @@
  * An HTTP proxy in front of the govmomi simulator that injects the failures a
  * real vCenter or its network produce: HTTP 500 without a SOAP body, a SOAP
  * fault, a truncated or malformed reply, a stalled reply, a redirect, and rewritten
- * replies (an event class the router does not know). Rules apply to the next
- * N requests whose SOAP method matches.
+ * replies (an event class the router does not know), and the hostile peers of
+ * issue 17: an empty reply at once, a fault echoing the request, an oversized
+ * reply. Rules apply to the next N requests whose SOAP method matches.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,13 @@ export type Fault =
   | { kind: 'malformed' }
   | { kind: 'stall' }
   | { kind: 'redirect'; status: number; location: string }
-  | { kind: 'rewrite'; from: string; to: string };
+  | { kind: 'rewrite'; from: string; to: string }
+  /** 200 at once with an empty `...Response` (no `returnval`): WaitForUpdatesEx as a broken proxy answers it. */
+  | { kind: 'empty' }
+  /** 500 with a SOAP fault whose faultstring quotes the request body (XML-escaped, `escapes` times). */
+  | { kind: 'echo'; escapes?: number }
+  /** 200 with a well-formed SOAP reply of `bytes` bytes, streamed (never held in memory). */
+  | { kind: 'huge'; bytes: number };
 
 interface Rule {
   method: string;
@@ -29,6 +36,10 @@ export class FaultyVCenterProxy {
   private stalled = new Set<http.ServerResponse>();
   /** Every SOAP method seen, in order. */
   readonly methods: string[] = [];
+  /** When each of `methods` arrived (Date.now()). */
+  readonly times: number[] = [];
+  /** Bytes of `huge` replies written so far. */
+  hugeBytesSent = 0;
   /** Faults actually injected, per method. */
   readonly injected: Array<{ method: string; kind: string }> = [];
 
@@ -42,6 +53,11 @@ export class FaultyVCenterProxy {
   /** Apply `fault` to the next `count` requests for `method` (`*` for any). */
   inject(method: string, fault: Fault, count = 1): void {
     this.rules.push({ method, remaining: count, fault });
+  }
+
+  /** Drop every rule not used up yet. */
+  clear(): void {
+    this.rules = [];
   }
 
   /** Rewrites apply when the reply passes (a long poll may have been sent before the rule). */
@@ -71,7 +87,31 @@ export class FaultyVCenterProxy {
     const m = /<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)/.exec(body.toString('utf8'));
     const method = m ? m[1] : 'unknown';
     this.methods.push(method);
+    this.times.push(Date.now());
     let fault = this.take(method, 'request');
+    if (fault?.kind === 'empty') {
+      res
+        .writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><${method}Response xmlns="urn:vim25"></${method}Response></soapenv:Body></soapenv:Envelope>`,
+        );
+      return;
+    }
+    if (fault?.kind === 'echo') {
+      let quoted = body.toString('utf8');
+      for (let i = 0; i < (fault.escapes ?? 1); i++)
+        quoted = quoted.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      res
+        .writeHead(500, { 'Content-Type': 'text/xml; charset=utf-8' })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>ECHO[could not process the request ${quoted}]</faultstring><detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"></SystemErrorFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+        );
+      return;
+    }
+    if (fault?.kind === 'huge') {
+      this.writeHuge(method, fault.bytes, res);
+      return;
+    }
     if (fault?.kind === 'stall') {
       this.stalled.add(res);
       res.on('close', () => this.stalled.delete(res));
@@ -106,6 +146,29 @@ export class FaultyVCenterProxy {
       data = Buffer.from(data.toString('utf8').replace(/<\/(\w+:)?Body>/, '<Body>'));
     if (fault?.kind === 'rewrite') data = Buffer.from(data.toString('utf8').split(fault.from).join(fault.to));
     res.writeHead(upstream.status, headers).end(data);
+  }
+
+  private writeHuge(method: string, bytes: number, res: http.ServerResponse): void {
+    const head = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><${method}Response xmlns="urn:vim25"><returnval>`;
+    const tail = `</returnval></${method}Response></soapenv:Body></soapenv:Envelope>`;
+    const chunk = Buffer.from('<x>' + 'a'.repeat(64 * 1024 - 7) + '</x>');
+    let left = bytes - head.length - tail.length;
+    res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': String(bytes) });
+    res.write(head);
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = left >= chunk.length ? chunk : Buffer.from('a'.repeat(left));
+        left -= piece.length;
+        this.hugeBytesSent += piece.length;
+        if (!res.write(piece)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end(tail);
+    };
+    res.on('error', () => undefined);
+    pump();
   }
 
   private forward(

@@ -39,6 +39,12 @@ export interface FunctionSpec {
   status?: number;
   /** The first `count` calls fail with `failure` (a status, or the connection reset). */
   failFirst?: { count: number; failure: Failure };
+  /**
+   * Hostile replies (issue 17), sync calls: `echo` answers with the request
+   * body JSON-quoted in the reply (`ECHO[...]`), `bytes` with a body of that
+   * size (streamed), `redirect` with a 3xx to `location`.
+   */
+  reply?: { echo: true } | { bytes: number } | { redirect: number; location: string };
 }
 
 interface FunctionState extends Required<Pick<FunctionSpec, 'name' | 'namespace'>> {
@@ -47,6 +53,7 @@ interface FunctionState extends Required<Pick<FunctionSpec, 'name' | 'namespace'
   latencyMs: number;
   status?: number;
   failFirst?: { count: number; failure: Failure };
+  reply?: FunctionSpec['reply'];
   calls: number;
   open: number;
   peakOpen: number;
@@ -100,6 +107,9 @@ export class OpenFaasGateway {
   private password: string;
   private port = 0;
   private seq = 0;
+  private hostile: { systemRedirect?: { status: number; location: string }; functionListBytes?: number } = {};
+  /** Bytes of oversized function lists written so far. */
+  hugeBytesSent = 0;
 
   private constructor(private readonly opts: GatewayOptions) {
     this.username = opts.username ?? 'admin';
@@ -130,6 +140,15 @@ export class OpenFaasGateway {
     this.password = password;
   }
 
+  /**
+   * Hostile `/system/*` behaviour (issue 17): answer every authorized request
+   * with a redirect, or `/system/functions` with a JSON array of this many
+   * bytes (streamed, never held in memory). `{}` restores the normal gateway.
+   */
+  setHostile(h: { systemRedirect?: { status: number; location: string }; functionListBytes?: number }): void {
+    this.hostile = h;
+  }
+
   /** Deploy (or replace) a function. */
   deploy(spec: FunctionSpec): void {
     const namespace = spec.namespace ?? DEFAULT_NAMESPACE;
@@ -142,6 +161,7 @@ export class OpenFaasGateway {
       latencyMs: spec.latencyMs ?? 0,
       status: spec.status,
       failFirst: spec.failFirst,
+      reply: spec.reply,
       calls: prev?.calls ?? 0,
       open: prev?.open ?? 0,
       peakOpen: prev?.peakOpen ?? 0,
@@ -286,6 +306,17 @@ export class OpenFaasGateway {
       res.setHeader('WWW-Authenticate', 'Basic realm="Restricted"');
       return send(res, 401, 'Unauthorized');
     }
+    if (this.hostile.systemRedirect) {
+      record(this.hostile.systemRedirect.status);
+      res
+        .writeHead(this.hostile.systemRedirect.status, { Location: this.hostile.systemRedirect.location })
+        .end();
+      return;
+    }
+    if (this.hostile.functionListBytes && url.pathname === '/system/functions') {
+      record(200);
+      return streamFunctionList(res, this.hostile.functionListBytes, (n) => (this.hugeBytesSent += n));
+    }
     if (req.method !== 'GET') {
       record(405);
       return send(res, 405, 'Method Not Allowed');
@@ -379,7 +410,33 @@ export class OpenFaasGateway {
     const status = f.status ?? 200;
     const finish = (): void => {
       f.open--;
-      if (!res.destroyed) reply(status, status < 300 ? `${name} handled the event` : `${name} failed`);
+      const hostile = f.reply;
+      if (!res.destroyed && hostile && 'redirect' in hostile) {
+        inv.outcome = hostile.redirect;
+        inv.repliedAt = Date.now();
+        res.writeHead(hostile.redirect, { Location: hostile.location }).end();
+      } else if (!res.destroyed && hostile && 'echo' in hostile) {
+        reply(status, `ECHO[${JSON.stringify(rawBody)}]`);
+      } else if (!res.destroyed && hostile && 'bytes' in hostile) {
+        inv.outcome = status;
+        inv.repliedAt = Date.now();
+        res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': String(hostile.bytes) });
+        const chunk = Buffer.alloc(64 * 1024, 'z');
+        let left = hostile.bytes;
+        const pump = (): void => {
+          while (left > 0) {
+            const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+            left -= piece.length;
+            if (!res.write(piece)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        res.on('error', () => undefined);
+        pump();
+      } else if (!res.destroyed) reply(status, status < 300 ? `${name} handled the event` : `${name} failed`);
       else {
         inv.outcome = 'reset';
         inv.repliedAt = Date.now();
@@ -388,6 +445,39 @@ export class OpenFaasGateway {
     if (latency > 0) setTimeout(finish, latency);
     else finish();
   }
+}
+
+/** A JSON array of functions of about `bytes` bytes, written as it drains; `sent` counts the bytes. */
+function streamFunctionList(res: http.ServerResponse, bytes: number, sent: (n: number) => void): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.write('[');
+  let written = 1;
+  let i = 0;
+  const pump = (): void => {
+    while (written < bytes) {
+      const items: string[] = [];
+      for (let k = 0; k < 200; k++, i++)
+        items.push(
+          JSON.stringify({
+            name: `fn-${i}`,
+            image: `ghcr.io/example/fn-${i}:latest`,
+            namespace: DEFAULT_NAMESPACE,
+            annotations: { topic: 'VmPoweredOnEvent' },
+            replicas: 1,
+          }),
+        );
+      const piece = (i > 200 ? ',' : '') + items.join(',');
+      written += piece.length;
+      sent(piece.length);
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end(']');
+  };
+  res.on('error', () => undefined);
+  pump();
 }
 
 function key(name: string, namespace: string): string {

@@ -18,7 +18,7 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
 import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
-import { registerSecret, type Logger } from '../../log/logger';
+import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
 import { backoffMs, sleep } from '../../delivery/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
@@ -72,11 +72,12 @@ interface AwsError {
   $response?: { statusCode?: number };
 }
 
+/** An SDK error; its name and message are the endpoint's words, quoted as peer text (issue 17). */
 function errorInfo(err: unknown): { name: string; message: string; status?: number; code?: string } {
   const e = (err ?? {}) as AwsError;
   return {
-    name: e.name ?? 'Error',
-    message: e.message ?? String(err),
+    name: quotePeer(e.name ?? 'Error', 100),
+    message: quotePeer(e.message ?? String(err)),
     status: e.$metadata?.httpStatusCode ?? e.$response?.statusCode,
     code: e.code,
   };

@@ -33,7 +33,7 @@ import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../delivery/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
-import type { Logger } from '../../log/logger';
+import { quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 import { OpenFaasMetrics } from './openfaas-metrics';
 import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
@@ -170,10 +170,9 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       ? axios.create({
           ...common,
           timeout: this.timeoutMs,
-          // The function's reply is only logged (truncated) on failure: keep it as text, never parse it.
-          responseType: 'text',
-          transformResponse: [(data: unknown) => data],
-          maxContentLength: MAX_REPLY_BYTES,
+          // The function's reply is only logged (its start, on failure): read it as a stream,
+          // up to MAX_REPLY_BYTES, never parse it.
+          responseType: 'stream',
         })
       : undefined;
 
@@ -410,32 +409,27 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
           const head: Buffer[] = [];
           let headBytes = 0;
           let bytes = 0;
+          const reply = (): InvokeReply => ({
+            status: res.statusCode ?? 0,
+            // The function's words, quoted as peer text: cut, and withheld if they echo a secret.
+            reply: quotePeer(Buffer.concat(head).toString('utf8', 0, REPLY_LOG_CHARS * 4), REPLY_LOG_CHARS),
+            retryAfter: res.headers['retry-after'],
+          });
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
-            if (bytes > MAX_REPLY_BYTES) {
-              const err = requestError(
-                `maxContentLength size of ${MAX_REPLY_BYTES} exceeded`,
-                'ERR_BAD_RESPONSE',
-              );
-              finish(err);
-              req.destroy(err);
-              return;
-            }
             // Enough bytes for REPLY_LOG_CHARS characters of UTF-8.
             if (headBytes < REPLY_LOG_CHARS * 4) {
               head.push(chunk);
               headBytes += chunk.length;
             }
+            if (bytes > MAX_REPLY_BYTES) {
+              // Stop reading at the cap but keep the status: a function that answered
+              // 200 with a large body still ran (the rest of the body is not needed).
+              finish(undefined, reply());
+              res.destroy();
+            }
           });
-          res.on('end', () =>
-            finish(undefined, {
-              status: res.statusCode ?? 0,
-              reply: Buffer.concat(head)
-                .toString('utf8', 0, REPLY_LOG_CHARS * 4)
-                .slice(0, REPLY_LOG_CHARS),
-              retryAfter: res.headers['retry-after'],
-            }),
-          );
+          res.on('end', () => finish(undefined, reply()));
           res.on('error', (err) => finish(err));
           res.on('aborted', () => finish(requestError('stream has been aborted', 'ERR_BAD_RESPONSE')));
         },
@@ -460,10 +454,30 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     body: Buffer,
     signal: AbortSignal,
   ): Promise<InvokeReply> {
-    const res = await invoker.post(this.baseURL + path, body, { headers, signal });
+    const res = await invoker.post<NodeJS.ReadableStream & { destroy(): void }>(this.baseURL + path, body, {
+      headers,
+      signal,
+    });
+    const head: Buffer[] = [];
+    let bytes = 0;
+    // Stop reading at the cap but keep the status (see `post`).
+    await new Promise<void>((resolve) => {
+      const stream = res.data;
+      stream.on('data', (chunk: Buffer) => {
+        if (bytes < REPLY_LOG_CHARS * 4) head.push(chunk);
+        bytes += chunk.length;
+        if (bytes > MAX_REPLY_BYTES) {
+          stream.destroy();
+          resolve();
+        }
+      });
+      stream.on('end', resolve);
+      stream.on('error', () => resolve());
+      stream.on('close', resolve);
+    });
     return {
       status: res.status,
-      reply: typeof res.data === 'string' ? res.data.slice(0, REPLY_LOG_CHARS) : '',
+      reply: quotePeer(Buffer.concat(head).toString('utf8', 0, REPLY_LOG_CHARS * 4), REPLY_LOG_CHARS),
       retryAfter: res.headers['retry-after'] as string | undefined,
     };
   }

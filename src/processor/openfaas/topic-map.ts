@@ -11,6 +11,16 @@
  */
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { isAxiosError } from 'axios';
+import { quotePeer } from '../../log/logger';
+import { withoutCredentials } from '../../util/address';
+
+/**
+ * The largest `/system/*` reply read (8 MiB, some 15,000 functions): a bigger
+ * one is refused (logged, counted, the last good map kept) instead of being
+ * parsed, so that a broken or hostile gateway cannot push the router past its
+ * memory limit (256 Mi in deploy/). Parsed JSON costs several times its size.
+ */
+export const MAX_SYSTEM_REPLY_BYTES = 8 * 1024 * 1024;
 
 /** One function to invoke: `path` is `NAME.NS` (or `NAME` when the gateway has no namespaces). */
 export interface FunctionTarget {
@@ -62,7 +72,14 @@ export function parseTopics(annotation: unknown): string[] {
 /** What went wrong with a rebuild; `reason` is the metric label, `message` the log line. */
 export class TopicMapError extends Error {
   constructor(
-    readonly reason: 'unauthorized' | 'forbidden' | 'unreachable' | 'http_status' | 'invalid_response',
+    readonly reason:
+      | 'unauthorized'
+      | 'forbidden'
+      | 'unreachable'
+      | 'http_status'
+      | 'invalid_response'
+      | 'too_large'
+      | 'redirect',
     message: string,
     readonly status?: number,
   ) {
@@ -94,10 +111,22 @@ export async function fetchTopicMap(
   const get = async (path: string, allow404 = false): Promise<AxiosResponse | undefined> => {
     let res: AxiosResponse;
     try {
-      res = await http.get(path, { signal, responseType: 'json' });
+      // Never follow a redirect (the admin credentials would go to a host nobody configured).
+      res = await http.get(path, {
+        signal,
+        responseType: 'json',
+        maxContentLength: MAX_SYSTEM_REPLY_BYTES,
+        maxRedirects: 0,
+      });
     } catch (err) {
       const code = isAxiosError(err) ? (err.code ?? '') : '';
       const detail = err instanceof Error ? err.message : String(err);
+      if (/maxContentLength/.test(detail)) {
+        throw new TopicMapError(
+          'too_large',
+          `OpenFaaS gateway ${gateway} answered GET ${path} with more than ${MAX_SYSTEM_REPLY_BYTES / 1024 / 1024} MiB: reply refused (the cap keeps the router within its memory limit)`,
+        );
+      }
       throw new TopicMapError(
         'unreachable',
         `OpenFaaS gateway ${gateway} is unreachable (GET ${path}: ${code || detail})`,
@@ -118,6 +147,16 @@ export async function fetchTopicMap(
       );
     }
     if (res.status === 404 && allow404) return undefined;
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers?.location as unknown;
+      const where =
+        typeof location === 'string' && location ? quotePeer(withoutCredentials(location)) : 'no Location';
+      throw new TopicMapError(
+        'redirect',
+        `OpenFaaS gateway ${gateway} answered GET ${path} with HTTP ${res.status} redirect to ${where}: refused (the router never follows redirects; set the processor address to the gateway itself)`,
+        res.status,
+      );
+    }
     if (res.status < 200 || res.status >= 300) {
       throw new TopicMapError(
         'http_status',

@@ -1,5 +1,11 @@
 import type { ComponentDefinition } from '../../components/component';
-import { authSchema, boolOption, entrySchema, intOption } from '../../config/schema-parts';
+import {
+  authSchema,
+  boolOption,
+  entrySchema,
+  intOption,
+  URL_AUTHORITY_PATTERN,
+} from '../../config/schema-parts';
 import type { Stream } from '../stream';
 
 export const vcenterStream: ComponentDefinition<Stream> = {
@@ -15,7 +21,7 @@ export const vcenterStream: ComponentDefinition<Stream> = {
       schema: {
         type: 'string',
         description: 'vCenter SDK URL: https://HOST[:PORT]/sdk (http:// for simulators)',
-        pattern: '^https?://[^\\s/?#]+/sdk/?$',
+        pattern: `^${URL_AUTHORITY_PATTERN}/sdk/?$`,
       },
     },
     auth: { required: true, schema: authSchema({ user_password: ['username', 'password'] }) },

@@ -25,6 +25,8 @@ import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
 import { convertEvent } from './vim25/convert';
 
 const PROVIDER = 'vmware_vcenter';
+/** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
+export const EMPTY_REPLY_TOLERANCE = 3;
 
 /** The newest event of a page by createdTime, then key (page order is not relied upon). */
 function newestOf(page: RawEvent[]): RawEvent | undefined {
@@ -67,6 +69,8 @@ export class VCenterStream implements Stream {
   private collector?: EventCollector;
   private cursor?: Cursor;
   private connected = false;
+  /** Set while the vCenter answers WaitForUpdatesEx empty at once (see `emptyReply`): /readyz says so. */
+  private emptyReplyFault?: string;
   private stopping = false;
   /** Aborted by `stop`: ends a reconnect wait at once. */
   private readonly stopSignal = new AbortController();
@@ -115,11 +119,12 @@ export class VCenterStream implements Stream {
       source: this.source,
       connected: this.connected,
       seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
+      ...(this.emptyReplyFault ? { fault: this.emptyReplyFault } : {}),
     };
   }
 
   ready(): boolean {
-    if (!this.connected) return false;
+    if (!this.connected || this.emptyReplyFault) return false;
     const since = this.ctx.metrics.msSinceStreamSuccess(this.name);
     return since !== undefined && since < this.maxWaitSeconds * 1000 + this.callTimeoutMs;
   }
@@ -258,6 +263,8 @@ export class VCenterStream implements Stream {
     // After (re)connecting, the page collector says what happened since the position.
     let readPage = true;
     let firstPage = true;
+    // Empty replies long before the wait time (issue 17): see `emptyReply`.
+    const empty = { streak: 0, waits: 0 };
     while (!this.stopping) {
       if (readPage) {
         const page = await this.vc('RetrievePropertiesEx', () => collector.readPage());
@@ -271,17 +278,20 @@ export class VCenterStream implements Stream {
         readPage = false;
         continue;
       }
+      const askedAt = Date.now();
       const woke = await this.vc('WaitForUpdatesEx', () =>
         collector.waitForEvents(this.maxWaitSeconds, this.maxWaitSeconds * 1000 + this.callTimeoutMs),
       );
       this.failures = 0;
-      if (woke === undefined) continue;
       const byKey = new Map<number, RawEvent>();
-      for (const e of woke) if (cursor.isNew(e)) byKey.set(e.key, e);
+      for (const e of woke ?? []) if (cursor.isNew(e)) byKey.set(e.key, e);
       const fresh = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
       // Only `fresh` holds the events from here on (deliverAll lets go of each once handed over).
-      woke.length = 0;
+      if (woke) woke.length = 0;
       byKey.clear();
+      // The first wait after connecting answers at once with the current state: not a fault.
+      const early = empty.waits++ > 0 && Date.now() - askedAt < (this.maxWaitSeconds * 1000) / 2;
+      await this.emptyReply(empty, early && fresh.length === 0);
       if (fresh.length === 0) continue;
       // The wake collector reported every event since the position: deliver them.
       // Otherwise (a vCenter coalesced several events into one change) read the page.
@@ -291,6 +301,44 @@ export class VCenterStream implements Stream {
         readPage = true;
       }
     }
+  }
+
+  /**
+   * A vCenter (or a proxy in front of it) that answers WaitForUpdatesEx at
+   * once with nothing new, again and again, long before the wait time, would
+   * otherwise be called in a tight loop with nothing to show for it. From
+   * the EMPTY_REPLY_TOLERANCE-th such reply in a row: each is counted
+   * (`stream_empty_replies_total`), the first of a run is logged (once), the
+   * loop backs off (0.5 s doubling, capped at the wait time: never faster
+   * than an idle vCenter is asked), and `/readyz` is not ready and says why,
+   * until a reply brings events or waits its time. A few in a row are normal
+   * (a reply about events already read from the page).
+   */
+  private async emptyReply(state: { streak: number }, isEmptyEarly: boolean): Promise<void> {
+    if (!isEmptyEarly) {
+      // (Also after a reconnect: the fault stays shown until a reply is normal again.)
+      if (this.emptyReplyFault) {
+        this.emptyReplyFault = undefined;
+        this.log.info('vCenter WaitForUpdatesEx answers normally again', {
+          empty_replies: state.streak,
+        });
+      }
+      state.streak = 0;
+      return;
+    }
+    state.streak++;
+    if (state.streak < EMPTY_REPLY_TOLERANCE) return;
+    this.ctx.metrics.streamEmptyReplies.inc(this.labels);
+    const n = Math.min(state.streak - EMPTY_REPLY_TOLERANCE, 16);
+    const delay = Math.round(
+      Math.min(this.maxWaitSeconds * 1000, 500 * 2 ** n) * (0.75 + Math.random() * 0.25),
+    );
+    if (state.streak === EMPTY_REPLY_TOLERANCE) {
+      const fault = `the vCenter answers WaitForUpdatesEx at once with an empty reply, long before the ${this.maxWaitSeconds} s wait time (a proxy or load balancer in between?): backing off`;
+      this.emptyReplyFault = fault;
+      this.log.warn(fault, { empty_replies: state.streak, retry_in_ms: delay });
+    }
+    await this.sleep(delay);
   }
 
   /** Deliver in key order; `fresh` is emptied as it goes, so a large reply's events are freed one by one. */

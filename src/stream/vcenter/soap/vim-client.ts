@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import * as soap from 'soap';
+import { quotePeer } from '../../../log/logger';
 import { withoutCredentials } from '../../../util/address';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
 
@@ -32,7 +33,8 @@ export class VimFault extends Error {
     readonly faultType: string,
     readonly faultString: string,
   ) {
-    super(`${method}: vCenter fault ${faultType}: ${faultString}`);
+    // The vCenter's words: an echoing peer may put the request (the Login password) into them.
+    super(`${method}: vCenter fault ${quotePeer(faultType, 100)}: ${quotePeer(faultString)}`);
     this.name = 'VimFault';
   }
 }
@@ -56,6 +58,15 @@ export interface VimClientOptions {
   /** Per-call timeout in milliseconds. */
   timeoutMs: number;
 }
+
+/**
+ * The largest SOAP reply read (16 MiB: a 1,000-event page of 16 KB events). A
+ * bigger one is refused (a transport error that names the cap; the stream
+ * backs off and retries) instead of being parsed: a parsed reply costs about
+ * seven times its size, and the router must stay within its memory limit
+ * (256 Mi in deploy/).
+ */
+export const MAX_SOAP_REPLY_BYTES = 16 * 1024 * 1024;
 
 const WSDL = path.join(__dirname, 'vim25-subset.wsdl');
 const WSDL_SOURCE = path.resolve(__dirname, '../../../../../src/stream/vcenter/soap/vim25-subset.wsdl');
@@ -180,8 +191,8 @@ export class VimClient {
           signal: controller.signal,
           httpAgent: this.agent,
           httpsAgent: this.agent,
-          maxContentLength: 512 * 1024 * 1024,
-          maxBodyLength: 512 * 1024 * 1024,
+          maxContentLength: MAX_SOAP_REPLY_BYTES,
+          maxBodyLength: MAX_SOAP_REPLY_BYTES,
           // A redirect would re-send the envelope (the Login password included) to
           // a host the operator never configured: never follow one, and make
           // every 3xx an error (node-soap otherwise resolves any status).
@@ -218,9 +229,17 @@ export class VimClient {
       message?: string;
     };
     if (e.root instanceof VimFault) return new VimFault(method, e.root.faultType, e.root.faultString);
+    if (/maxContentLength/.test(e.message ?? '')) {
+      return new VimTransportError(
+        method,
+        `reply larger than ${MAX_SOAP_REPLY_BYTES / 1024 / 1024} MiB refused (the cap keeps the router within its memory limit)`,
+        'ETOOLARGE',
+      );
+    }
     if (e.response?.status && e.response.status >= 300 && e.response.status < 400) {
       const location = e.response.headers?.location;
-      const where = typeof location === 'string' && location ? withoutCredentials(location) : 'no Location';
+      const where =
+        typeof location === 'string' && location ? quotePeer(withoutCredentials(location)) : 'no Location';
       return new VimTransportError(
         method,
         `HTTP ${e.response.status} redirect to ${where} refused (SOAP calls never follow redirects: set the stream address to the vCenter's own https://HOST/sdk)`,
@@ -243,7 +262,7 @@ export class VimClient {
         // node-soap hands our parser's failure over with the (successful) HTTP response.
         return new VimTransportError(
           method,
-          `unreadable reply (HTTP ${e.response.status}): ${e.message ?? 'malformed XML'}`,
+          `unreadable reply (HTTP ${e.response.status}): ${quotePeer(e.message ?? 'malformed XML')}`,
           'EBADREPLY',
           `${answered}, a body that is not a SOAP envelope`,
         );
