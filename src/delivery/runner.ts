@@ -71,6 +71,7 @@ export class DeliveryRunner<T = unknown> {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private consumer: Consumer | undefined;
+  private expired = false;
 
   constructor(
     readonly sink: Sink<T>,
@@ -284,10 +285,6 @@ export class DeliveryRunner<T = unknown> {
       this.inFlight.close();
       const drained = await this.inFlight.drain(until - Date.now());
       if (!drained) {
-        this.log.warn(`${this.sink.provider} deliveries still in flight at the stop deadline: abandoned`, {
-          in_flight: this.inFlight.size,
-          deadline_ms: deadlineMs,
-        });
         this.expire();
         await this.inFlight.drain(1000);
       }
@@ -300,6 +297,13 @@ export class DeliveryRunner<T = unknown> {
 
   /** The stop deadline passed: stop reading, release slot waiters, abort sends and retry waits. */
   private expire(): void {
+    if (this.expired) return;
+    this.expired = true;
+    if (this.inFlight.size > 0) {
+      this.log.warn(`${this.sink.provider} deliveries still in flight at the stop deadline: abandoned`, {
+        in_flight: this.inFlight.size,
+      });
+    }
     this.stopping = true;
     this.consumer?.release();
     this.inFlight.close();

@@ -367,8 +367,9 @@ describe('signals', () => {
   ];
 
   test('SIGTERM while the start waits for a hanging gateway: logged, exit 0', async () => {
-    const router = await startRouterProcess(entries());
+    // Counted before the start: the router may reach the gateway before its metrics server listens.
     const before = seen.length;
+    const router = await startRouterProcess(entries());
     await waitFor('the start waiting for the gateway', () => seen.length > before);
     expect(await router.stop('SIGTERM')).toBe(0);
     expect(router.stderr()).toMatch(/signal received signal=SIGTERM/);
