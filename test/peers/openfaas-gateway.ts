@@ -98,6 +98,8 @@ export interface GatewayOptions {
 }
 
 export class OpenFaasGateway {
+  /** Pending replies of functions with a latency. */
+  private readonly latencyTimers = new Set<NodeJS.Timeout>();
   readonly invocations: Invocation[] = [];
   readonly systemRequests: SystemRequest[] = [];
   private readonly functions = new Map<string, FunctionState>();
@@ -257,6 +259,8 @@ export class OpenFaasGateway {
   }
 
   async close(): Promise<void> {
+    for (const t of this.latencyTimers) clearTimeout(t);
+    this.latencyTimers.clear();
     await this.down();
   }
 
@@ -442,8 +446,14 @@ export class OpenFaasGateway {
         inv.repliedAt = Date.now();
       }
     };
-    if (latency > 0) setTimeout(finish, latency);
-    else finish();
+    if (latency > 0) {
+      // Tracked so that close() ends a long latency too (it would keep the test process alive).
+      const timer = setTimeout(() => {
+        this.latencyTimers.delete(timer);
+        finish();
+      }, latency);
+      this.latencyTimers.add(timer);
+    } else finish();
   }
 }
 
