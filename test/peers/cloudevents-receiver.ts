@@ -12,7 +12,8 @@
  * `rejectNext` (answer 400 to the next n requests), `retryAfter` (sent with
  * each 503).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type CloudEventV1, HTTP } from 'cloudevents';
 
@@ -35,11 +36,14 @@ export class CloudEventsReceiver {
   /** Retry-After sent with each 503 (seconds), if set. */
   retryAfter: string | undefined;
   private server: Server | undefined;
+  /** Serve https with this key and certificate. */
+  private tls: { key: string; cert: string } | undefined;
   private count = 0;
 
   /** Listen on a loopback port (0: any free one). */
-  static async start(port = 0): Promise<CloudEventsReceiver> {
+  static async start(port = 0, tls?: { key: string; cert: string }): Promise<CloudEventsReceiver> {
     const r = new CloudEventsReceiver();
+    r.tls = tls;
     await r.listen(port);
     return r;
   }
@@ -50,7 +54,7 @@ export class CloudEventsReceiver {
 
   get url(): string {
     const port = this.port;
-    return `http://127.0.0.1:${port}/default/default`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${port}/default/default`;
   }
 
   get ids(): string[] {
@@ -58,7 +62,7 @@ export class CloudEventsReceiver {
   }
 
   private listen(port: number): Promise<void> {
-    this.server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -95,7 +99,8 @@ export class CloudEventsReceiver {
         this.received.push({ event, headers: req.headers, body, mode });
         answer(202);
       });
-    });
+    };
+    this.server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
     return new Promise((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
   }
 

@@ -200,7 +200,11 @@ export class KnativeProcessor implements Sink<null> {
     if (!res) {
       const failure: Failure = {
         reason: code ?? 'error',
-        message: `Knative destination ${this.destination} did not take the event (${code}: ${detail})`,
+        message:
+          `Knative destination ${this.destination} did not take the event (${code}: ${detail})` +
+          (/CERT|SELF_SIGNED|TLS|SSL/.test(code ?? '')
+            ? ': check its certificate, or set options.insecure for a test setup'
+            : ''),
         fields: { ...fields, error: code },
       };
       return RETRY_CODES.has(code ?? '') ? { status: 'retry', failure } : { status: 'failed', failure };
