@@ -2,11 +2,13 @@
 import type { ComponentDefinition } from '../components/component';
 import type { Sink } from '../delivery/sink';
 import { eventBridgeProcessor } from './aws_event_bridge/definition';
+import { knativeProcessor } from './knative/definition';
 import { openfaasProcessor } from './openfaas/definition';
 import { stdoutProcessor } from './stdout/definition';
 
 export const processors: ComponentDefinition<Sink>[] = [
   openfaasProcessor,
   eventBridgeProcessor,
+  knativeProcessor,
   stdoutProcessor,
 ];

@@ -1,0 +1,303 @@
+/**
+ * Knative processor: posts each CloudEvent to one HTTP destination (a
+ * Knative Broker's ingress, a Channel, a Service, or any CloudEvents
+ * receiver), as the CloudEvents HTTP binding says. It is a sink of the
+ * delivery runner, which owns the in-flight bound (`max_in_flight`), retries
+ * with backoff and the stop deadline; here live the request and what its
+ * answer means.
+ *
+ * - `encoding: structured` (the default): the body is the event's JSON the
+ *   event log encoded once, `Content-Type: application/cloudevents+json`.
+ *   `binary`: every attribute a `ce-` header (`time` exact to the
+ *   nanosecond), the data as the body (src/events/binary.ts).
+ * - 2xx is delivered; 429, 5xx and connection errors are retried (with the
+ *   receiver's Retry-After); a 3xx is a failure naming its Location (never
+ *   followed: the credentials stay with the configured host); any other
+ *   status is a failure, dropped and counted.
+ * - Requests are plain `node:http(s)` on keep-alive agents; the reply is
+ *   read up to MAX_REPLY_BYTES and only its start is logged.
+ * - Credentials (`basic_auth`, `bearer`) go in the Authorization header to
+ *   the configured address only; userinfo in the address is never sent nor
+ *   shown.
+ */
+import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { ComponentContext } from '../../components/component';
+import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import { retryAfterMs } from '../../delivery/backoff';
+import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import type { LogEntry } from '../../eventlog/event-log';
+import { binaryMessage } from '../../events/binary';
+import type { Logger } from '../../log/logger';
+import { withoutCredentials } from '../../util/address';
+
+export type Encoding = 'structured' | 'binary';
+
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+
+/** Socket errors after which the event may not have arrived: try again. */
+const RETRY_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
+
+/** A reply is read up to this size; more aborts the request (the answer's status still counts). */
+const MAX_REPLY_BYTES = 64 * 1024;
+/** The part of a failed reply that is logged. */
+const REPLY_LOG_CHARS = 200;
+
+interface Reply {
+  status: number;
+  reply: string;
+  retryAfter?: string | string[];
+  location?: string;
+}
+
+function requestError(message: string, code: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+function positive(n: number, fallback: number): number {
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** The Authorization header for the entry's auth, if any. */
+export function authorization(entry: ConfigEntry): string | undefined {
+  const secret = entry.auth?.secret ?? {};
+  switch (entry.auth?.method) {
+    case 'basic_auth':
+      return (
+        'Basic ' + Buffer.from(`${secret.username ?? ''}:${secret.password ?? ''}`, 'utf8').toString('base64')
+      );
+    case 'bearer':
+      return `Bearer ${secret.token ?? ''}`;
+    default:
+      return undefined;
+  }
+}
+
+export class KnativeProcessor implements Sink<null> {
+  readonly provider = 'knative';
+  /** One event per request; the runner keeps `max_in_flight` of them open. */
+  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+
+  /** The destination as it may be shown: no credentials. */
+  readonly destination: string;
+  readonly encoding: Encoding;
+  readonly timeoutMs: number;
+
+  private readonly url: URL;
+  private readonly secure: boolean;
+  private readonly agent: http.Agent;
+  private readonly auth: string | undefined;
+  private readonly log: Logger;
+  private readonly stopAbort = new AbortController();
+  private stopped = false;
+  private sending = 0;
+
+  constructor(entry: ConfigEntry, ctx: ComponentContext) {
+    if (!entry.address) throw new Error('knative processor: address (the destination URI) is required');
+    const url = new URL(entry.address);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`knative processor: address must be http:// or https:// (got ${url.protocol})`);
+    }
+    url.username = '';
+    url.password = '';
+    this.url = url;
+    this.secure = url.protocol === 'https:';
+    this.destination = withoutCredentials(entry.address);
+    const encoding = stringOption(entry, 'encoding') ?? 'structured';
+    if (encoding !== 'structured' && encoding !== 'binary') {
+      throw new Error(`knative processor: encoding must be "structured" or "binary" (got "${encoding}")`);
+    }
+    this.encoding = encoding;
+    this.timeoutMs = positive(numberOption(entry, 'timeout', 30), 30) * 1000;
+    this.auth = authorization(entry);
+    const maxInFlight = Math.floor(positive(numberOption(entry, 'max_in_flight', 16), 16));
+    const agentOpts = { keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight };
+    this.agent = this.secure
+      ? new https.Agent({
+          ...agentOpts,
+          rejectUnauthorized: !boolOption(entry, 'insecure', false),
+        })
+      : new http.Agent(agentOpts);
+    this.log = ctx.logger.child({ component: 'processor', provider: 'knative' });
+    setMaxListeners(0, this.stopAbort.signal);
+  }
+
+  async start(): Promise<void> {
+    // Nothing to connect: a sink that is down now is retried per event.
+    this.log.info('Knative processor starting', {
+      destination: this.destination,
+      encoding: this.encoding,
+      auth: this.auth ? this.auth.split(' ')[0].toLowerCase() : 'none',
+      timeout_s: this.timeoutMs / 1000,
+    });
+  }
+
+  ready(): boolean {
+    return !this.stopped;
+  }
+
+  route(): Route<null> {
+    if (this.stopped) return { drop: 'stopped' };
+    return { targets: [{ target: null }] };
+  }
+
+  async send(batch: Array<Delivery<null>>, signal: AbortSignal): Promise<Outcome[]> {
+    return Promise.all(batch.map((d) => this.deliver(d.entry, signal)));
+  }
+
+  details(): Record<string, unknown> {
+    return { destination: this.destination, encoding: this.encoding, in_flight: this.sending };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopAbort.abort();
+    this.agent.destroy();
+  }
+
+  /** The request for one event in the configured encoding. */
+  message(entry: LogEntry): { headers: Record<string, string>; body: Buffer } {
+    if (this.encoding === 'binary') return binaryMessage(entry.event);
+    return { headers: { 'Content-Type': STRUCTURED_CONTENT_TYPE }, body: Buffer.from(entry.json, 'utf8') };
+  }
+
+  /** One event, one POST; never rejects. */
+  private async deliver(entry: LogEntry, signal: AbortSignal): Promise<Outcome> {
+    const event = entry.event;
+    const { headers, body } = this.message(entry);
+    let res: Reply | undefined;
+    let code: string | undefined;
+    let detail: string | undefined;
+    this.sending++;
+    try {
+      res = await this.post(headers, body, signal);
+    } catch (err) {
+      const c = (err as { code?: unknown } | null)?.code;
+      code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
+      detail = err instanceof Error ? err.message : String(err);
+    } finally {
+      this.sending--;
+    }
+    if (res && res.status >= 200 && res.status < 300) return { status: 'delivered' };
+
+    const fields: Record<string, unknown> = {
+      destination: this.destination,
+      event_id: event.id,
+      subject: event.subject,
+      encoding: this.encoding,
+    };
+    if (!res) {
+      const failure: Failure = {
+        reason: code ?? 'error',
+        message:
+          `Knative destination ${this.destination} did not take the event (${code}: ${detail})` +
+          (/CERT|SELF_SIGNED|TLS|SSL/.test(code ?? '')
+            ? ': check its certificate, or set options.insecure for a test setup'
+            : ''),
+        fields: { ...fields, error: code },
+      };
+      return RETRY_CODES.has(code ?? '') ? { status: 'retry', failure } : { status: 'failed', failure };
+    }
+    const status = res.status;
+    fields.status = status;
+    if (res.reply) fields.reply = res.reply;
+    if (status >= 300 && status < 400) {
+      return {
+        status: 'failed',
+        failure: {
+          reason: `HTTP_${status}`,
+          message: `Knative destination ${this.destination} redirected (${status}) to ${
+            res.location ? withoutCredentials(res.location) : 'no Location'
+          }: redirects are not followed, configure the final address`,
+          fields: { ...fields, location: res.location ? withoutCredentials(res.location) : undefined },
+        },
+      };
+    }
+    const failure: Failure = {
+      reason: `HTTP_${status}`,
+      message: `Knative destination ${this.destination} answered ${status}`,
+      fields,
+    };
+    if (status === 429 || status >= 500) {
+      return { status: 'retry', failure, afterMs: retryAfterMs(res.retryAfter) };
+    }
+    if (status === 401 || status === 403) {
+      failure.message += ': check the processor auth';
+    }
+    return { status: 'failed', failure };
+  }
+
+  private post(headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<Reply> {
+    const url = this.url;
+    return new Promise<Reply>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, res?: Reply): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const all: Record<string, string | number> = {
+        ...headers,
+        Accept: 'application/json, */*;q=0.5',
+        'Content-Length': body.length,
+      };
+      if (this.auth) all.Authorization = this.auth;
+      const req = (this.secure ? https : http).request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port || (this.secure ? 443 : 80),
+          path: url.pathname + url.search,
+          method: 'POST',
+          agent: this.agent,
+          signal: AbortSignal.any([signal, this.stopAbort.signal]),
+          headers: all,
+        },
+        (res) => {
+          const head: Buffer[] = [];
+          let bytes = 0;
+          const reply = (): Reply => ({
+            status: res.statusCode ?? 0,
+            reply: Buffer.concat(head).toString('utf8').slice(0, REPLY_LOG_CHARS),
+            retryAfter: res.headers['retry-after'],
+            location: res.headers.location,
+          });
+          res.on('data', (chunk: Buffer) => {
+            if (bytes < REPLY_LOG_CHARS * 4) head.push(chunk);
+            bytes += chunk.length;
+            if (bytes > MAX_REPLY_BYTES) {
+              // The status is known: a long reply does not change it; stop reading.
+              finish(undefined, reply());
+              req.destroy();
+            }
+          });
+          res.on('end', () => finish(undefined, reply()));
+          res.on('error', (err) => finish(err));
+          res.on('aborted', () => finish(requestError('reply aborted', 'ECONNRESET')));
+        },
+      );
+      const timer = setTimeout(() => {
+        const err = requestError(`no answer within ${this.timeoutMs}ms`, 'ETIMEDOUT');
+        finish(err);
+        req.destroy(err);
+      }, this.timeoutMs);
+      req.on('error', (err: Error & { code?: string }) =>
+        finish(err.name === 'AbortError' ? requestError('canceled', 'ERR_CANCELED') : err),
+      );
+      req.end(body);
+    });
+  }
+}
