@@ -75,6 +75,8 @@ export class EventBridgeEndpoint {
   throttlePutEvents = 0;
   /** Decide per entry: an error code fails it (FailedEntryCount), undefined accepts it. */
   entryFailure: ((entry: Json) => string | undefined) | undefined;
+  /** The ErrorMessage of a failed entry (default `injected CODE`); a hostile peer may echo anything. */
+  entryFailureMessage: ((code: string) => string) | undefined;
   /** While true, PutEvents calls are held unanswered (a slow EventBridge) until `releasePutEvents`. */
   holdPutEvents = false;
   private held: Array<() => void> = [];
@@ -334,7 +336,7 @@ export class EventBridgeEndpoint {
       const code = this.entryFailure?.(e);
       if (code) {
         failed++;
-        return { ErrorCode: code, ErrorMessage: `injected ${code}` };
+        return { ErrorCode: code, ErrorMessage: this.entryFailureMessage?.(code) ?? `injected ${code}` };
       }
       const id = randomUUID();
       this.entries.push({

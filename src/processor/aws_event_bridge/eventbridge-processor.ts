@@ -380,7 +380,7 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
           message: 'EventBridge PutEvents failed, events not delivered',
           fields: {
             reason: 'entry_error',
-            error: `${r.ErrorCode}: ${r.ErrorMessage ?? ''}`,
+            error: quotePeer(`${r.ErrorCode}: ${r.ErrorMessage ?? ''}`),
             subject: batch[i].entry.event.subject,
           },
         };

@@ -294,6 +294,18 @@ describe('retries', () => {
     expect(await total(ctx.metrics.invocations, { processor: 'aws_event_bridge' })).toBe(40);
   });
 
+  test('an entry error that echoes the secret key is logged without it', async () => {
+    ep.entryFailure = () => 'ValidationException';
+    ep.entryFailureMessage = (code) => `${code}: request signed with ${SECRET} is not accepted`;
+    proc = makeProcessor(ep, ctx);
+    await proc.start();
+    await feed([vmEvent('VmPoweredOnEvent')]);
+    await proc.stop(10000);
+    expect(await metricValue(ctx, P + 'failed_total', { reason: 'entry_error' })).toBe(1);
+    expect(ctx.logger.text()).toMatch(/PutEvents failed, events not delivered/);
+    // afterEach: the secret key never reached the logger.
+  });
+
   test('entries still failing after `retries` are logged and counted per subject', async () => {
     ep.entryFailure = (entry) => (entry.DetailType === 'VmPoweredOffEvent' ? 'InternalFailure' : undefined);
     proc = makeProcessor(ep, ctx, { retries: 2 });
