@@ -267,3 +267,43 @@ describe('two vCenters in one router', () => {
     expect(router.stderr()).not.toMatch(/ERROR/);
   });
 });
+
+describe('two standalone ESXi hosts in one router', () => {
+  let a: Simulator;
+  let b: Simulator;
+  let router: RouterProcess | undefined;
+
+  afterAll(async () => {
+    await router?.stop();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  test('no instanceUuid: each event once with its own source, ids from the stream names', async () => {
+    buildHarness();
+    a = await startSimulator({ esx: true });
+    b = await startSimulator({ esx: true });
+    expect((await about(a)).InstanceUuid).toBe('');
+    await about(b);
+    router = await startRouterProcess([
+      { ...vcenterEntry(a), name: 'esx-a' },
+      { ...vcenterEntry(b), name: 'esx-b' },
+      stdoutEntry,
+      metricsEntry(),
+    ]);
+    await waitFor('both hosts followed', async () => (await fetch(`${router!.metricsUrl}/readyz`)).ok);
+    const host = 'vm:ha-host_VM0';
+    await postEvents(a, [{ class: 'VmPoweredOnEvent', entities: host }]);
+    await postEvents(b, [{ class: 'VmPoweredOnEvent', entities: host }]);
+    await waitFor('two events', () => router!.events().length === 2);
+    const [fromA] = router.events().filter((e) => e.source === a.url);
+    const [fromB] = router.events().filter((e) => e.source === b.url);
+    expect(fromA.subject).toBe('VmPoweredOnEvent');
+    expect(fromB.subject).toBe('VmPoweredOnEvent');
+    expect(fromA.data).toEqual((await referenceEvents(a)).get(keyOf(fromA))!.json);
+    expect(fromB.data).toEqual((await referenceEvents(b)).get(keyOf(fromB))!.json);
+    expect(fromA.id).toBe(eventId('/esx-a', keyOf(fromA)));
+    expect(fromB.id).toBe(eventId('/esx-b', keyOf(fromB)));
+    expect(fromA.id).not.toBe(fromB.id);
+  });
+});

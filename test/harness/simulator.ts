@@ -153,6 +153,8 @@ export interface SimulatorOptions {
   tls?: boolean;
   /** Dump the SOAP traffic on the simulator's stderr (see Simulator.stderr()). */
   trace?: boolean;
+  /** A standalone ESXi host (govmomi's simulator.ESX()) instead of a vCenter. */
+  esx?: boolean;
 }
 
 export interface Simulator {
@@ -215,6 +217,7 @@ class SimulatorProcess implements Simulator {
     ];
     if (this.opts.tls) args.push('-tls');
     if (this.opts.trace) args.push('-trace');
+    if (this.opts.esx) args.push('-esx');
     fs.rmSync(this.sessionFile, { force: true });
 
     // the simulator creates its datastores under TMPDIR; keep them in our dir so they go away

@@ -56,6 +56,7 @@ func main() {
 	trace := flag.Bool("trace", false, "dump SOAP requests/responses on stderr")
 	quiet := flag.Bool("quiet", true, "silence the simulator's log output")
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin is closed (the parent died)")
+	esx := flag.Bool("esx", false, "simulate a standalone ESXi host (simulator.ESX()) instead of a vCenter")
 	flag.Parse()
 
 	if *username == "" || *password == "" {
@@ -74,6 +75,9 @@ func main() {
 	fixEventTemplates()
 
 	model := simulator.VPX() // 1 datacenter, 1 cluster (3 hosts), 1 standalone host, 2 VMs per host/cluster
+	if *esx {
+		model = simulator.ESX() // one host, ha-datacenter, 2 VMs, no instanceUuid
+	}
 	if err := model.Create(); err != nil {
 		fatal("model create: %s", err)
 	}
