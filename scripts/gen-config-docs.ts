@@ -151,7 +151,11 @@ function entrySection(defKey: string, schema: Schema, oneLine: string, examples:
     lines.push('### Options', '');
     lines.push('| option | type | required | default | description |', '| --- | --- | --- | --- | --- |');
     for (const [name, s] of Object.entries(optionProps)) {
-      const { text, def } = splitDefault(s.description);
+      const split = splitDefault(s.description);
+      const text = split.text;
+      // The schema's own `default` is the one place a default is written; "(default X)" in a
+      // description is for values the schema cannot hold as a default.
+      const def = s.default !== undefined ? JSON.stringify(s.default) : split.def;
       lines.push(
         `| \`${name}\` | ${cell(typeOf(s))} | ${optionRequired.has(name) ? 'yes' : 'no'} | ${def ? cell(def) : '—'} | ${cell(text)} |`,
       );

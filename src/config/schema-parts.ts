@@ -161,6 +161,20 @@ export const httpUrl = (description: string): JsonSchema => ({
   pattern: `^${URL_AUTHORITY_PATTERN}(?:/[^\\s]*)?$`,
 });
 
+/** The numeric default an option's schema declares (a definition without one is a programming error). */
+export function defaultNumber(schema: JsonSchema, option: string): number {
+  const v = optionDefault(schema, option);
+  if (typeof v !== 'number') throw new Error(`option ${option} declares no numeric default`);
+  return v;
+}
+
+/** The boolean default an option's schema declares. */
+export function defaultBool(schema: JsonSchema, option: string): boolean {
+  const v = optionDefault(schema, option);
+  if (typeof v !== 'boolean') throw new Error(`option ${option} declares no boolean default`);
+  return v;
+}
+
 /** The default an option's schema declares, if any. */
 export function optionDefault(schema: JsonSchema, option: string): unknown {
   const options = (schema.properties as Record<string, JsonSchema> | undefined)?.options;

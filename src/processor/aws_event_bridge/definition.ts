@@ -30,7 +30,7 @@ export const eventBridgeProcessor: ComponentDefinition<Sink> = {
         }),
         aws_eventbridge_event_bus: stringOption('Event bus name (default "default")'),
         aws_eventbridge_endpoint: httpUrl('EventBridge endpoint override (VPC endpoint, local emulator)'),
-        sync_interval: intOption('Seconds between rule pattern syncs (default 300)', 1),
+        sync_interval: intOption('Seconds between rule pattern syncs', 1, 300),
         // PutEvents calls in flight; retries of failed entries and throttled calls.
         ...deliveryOptions({ maxInFlight: 4, retries: 3 }),
       },

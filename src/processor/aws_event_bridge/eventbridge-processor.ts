@@ -17,6 +17,8 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
+import { defaultNumber } from '../../config/schema-parts';
+import { eventBridgeProcessor } from './definition';
 import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
@@ -140,7 +142,9 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
     this.ruleArn = stringOption(entry, 'aws_eventbridge_rule_arn') ?? '';
     this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
     this.endpoint = stringOption(entry, 'aws_eventbridge_endpoint') || undefined;
-    this.syncIntervalMs = Math.max(1, numberOption(entry, 'sync_interval', 300)) * 1000;
+    this.syncIntervalMs =
+      numberOption(entry, 'sync_interval', defaultNumber(eventBridgeProcessor.schema, 'sync_interval')) *
+      1000;
     this.tuning = {
       backoffBaseMs: tuning.backoffBaseMs ?? 200,
       backoffMaxMs: tuning.backoffMaxMs ?? 5000,

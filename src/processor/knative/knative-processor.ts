@@ -24,6 +24,8 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
+import { defaultBool, defaultNumber } from '../../config/schema-parts';
+import { knativeProcessor } from './definition';
 import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../delivery/backoff';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
@@ -63,10 +65,6 @@ interface Reply {
 
 function requestError(message: string, code: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
-}
-
-function positive(n: number, fallback: number): number {
-  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 /** The Authorization header for the entry's auth, if any. */
@@ -119,14 +117,22 @@ export class KnativeProcessor implements Sink<null> {
       throw new Error(`knative processor: encoding must be "structured" or "binary" (got "${encoding}")`);
     }
     this.encoding = encoding;
-    this.timeoutMs = positive(numberOption(entry, 'timeout', 30), 30) * 1000;
+    this.timeoutMs = numberOption(entry, 'timeout', defaultNumber(knativeProcessor.schema, 'timeout')) * 1000;
     this.auth = authorization(entry);
-    const maxInFlight = Math.floor(positive(numberOption(entry, 'max_in_flight', 16), 16));
+    const maxInFlight = numberOption(
+      entry,
+      'max_in_flight',
+      defaultNumber(knativeProcessor.schema, 'max_in_flight'),
+    );
     const agentOpts = { keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight };
     this.agent = this.secure
       ? new https.Agent({
           ...agentOpts,
-          rejectUnauthorized: !boolOption(entry, 'insecure', false),
+          rejectUnauthorized: !boolOption(
+            entry,
+            'insecure',
+            defaultBool(knativeProcessor.schema, 'insecure'),
+          ),
         })
       : new http.Agent(agentOpts);
     this.log = ctx.logger.child({ component: 'processor', provider: 'knative' });

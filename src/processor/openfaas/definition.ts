@@ -22,13 +22,11 @@ export const openfaasProcessor: ComponentDefinition<Sink> = {
     auth: { required: true, schema: authSchema({ basic_auth: ['username', 'password'], none: [] }) },
     options: {
       properties: {
-        async: boolOption(
-          'Invoke through /async-function/ (202 expected) instead of waiting (default false)',
-        ),
+        async: boolOption('Invoke through /async-function/ (202 expected) instead of waiting', false),
         // Invocations run concurrently, like the original's; retries cover refused, reset, 429, 502-504.
         ...deliveryOptions({ maxInFlight: 32, retries: 3 }),
-        timeout: intOption('Seconds before an invocation is abandoned (default 30)', 1),
-        topic_refresh_interval: intOption('Seconds between topic map rebuilds (default 10)', 1),
+        timeout: intOption('Seconds before an invocation is abandoned', 1, 30),
+        topic_refresh_interval: intOption('Seconds between topic map rebuilds', 1, 10),
       },
     },
   }),

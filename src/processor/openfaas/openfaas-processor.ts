@@ -35,14 +35,10 @@ import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/
 import type { LogEntry } from '../../eventlog/event-log';
 import { quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
+import { defaultBool, defaultNumber } from '../../config/schema-parts';
+import { openfaasProcessor } from './definition';
 import { OpenFaasMetrics } from './openfaas-metrics';
 import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
-
-export const DEFAULTS = {
-  async: false,
-  timeoutSeconds: 30,
-  topicRefreshSeconds: 10,
-};
 
 /** Statuses that mean "the function was not run, try again". */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
@@ -57,10 +53,6 @@ const REPLY_LOG_CHARS = 200;
 /** The gateway address as it may appear in logs: no credentials, no trailing slash. */
 export function displayAddress(address: string): string {
   return withoutCredentials(address).replace(/\/+$/, '');
-}
-
-function positive(n: number, fallback: number): number {
-  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 /** What an invocation request returns (a failed request rejects with an Error carrying `code`). */
@@ -133,16 +125,13 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     this.baseURL = baseURL;
     this.target = new URL(baseURL);
     this.gateway = displayAddress(entry.address);
-    this.async = boolOption(entry, 'async', DEFAULTS.async);
+    const schema = openfaasProcessor.schema;
+    this.async = boolOption(entry, 'async', defaultBool(schema, 'async'));
     // Sockets for every invocation the runner may have in flight, plus the topic map requests.
-    const maxInFlight = Math.floor(positive(numberOption(entry, 'max_in_flight', 32), 32));
-    this.timeoutMs =
-      positive(numberOption(entry, 'timeout', DEFAULTS.timeoutSeconds), DEFAULTS.timeoutSeconds) * 1000;
+    const maxInFlight = numberOption(entry, 'max_in_flight', defaultNumber(schema, 'max_in_flight'));
+    this.timeoutMs = numberOption(entry, 'timeout', defaultNumber(schema, 'timeout')) * 1000;
     this.refreshMs =
-      positive(
-        numberOption(entry, 'topic_refresh_interval', DEFAULTS.topicRefreshSeconds),
-        DEFAULTS.topicRefreshSeconds,
-      ) * 1000;
+      numberOption(entry, 'topic_refresh_interval', defaultNumber(schema, 'topic_refresh_interval')) * 1000;
     this.log = ctx.logger.child({ component: 'processor', provider: 'openfaas' });
 
     // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.

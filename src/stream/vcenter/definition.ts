@@ -27,9 +27,9 @@ export const vcenterStream: ComponentDefinition<Stream> = {
     auth: { required: true, schema: authSchema({ user_password: ['username', 'password'] }) },
     options: {
       properties: {
-        insecure: boolOption('Skip TLS certificate verification (default false)'),
-        call_timeout: intOption('Seconds before a vCenter call is abandoned and retried (default 60)', 1),
-        max_backoff: intOption('Upper bound in seconds of the reconnect backoff (default 60)', 1),
+        insecure: boolOption('Skip TLS certificate verification', false),
+        call_timeout: intOption('Seconds before a vCenter call is abandoned and retried', 1, 60),
+        max_backoff: intOption('Upper bound in seconds of the reconnect backoff', 1, 60),
       },
     },
   }),

@@ -12,6 +12,8 @@
  *   and a growing "seconds since last success", then a new session.
  */
 import type { ComponentContext } from '../../components/component';
+import { defaultBool, defaultNumber } from '../../config/schema-parts';
+import { vcenterStream } from './definition';
 import { boolOption, entryName, numberOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
 import { backoffMs, sleep } from '../../delivery/backoff';
@@ -97,9 +99,10 @@ export class VCenterStream implements Stream {
     });
     this.username = entry.auth?.secret?.username ?? '';
     this.password = entry.auth?.secret?.password ?? '';
-    this.insecure = boolOption(entry, 'insecure', false);
-    this.callTimeoutMs = numberOption(entry, 'call_timeout', 60) * 1000;
-    this.maxBackoffMs = numberOption(entry, 'max_backoff', 60) * 1000;
+    const schema = vcenterStream.schema;
+    this.insecure = boolOption(entry, 'insecure', defaultBool(schema, 'insecure'));
+    this.callTimeoutMs = numberOption(entry, 'call_timeout', defaultNumber(schema, 'call_timeout')) * 1000;
+    this.maxBackoffMs = numberOption(entry, 'max_backoff', defaultNumber(schema, 'max_backoff')) * 1000;
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
 
