@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { registerSecret } from '../log/logger';
 import { compilePattern, PatternError } from '../pattern';
-import { type AnyDefinition, buildConfigSchema, kindOf, nameProblems } from './schema';
+import { type AnyDefinition, buildConfigSchema, KIND_TYPES, kindOf, nameProblems } from './schema';
 import type { ConfigEntry, RouterConfig } from './types';
 
 /** At most this many problems are listed; the rest are counted ("... and 219,983 more"). */
@@ -200,11 +200,14 @@ function describe(e: ErrorObject, root: unknown[], components: AnyDefinition[]):
       return `${path}: "secret" is not allowed with this auth method`;
     case 'anyOf': {
       const schema = e.parentSchema as { anyOf?: Array<{ properties?: { type?: unknown } }> };
-      if (schema.anyOf?.[0]?.properties?.type !== undefined) {
-        const entry = e.data as ConfigEntry;
-        return `${path}: no component has type ${shown(path + '/type', entry?.type)} with provider ${shown(path + '/provider', entry?.provider)}; known: ${components.map((c) => `${c.kind}/${c.provider}`).join(', ')}`;
-      }
-      return `${path}: expected a boolean, "true" or "false", or a number as documented; found ${shown(path, e.data)}`;
+      if (schema.anyOf?.[0]?.properties?.type !== undefined)
+        return unknownComponent(path, e.data, components);
+      const branches = (e.parentSchema as { anyOf?: Array<{ type?: string }> }).anyOf ?? [];
+      if (branches.some((b) => b.type === 'boolean'))
+        return `${path}: expected true or false (a JSON boolean, or the string "true" or "false"), found ${shown(path, e.data)}`;
+      if (branches.some((b) => b.type === 'integer'))
+        return `${path}: expected an integer (a JSON number or a string of digits), found ${shown(path, e.data)}`;
+      return `${path}: expected a value as documented, found ${shown(path, e.data)}`;
     }
     case 'contains': {
       const kind = (String((e.parentSchema as { $comment?: string }).$comment ?? '').match(
@@ -222,12 +225,49 @@ function describe(e: ErrorObject, root: unknown[], components: AnyDefinition[]):
   }
 }
 
+/**
+ * An entry no component claims: one line that says which part is wrong and
+ * the closest known value (a misspelled `type`, or a provider unknown for
+ * that type).
+ */
+function unknownComponent(path: string, data: unknown, components: AnyDefinition[]): string {
+  const entry = (data ?? {}) as { type?: unknown; provider?: unknown };
+  const kind = kindOf(entry);
+  if (!kind) {
+    const types = [...new Set(Object.values(KIND_TYPES).flat())];
+    const hint = typeof entry.type === 'string' ? didYouMean(entry.type, types) : undefined;
+    return `${path}/type: expected one of the entry types ${types.join(', ')}, found ${shown(path + '/type', entry.type)}${hint ? ` (did you mean "${hint}"?)` : ''}`;
+  }
+  const providers = components.filter((c) => c.kind === kind).map((c) => c.provider);
+  const hint = typeof entry.provider === 'string' ? didYouMean(entry.provider, providers) : undefined;
+  return `${path}/provider: expected one of the ${kind} providers ${providers.join(', ')}, found ${shown(path + '/provider', entry.provider)}${hint ? ` (did you mean "${hint}"?)` : ''}`;
+}
+
+/**
+ * ajv reports every failing branch of an `anyOf` and every item a `contains`
+ * looked at; for the operator those are noise beside the one summary line.
+ */
+function withoutBranchNoise(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  const unknownEntries = anyOfs.filter((e) => e.schemaPath === '#/items/anyOf').map((e) => e.instancePath);
+  return errors.filter((e) => {
+    if (e.schemaPath.includes('/contains/')) return false;
+    // A misspelled entry also fails the "at least one processor" count: its own line says why.
+    if (e.keyword === 'contains' && unknownEntries.length > 0) return false;
+    if (e.keyword === 'anyOf') return true;
+    if (anyOfs.some((a) => a.instancePath === e.instancePath && e.schemaPath.startsWith(a.schemaPath + '/')))
+      return false;
+    // type/provider enums of an entry no component claims.
+    return !unknownEntries.some((p) => e.instancePath === `${p}/type` || e.instancePath === `${p}/provider`);
+  });
+}
+
 /** Validate parsed JSON against the components' schema; returns the problems (empty when valid). */
 export function validateConfigWith(components: AnyDefinition[], data: unknown): string[] {
   const v = validatorFor(components);
   if (v(data)) return [];
   const root = Array.isArray(data) ? data : [];
-  const problems = (v.errors ?? [])
+  const problems = withoutBranchNoise(v.errors ?? [])
     .map((e) => describe(e, root, components))
     .filter((p): p is string => p !== undefined);
   // anyOf errors for options come with a type error per branch: keep the summary line only.

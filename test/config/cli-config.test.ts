@@ -60,6 +60,29 @@ test('the seed metrics spelling {"type":"internal","provider":"metrics"} is acce
   expect((await runCli(['validate', '-config', writeConfig([stream, openfaas, m])])).code).toBe(0);
 });
 
+test('one problem, one line with the fix: misspelled type or provider, boolean option, missing entry', async () => {
+  const oneLine = async (entries: unknown[], line: RegExp) => {
+    const { code, stderr } = await runCli(['validate', '-config', writeConfig(entries)]);
+    expect(code).toBe(1);
+    const problems = stderr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(line);
+  };
+  await oneLine(
+    [stream, { type: 'processor', provider: 'stdot' }, metrics],
+    /\/1\/provider: expected one of the processor providers .*, found "stdot" \(did you mean "stdout"\?\)/,
+  );
+  await oneLine(
+    [stream, { type: 'procesor', provider: 'stdout' }, metrics],
+    /\/1\/type: expected one of the entry types .*, found "procesor" \(did you mean "processor"\?\)/,
+  );
+  await oneLine([stream, openfaas], /\/: a metrics entry is required \(found none\)/);
+  await oneLine(
+    [stream, { ...openfaas, options: { async: 'yes' } }, metrics],
+    /\/1\/options\/async: expected true or false .*found "yes"/,
+  );
+});
+
 test('missing stream, processor or metrics entry', async () => {
   await expectInvalid([openfaas, metrics], /a stream entry is required/);
   await expectInvalid([stream, metrics], /a processor entry is required/);

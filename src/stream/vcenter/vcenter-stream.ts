@@ -271,8 +271,10 @@ export class VCenterStream implements Stream {
     while (!this.stopping) {
       if (readPage) {
         const page = await this.vc('RetrievePropertiesEx', () => collector.readPage());
-        let fresh = page.filter((e) => cursor.isNew(e));
-        if (page.length >= PAGE_SIZE && fresh.length === page.length) {
+        // One event per key: govmomi's simulator can list an event twice in a new collector's
+        // page when it was posted while the collector was being created.
+        let fresh = [...new Map(page.filter((e) => cursor.isNew(e)).map((e) => [e.key, e])).values()];
+        if (page.length >= PAGE_SIZE && fresh.length === new Set(page.map((e) => e.key)).size) {
           fresh = await this.fillGap(collector, cursor, fresh);
         }
         await this.deliverAll(fresh, handler, cursor);
