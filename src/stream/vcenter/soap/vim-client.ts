@@ -119,6 +119,17 @@ function parseReply(method: string, xml: string): Parsed {
   return { response };
 }
 
+/** When each reply's bytes were complete (performance.now() ms), by its response element. */
+const replyArrivals = new WeakMap<XmlElement, number>();
+
+/**
+ * When the reply holding `response` had arrived, before it was parsed
+ * (performance.now() ms): the start of the router's own share of an event's latency.
+ */
+export function replyArrivedAt(response: XmlElement): number | undefined {
+  return replyArrivals.get(response);
+}
+
 export class VimClient {
   private cookie?: string;
   private readonly agent: http.Agent;
@@ -144,8 +155,10 @@ export class VimClient {
     // calls this for every reply body, including HTTP 500 fault bodies.
     const wsdl = client.wsdl as unknown as { xmlToObject: (xml: string) => unknown };
     wsdl.xmlToObject = (xml: string) => {
+      const arrivedAt = performance.now();
       const parsed = parseReply('reply', xml);
       if ('fault' in parsed) throw parsed.fault;
+      replyArrivals.set(parsed.response, arrivedAt);
       return { Body: { [parsed.response.name]: parsed.response } };
     };
   }
