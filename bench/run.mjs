@@ -788,7 +788,7 @@ async function main() {
 
 /** One complete run (peer, router, reference, warm-up, idle, phases) on one simulator; leaves it running. */
 async function runOnSimulator(simulator) {
-  const steadySeconds = QUICK ? 3 : 10;
+  const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS) || (QUICK ? 3 : 10);
   const bigBurst = QUICK ? 2000 : 10_000;
   const loadAtStart = os.loadavg();
   await startSimulator(simulator.bin);
@@ -912,6 +912,12 @@ async function runOnSimulator(simulator) {
       simulator.tickMs,
     ),
   );
+  if (process.env.BENCH_STEADY_ONLY === '1') {
+    // profiling the steady phase alone (BENCH_ROUTER_NODE_ARGS="--cpu-prof ..."): stop here
+    await Promise.all([stopChild(router, 10_000), stopChild(ref, 10_000)]);
+    log('BENCH_STEADY_ONLY=1: stopped after the steady phase');
+    process.exit(0);
+  }
   await sleep(1000);
   phases.push(
     await runPhase(

@@ -107,9 +107,10 @@ export class EventCollector {
    * nothing happened in that time.
    */
   async waitForEvents(maxWaitSeconds: number, timeoutMs: number): Promise<RawEvent[] | undefined> {
-    const res = await this.client.call(
-      'WaitForUpdatesEx',
-      { _this: moRefArg(this.content.propertyCollector), version: this.version, options: { maxWaitSeconds } },
+    const res = await this.client.waitForUpdatesEx(
+      this.content.propertyCollector,
+      this.version,
+      maxWaitSeconds,
       timeoutMs,
     );
     const ret = child(res, 'returnval');
