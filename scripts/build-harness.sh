@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Go test harness (test/harness/go/{vcsim,vctool}) into test/harness/bin/
+# Builds the Go test harness (test/harness/go/{vcsim,vctool,reffollower}) into test/harness/bin/
 # against Debian's govmomi (golang-github-vmware-govmomi-dev) in GOPATH mode,
-# without network access for Go modules. Idempotent: skips the build when the
+# without network access for Go modules.
+# Also builds the TEST VARIANT test/harness/bin/vcsim-tick20ms: the same vcsim source against a
+# copy of Debian's govmomi tree in which ONLY the WaitForUpdates tick of
+# simulator/property_collector.go is changed from 250 ms to 20 ms (newer govmomi simulators use
+# 20 ms, closer to a vCenter's prompt updates). The copy lives in the build dir, first on GOPATH. Idempotent: skips the build when the
 # binaries are newer than their sources. Installs the Debian packages when they
 # are missing and we run as root.
 set -euo pipefail
@@ -38,8 +42,8 @@ mkdir -p "$BIN"
 
 # up to date: both binaries exist and are newer than every source file
 uptodate=1
-for tool in vcsim vctool reffollower; do
-  if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/$tool" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
+for tool in vcsim vctool reffollower vcsim-tick20ms; do
+  if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/${tool%-tick20ms}" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
     uptodate=0
   fi
 done
@@ -60,4 +64,29 @@ for tool in vcsim vctool reffollower; do
   (cd "$SRC/$tool" && go build -o "$BIN/.$tool.$$" .)
   mv -f "$BIN/.$tool.$$" "$BIN/$tool"
 done
-log "built $BIN/vcsim $BIN/vctool $BIN/reffollower"
+
+# --- test variant: vcsim-tick20ms (govmomi copy with the 250 ms WaitForUpdates tick set to 20 ms)
+TICK_GOPATH="$BUILD_DIR/tick20ms"
+TICK_GOVMOMI="$TICK_GOPATH/src/github.com/vmware/govmomi"
+TICK_FILE="simulator/property_collector.go"
+TICK_FROM='ticker := time.NewTicker(250 * time.Millisecond)'
+if [ "$(grep -cF "$TICK_FROM" "$GOVMOMI/$TICK_FILE")" != 1 ]; then
+  log "expected exactly one '$TICK_FROM' in $GOVMOMI/$TICK_FILE; Debian's govmomi changed?"
+  exit 1
+fi
+rm -rf "$TICK_GOPATH.$$"
+trap 'rm -rf "$TICK_GOPATH.$$"' EXIT
+mkdir -p "$TICK_GOPATH.$$/src/github.com/vmware"
+cp -a "$GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi"
+sed -i 's/NewTicker(250 \* time\.Millisecond)/NewTicker(20 * time.Millisecond)/' "$TICK_GOPATH.$$/src/github.com/vmware/govmomi/$TICK_FILE"
+# the copy differs from Debian's tree in that one line only
+if [ "$(diff -r "$GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi" | grep -c '^[<>]')" != 2 ]; then
+  log "the tick20ms patch changed more than one line"
+  exit 1
+fi
+rm -rf "$TICK_GOPATH"
+mv "$TICK_GOPATH.$$" "$TICK_GOPATH"
+log "building vcsim-tick20ms (TEST VARIANT: WaitForUpdates tick 20 ms instead of 250 ms)"
+(cd "$SRC/vcsim" && GOPATH="$TICK_GOPATH:$GOCODE:$BUILD_DIR" go build -o "$BIN/.vcsim-tick20ms.$$" .)
+mv -f "$BIN/.vcsim-tick20ms.$$" "$BIN/vcsim-tick20ms"
+log "built $BIN/vcsim $BIN/vctool $BIN/reffollower $BIN/vcsim-tick20ms"

@@ -110,7 +110,7 @@ export class Router {
     for (const p of this.processors) void p.run(this.log.consumer(p.name));
     this.watchLog();
     const runs = this.streams.map((s) =>
-      s.run((event, key) => this.log.append(s.name, key, event).then(() => undefined)),
+      s.run((event, key, arrivedAt) => this.log.append(s.name, key, event, arrivedAt).then(() => undefined)),
     );
     // One stream's fatal start error (a wrong password) stops the router; the others end with stop().
     this.done = Promise.all(runs).then(() => undefined);

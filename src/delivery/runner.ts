@@ -210,6 +210,15 @@ export class DeliveryRunner<T = unknown> {
   private async send(batch: Array<Delivery<T>>): Promise<void> {
     const name = this.options.name;
     let remaining = batch;
+    // The router's own share ends here, when the events are handed to the peer (first attempt).
+    const now = performance.now();
+    for (const d of batch) {
+      if (d.entry.arrivedAt !== undefined)
+        this.ctx.metrics.routerLatency.observe(
+          { processor: name },
+          Math.max(0, now - d.entry.arrivedAt) / 1000,
+        );
+    }
     for (let attempt = 1; remaining.length > 0; attempt++) {
       let outcomes: Outcome[];
       try {

@@ -22,6 +22,11 @@ export interface LogEntry {
   readonly event: RouterEvent;
   /** The structured-mode JSON of `event`, encoded once for every sink. */
   readonly json: string;
+  /**
+   * When the stream's reply carrying the event arrived (performance.now() ms): the start of
+   * the router's own share of its latency (`router_latency_seconds`); absent when unknown.
+   */
+  readonly arrivedAt?: number;
 }
 
 export interface EventLogLimits {
@@ -103,7 +108,7 @@ export class EventLog {
    * Append one event; waits while the log is full. Resolves with the entry, or
    * rejects with LogClosedError when the router stops while it waits.
    */
-  async append(stream: string, key: number, event: RouterEvent): Promise<LogEntry> {
+  async append(stream: string, key: number, event: RouterEvent, arrivedAt?: number): Promise<LogEntry> {
     while (this.full() && !this.closed) {
       if (this.fullSince === undefined) {
         this.fullSince = Date.now();
@@ -114,7 +119,7 @@ export class EventLog {
     if (this.closed) throw new LogClosedError();
     this.fullSince = undefined;
     const json = cloudEventJson(event);
-    const entry: LogEntry = { seq: this.head, stream, key, event, json };
+    const entry: LogEntry = { seq: this.head, stream, key, event, json, arrivedAt };
     this.entries.push(entry);
     this.bytes += json.length;
     for (const c of this.consumers) c.wake();

@@ -12,8 +12,11 @@ export class StreamStartError extends Error {
   }
 }
 
-/** Receives each event of a stream in key order; awaiting it is the stream's back-pressure. */
-export type EventHandler = (event: RouterEvent, key: number) => Promise<void>;
+/**
+ * Receives each event of a stream in key order; awaiting it is the stream's back-pressure.
+ * `arrivedAt`: when the reply that carried the event arrived (performance.now() ms), if known.
+ */
+export type EventHandler = (event: RouterEvent, key: number, arrivedAt?: number) => Promise<void>;
 
 /** An event source. */
 export interface Stream {

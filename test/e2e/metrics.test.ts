@@ -64,6 +64,13 @@ test('/stats has the original expvar shape and counts the delivered events per s
     'vmware_event_router_processor_invocations_total{processor="stdout",subject="VmPoweredOffEvent"} 1',
   );
   expect(metrics).toMatch(/vmware_event_router_delivery_latency_seconds_count\{processor="stdout"\} 3/);
+  // the router's own share: reply arrival -> handed to the sink, once per delivered event
+  expect(metrics).toMatch(/vmware_event_router_router_latency_seconds_count\{processor="stdout"\} 3/);
+  const share = /vmware_event_router_router_latency_seconds_sum\{processor="stdout"\} ([0-9.e-]+)/.exec(
+    metrics,
+  );
+  expect(Number(share?.[1])).toBeGreaterThan(0);
+  expect(Number(share?.[1])).toBeLessThan(3 * 5);
   expect(metrics).toMatch(
     /vmware_event_router_stream_seconds_since_last_success\{provider="vmware_vcenter",stream="vmware_vcenter"\} [0-9.]+/,
   );

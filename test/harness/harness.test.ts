@@ -242,4 +242,29 @@ describe('govmomi simulator harness', () => {
       await short.stop();
     }
   });
+
+  it('builds the test variant vcsim-tick20ms, which answers and wakes WaitForUpdatesEx every 20 ms', async () => {
+    const fast = await startSimulator({ variant: 'tick20ms' });
+    try {
+      const info = await about(fast);
+      expect(info.ApiType).toBe('VirtualCenter');
+      // every WaitForUpdatesEx with MaxWaitSeconds=0 returns at the simulator's next tick:
+      // 12 empty waits take >= 12 x 250 ms on vcsim, ~12 x 20 ms on the variant
+      const timeWaits = async (s: Simulator): Promise<number> => {
+        const t0 = process.hrtime.bigint();
+        const out = await runVctool(s, ['wait', '-count', '12', '-max-wait', '0', '-page-size', '1']);
+        expect(out.trim().split('\n')).toHaveLength(13);
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      };
+      const slowMs = await timeWaits(sim);
+      const fastMs = await timeWaits(fast);
+      expect(slowMs).toBeGreaterThanOrEqual(12 * 250);
+      expect(fastMs).toBeLessThan(slowMs - 1500);
+      // events flow as on vcsim
+      await postEvents(fast, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);
+      expect(classes(await referenceEvents(fast))).toContain('VmPoweredOnEvent');
+    } finally {
+      await fast.stop();
+    }
+  });
 });

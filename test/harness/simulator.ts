@@ -89,6 +89,12 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const HARNESS_BIN = path.join(REPO_ROOT, 'test', 'harness', 'bin');
 export const VCSIM = path.join(HARNESS_BIN, 'vcsim');
 export const VCTOOL = path.join(HARNESS_BIN, 'vctool');
+/**
+ * TEST VARIANT of vcsim: the same source built against a copy of Debian's govmomi in which only the
+ * WaitForUpdates tick (simulator/property_collector.go) is 20 ms instead of 250 ms, like newer
+ * govmomi simulators. A waiting WaitForUpdatesEx answers within ~20 ms of an event.
+ */
+export const VCSIM_TICK20MS = path.join(HARNESS_BIN, 'vcsim-tick20ms');
 const BUILD_SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-harness.sh');
 
 let built = false;
@@ -155,6 +161,8 @@ export interface SimulatorOptions {
   trace?: boolean;
   /** A standalone ESXi host (govmomi's simulator.ESX()) instead of a vCenter. */
   esx?: boolean;
+  /** 'tick20ms': run the test variant vcsim-tick20ms (WaitForUpdates tick 20 ms, not 250 ms). */
+  variant?: 'tick20ms';
 }
 
 export interface Simulator {
@@ -224,7 +232,7 @@ class SimulatorProcess implements Simulator {
     const tmp = path.join(this.dir, 'tmp');
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    const child = spawn(VCSIM, args, {
+    const child = spawn(this.opts.variant === 'tick20ms' ? VCSIM_TICK20MS : VCSIM, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, TMPDIR: tmp },
     });

@@ -19,7 +19,7 @@
  * burst pushed past it.
  */
 import { child, children, type XmlElement } from './vim25/xml';
-import { moRefArg, moRefOf, VimClient, type MoRef } from './soap/vim-client';
+import { moRefArg, moRefOf, replyArrivedAt, VimClient, type MoRef } from './soap/vim-client';
 import type { ServiceContent } from './session';
 
 export const PAGE_SIZE = 1000;
@@ -30,6 +30,8 @@ export interface RawEvent {
   key: number;
   createdTime: string;
   el: XmlElement;
+  /** When the reply that carried it arrived (performance.now() ms), see replyArrivedAt. */
+  arrivedAt?: number;
 }
 
 /** Key and createdTime straight from the element, without converting the whole event. */
@@ -44,12 +46,17 @@ export function rawEvent(el: XmlElement): RawEvent {
  * `changeSet`s) or properties (RetrievePropertiesEx `propSet`s): both carry
  * `name` and `val`.
  */
-function latestPageEvents(props: XmlElement[]): RawEvent[] {
+function latestPageEvents(props: XmlElement[], arrivedAt: number | undefined): RawEvent[] {
   const events: RawEvent[] = [];
   for (const prop of props) {
     if (child(prop, 'name')?.text !== 'latestPage') continue;
     const val = child(prop, 'val');
-    if (val) for (const el of val.children) events.push(rawEvent(el));
+    if (val)
+      for (const el of val.children) {
+        const raw = rawEvent(el);
+        raw.arrivedAt = arrivedAt;
+        events.push(raw);
+      }
   }
   return events;
 }
@@ -100,9 +107,10 @@ export class EventCollector {
    * nothing happened in that time.
    */
   async waitForEvents(maxWaitSeconds: number, timeoutMs: number): Promise<RawEvent[] | undefined> {
-    const res = await this.client.call(
-      'WaitForUpdatesEx',
-      { _this: moRefArg(this.content.propertyCollector), version: this.version, options: { maxWaitSeconds } },
+    const res = await this.client.waitForUpdatesEx(
+      this.content.propertyCollector,
+      this.version,
+      maxWaitSeconds,
       timeoutMs,
     );
     const ret = child(res, 'returnval');
@@ -111,7 +119,7 @@ export class EventCollector {
     const changes = children(ret, 'filterSet').flatMap((fs) =>
       children(fs, 'objectSet').flatMap((os) => children(os, 'changeSet')),
     );
-    return latestPageEvents(changes);
+    return latestPageEvents(changes, replyArrivedAt(res));
   }
 
   /** The newest PAGE_SIZE events, newest first. */
@@ -125,7 +133,7 @@ export class EventCollector {
     const props = children(res, 'returnval').flatMap((ret) =>
       children(ret, 'objects').flatMap((obj) => children(obj, 'propSet')),
     );
-    return latestPageEvents(props);
+    return latestPageEvents(props, replyArrivedAt(res));
   }
 
   /**
@@ -144,7 +152,8 @@ export class EventCollector {
         _this: moRefArg(this.collector),
         maxCount: PAGE_SIZE,
       });
-      const batch = children(res, 'returnval').map(rawEvent);
+      const arrivedAt = replyArrivedAt(res);
+      const batch = children(res, 'returnval').map((el) => ({ ...rawEvent(el), arrivedAt }));
       if (batch.length === 0) break;
       out.push(...batch);
       if (batch.some(stop)) break;

@@ -391,7 +391,7 @@ export class VCenterStream implements Stream {
       }
       const ce = toCloudEvent(ev, this.source, this.identity());
       this.log.debug('event', { key: ev.key, subject: ce.subject });
-      await handler(ce, ev.key);
+      await handler(ce, ev.key, raw.arrivedAt);
       this.ctx.metrics.streamEvents.inc(this.labels);
     } catch (err) {
       if (err instanceof LogClosedError) return;
