@@ -7,7 +7,7 @@
  * with its fix in the style the operator typed: `-confg` → "did you mean
  * -config?", `valdate` → "did you mean validate?".
  */
-export const LONG_FLAGS = ['config', 'verbose', 'log-level', 'log-json', 'version', 'help'];
+export const LONG_FLAGS = ['config', 'verbose', 'log-level', 'log-json', 'version', 'help', 'connect'];
 /** Long flags followed by a value (`-config FILE`). */
 const WITH_VALUE = ['config', 'log-level'];
 const SHORT_FLAGS = ['-h'];

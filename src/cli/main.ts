@@ -148,20 +148,32 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a configuration file: exit 0 when valid, else print every problem and exit 1')
     .addOption(new Option('--config <path>', 'configuration file').default(DEFAULT_CONFIG))
-    .action(async (opts: { config: string }, cmd: Command) => {
+    .option('--connect', 'also log in to each vCenter and reach each processor, one line each')
+    .action(async (opts: { config: string; connect?: boolean }, cmd: Command) => {
       const { ConfigError } = await import('../config/load');
       const { loadConfig } = await import('../catalogue');
       const file =
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)
           : opts.config;
+      let config;
       try {
-        loadConfig(file);
-        process.stdout.write(`${file}: configuration is valid\n`);
+        config = loadConfig(file);
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message);
         throw err;
       }
+      if (!opts.connect) {
+        process.stdout.write(
+          `${file}: configuration is valid (the file only; -connect also reaches each peer)\n`,
+        );
+        return;
+      }
+      process.stdout.write(`${file}: configuration is valid; reaching each peer\n`);
+      const { checkConnections } = await import('./connect');
+      const lines = await checkConnections(config);
+      for (const l of lines) process.stdout.write(l.text + '\n');
+      process.exit(lines.every((l) => l.ok) ? 0 : 1);
     });
   return program;
 }

@@ -63,6 +63,11 @@ export interface Sink<T = unknown> {
   send(batch: Array<Delivery<T>>, signal: AbortSignal): Promise<Outcome[]>;
   /** Told about each attempt's outcome (`final`: no retry follows), for the sink's own metrics. */
   observe?(delivery: Delivery<T>, outcome: Outcome, final: boolean): void;
+  /**
+   * `validate -connect`, for sinks whose `start` does not contact the peer:
+   * reach it once without delivering anything; resolves with what answered.
+   */
+  probe?(): Promise<string>;
   /** Close connections and timers. */
   stop(): Promise<void>;
   /** Details for `/readyz` (e.g. why it is not ready). */

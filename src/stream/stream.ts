@@ -25,6 +25,11 @@ export interface Stream {
   readonly name: string;
   /** The address shown for it (no credentials). */
   readonly source: string;
+  /**
+   * `validate -connect`: reach the source once (log in and out) and describe
+   * what answered; rejects with a message that says what to fix.
+   */
+  check?(): Promise<string>;
   /** Why it is not ready, for /readyz details (undefined when ready). */
   details?(): Record<string, unknown>;
   /**

@@ -24,6 +24,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
+import { reach } from '../../util/reach';
 import { defaultBool, defaultNumber } from '../../config/schema-parts';
 import { knativeProcessor } from './definition';
 import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
@@ -151,6 +152,12 @@ export class KnativeProcessor implements Sink<null> {
 
   ready(): boolean {
     return !this.stopped;
+  }
+
+  /** The destination accepts a TCP connection (nothing is posted). */
+  async probe(): Promise<string> {
+    await reach(this.url.href, 5000);
+    return 'destination accepts connections';
   }
 
   route(): Route<null> {

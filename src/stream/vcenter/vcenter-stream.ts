@@ -117,6 +117,30 @@ export class VCenterStream implements Stream {
     return this.entry.name ? `${uuid}/${this.entry.name}` : uuid;
   }
 
+  async check(): Promise<string> {
+    const client = await VimClient.create(this.entry.address ?? '', {
+      insecure: this.insecure,
+      timeoutMs: this.callTimeoutMs,
+    });
+    try {
+      const content = await retrieveServiceContent(client);
+      try {
+        await login(client, content, this.username, this.password);
+      } catch (err) {
+        if (err instanceof VimFault && err.faultType === 'InvalidLogin')
+          throw new Error(
+            `rejected the login of user "${this.username}" (InvalidLogin): check auth.secret.username and auth.secret.password`,
+            { cause: err },
+          );
+        throw err;
+      }
+      await logout(client, content, 5000).catch(() => undefined);
+      return `logged in as "${this.username}" (${content.fullName})`;
+    } finally {
+      client.close();
+    }
+  }
+
   details(): Record<string, unknown> {
     return {
       source: this.source,
