@@ -110,7 +110,10 @@ export class Router {
     for (const p of this.processors) void p.run(this.log.consumer(p.name));
     this.watchLog();
     const runs = this.streams.map((s) =>
-      s.run((event, key, arrivedAt) => this.log.append(s.name, key, event, arrivedAt).then(() => undefined)),
+      s.run(
+        (event, key, arrivedAt) => this.log.append(s.name, key, event, arrivedAt).then(() => undefined),
+        () => this.log.acknowledged(s.name),
+      ),
     );
     // One stream's fatal start error (a wrong password) stops the router; the others end with stop().
     this.done = Promise.all(runs).then(() => undefined);
@@ -189,6 +192,8 @@ export class Router {
     const streamsStopped = Promise.all(this.streams.map((s) => s.stop()));
     await Promise.all(this.processors.map((p) => p.stop(Math.max(0, until - Date.now()))));
     await streamsStopped;
+    // What the processors acknowledged up to the end (checkpointing streams only).
+    await Promise.all(this.streams.map((s) => s.saveCheckpoint?.()));
     await this.metricsServer.stop();
     if (!opts.quiet) this.logger.info('stopped');
   }

@@ -89,6 +89,9 @@ export function deliveryOptions(defaults: {
       0,
       defaults.retries,
     ),
+    dead_letter_file: stringOption(
+      'File (JSON lines) for events the processor gives up on; with it, a checkpoint may move past them',
+    ),
   };
 }
 

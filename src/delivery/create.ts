@@ -5,9 +5,10 @@
  */
 import type { ComponentContext, ComponentDefinition } from '../components/component';
 import { optionDefault } from '../config/schema-parts';
-import { entryName, numberOption, type ConfigEntry } from '../config/types';
+import { entryName, numberOption, stringOption, type ConfigEntry } from '../config/types';
 import { compilePattern } from '../pattern';
 import type { BackoffPolicy } from './backoff';
+import { DeadLetterFile } from './dead-letter';
 import { DeliveryRunner } from './runner';
 import type { Sink } from './sink';
 
@@ -33,6 +34,7 @@ export function runnerFor<T>(
 ): DeliveryRunner<T> {
   const option = (name: string, fallback: number): number =>
     numberOption(entry, name, Number(optionDefault(def.schema, name) ?? fallback));
+  const deadLetterFile = stringOption(entry, 'dead_letter_file');
   return new DeliveryRunner<T>(
     sink,
     {
@@ -41,6 +43,7 @@ export function runnerFor<T>(
       retries: option('retries', 0),
       backoff: overrides.backoff ?? DEFAULT_BACKOFF,
       filter: entry.filter ? compilePattern(entry.filter) : undefined,
+      deadLetter: deadLetterFile ? new DeadLetterFile(deadLetterFile, entryName(entry)) : undefined,
     },
     ctx,
   );

@@ -20,8 +20,9 @@ import type { Consumer, LogEntry } from '../eventlog/event-log';
 import type { Logger } from '../log/logger';
 import type { EventMatcher } from '../pattern';
 import { type BackoffPolicy, backoffMs, sleep } from './backoff';
+import type { DeadLetterFile } from './dead-letter';
 import { InFlight } from './in-flight';
-import type { Delivery, Outcome, Sink } from './sink';
+import type { Delivery, Failure, Outcome, Sink } from './sink';
 
 /** A Retry-After longer than this is cut to it (a peer cannot park the runner for hours). */
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -36,6 +37,8 @@ export interface RunnerOptions {
   backoff: BackoffPolicy;
   /** Only events this pattern matches reach the sink. */
   filter?: EventMatcher;
+  /** Where events the sink gave up on are written (then they count as acknowledged). */
+  deadLetter?: DeadLetterFile;
 }
 
 /** Per event: deliveries not settled yet, and who to tell when none are left. */
@@ -138,6 +141,7 @@ export class DeliveryRunner<T = unknown> {
     const name = this.options.name;
     if (this.stopping) {
       this.ctx.metrics.dropped.inc({ processor: name, reason: 'stopped' });
+      entry.failed = true;
       done?.();
       return;
     }
@@ -192,6 +196,7 @@ export class DeliveryRunner<T = unknown> {
       // The runner stopped while the batch waited for room: it was never sent.
       for (const d of batch) {
         this.ctx.metrics.dropped.inc({ processor: this.options.name, reason: 'stopped' });
+        d.entry.failed = true;
         this.settle(d);
       }
     }
@@ -232,6 +237,7 @@ export class DeliveryRunner<T = unknown> {
         outcomes = remaining.map(() => ({ status: 'retry', failure }) as Outcome);
       }
       const retry: Array<Delivery<T>> = [];
+      const given: Array<{ d: Delivery<T>; failure: Failure; attempts: number }> = [];
       let waitMs = 0;
       let firstRetry: Outcome | undefined;
       remaining.forEach((d, i) => {
@@ -260,8 +266,9 @@ export class DeliveryRunner<T = unknown> {
           event_id: d.entry.event.id,
           attempts: attempt,
         });
-        this.settle(d);
+        given.push({ d, failure: o.failure, attempts: attempt });
       });
+      await this.giveUp(given);
       if (retry.length === 0) return;
       const wait = Math.max(backoffMs(attempt, this.options.backoff), waitMs);
       if (firstRetry && firstRetry.status === 'retry') {
@@ -274,6 +281,28 @@ export class DeliveryRunner<T = unknown> {
       }
       await sleep(wait, this.abort.signal);
       remaining = retry;
+    }
+  }
+
+  /**
+   * Deliveries the sink gave up on: into the dead-letter file when there is
+   * one (then acknowledged), else marked failed so that no checkpoint passes
+   * them; settled either way.
+   */
+  private async giveUp(given: Array<{ d: Delivery<T>; failure: Failure; attempts: number }>): Promise<void> {
+    for (const { d, failure, attempts } of given) {
+      const dl = this.options.deadLetter;
+      if (dl && (await dl.append(d.entry, failure, attempts))) {
+        this.ctx.metrics.deadLettered.inc({ processor: this.options.name });
+      } else {
+        if (dl)
+          this.log.error('could not write the dead-letter file', {
+            file: dl.path,
+            event_id: d.entry.event.id,
+          });
+        d.entry.failed = true;
+      }
+      this.settle(d);
     }
   }
 

@@ -27,6 +27,15 @@ export interface LogEntry {
    * the router's own share of its latency (`router_latency_seconds`); absent when unknown.
    */
   readonly arrivedAt?: number;
+  /** Set when a processor gave up on it (not delivered, not dead-lettered): checkpoints stop before it. */
+  failed?: boolean;
+}
+
+/** The newest event of a stream that every processor has acknowledged. */
+export interface Acknowledged {
+  key: number;
+  /** Its createdTime. */
+  time: string;
 }
 
 export interface EventLogLimits {
@@ -64,6 +73,10 @@ export class EventLog {
   private readonly consumers: ConsumerImpl[] = [];
   private appendWaiters: Array<() => void> = [];
   private closed = false;
+  /** Per stream: the newest entry every consumer finished with, before any failed one. */
+  private readonly acked = new Map<string, Acknowledged>();
+  /** Streams with an entry some processor failed: their acknowledged position stops there. */
+  private readonly blocked = new Set<string>();
   /** Times an append had to wait for the slowest consumer. */
   fullWaits = 0;
   /** Since when appends wait (undefined while there is room). */
@@ -137,11 +150,25 @@ export class EventLog {
     for (const c of this.consumers) min = Math.min(min, c.committed);
     const drop = min - this.base;
     if (drop <= 0) return;
-    for (let i = 0; i < drop; i++) this.bytes -= this.entries[i].json.length;
+    for (let i = 0; i < drop; i++) {
+      const e = this.entries[i];
+      this.bytes -= e.json.length;
+      if (e.failed) this.blocked.add(e.stream);
+      else if (!this.blocked.has(e.stream))
+        this.acked.set(e.stream, { key: e.key, time: e.event.time ?? '' });
+    }
     this.entries.splice(0, drop);
     this.base = min;
     const waiters = this.appendWaiters.splice(0);
     for (const w of waiters) w();
+  }
+
+  /**
+   * The newest event of `stream` every processor acknowledged (delivered,
+   * dead-lettered, filtered out or not wanted), with no failed event before it.
+   */
+  acknowledged(stream: string): Acknowledged | undefined {
+    return this.acked.get(stream);
   }
 
   get isClosed(): boolean {

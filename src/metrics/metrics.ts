@@ -24,6 +24,8 @@ export class RouterMetrics {
   /** Events the router detected as missing from the vCenter's history (never silently). */
   readonly streamGapEvents: Counter<'provider' | 'stream'>;
   readonly streamConnected: Gauge<'provider' | 'stream'>;
+  /** Restarts whose checkpoint was older than the replay window (older events not delivered). */
+  readonly streamCheckpointWindowExceeded: Counter<'provider' | 'stream'>;
   readonly streamReconnects: Counter<'provider' | 'stream' | 'reason'>;
   readonly streamCallErrors: Counter<'provider' | 'stream' | 'method'>;
   readonly streamLastSuccess: Gauge<'provider' | 'stream'>;
@@ -43,6 +45,8 @@ export class RouterMetrics {
    * carried it to the processor handing it to its peer (the first send of its batch).
    */
   readonly routerLatency: Histogram<'processor'>;
+  /** Events a processor gave up on and wrote to its dead-letter file. */
+  readonly deadLettered: Counter<'processor'>;
   /** Events a processor's `filter` did not match (never handed to it). */
   readonly filtered: Counter<'processor'>;
   /** Delivery attempts that failed and were retried, per processor and reason. */
@@ -87,6 +91,12 @@ export class RouterMetrics {
     this.streamConnected = new Gauge({
       name: METRIC_PREFIX + 'stream_connected',
       help: '1 when the stream has a logged-in vCenter session and an event collector',
+      labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.streamCheckpointWindowExceeded = new Counter({
+      name: METRIC_PREFIX + 'stream_checkpoint_window_exceeded_total',
+      help: 'Starts whose checkpoint was older than replay_window: events before the window were not delivered',
       labelNames: ['provider', 'stream'],
       registers,
     });
@@ -158,6 +168,12 @@ export class RouterMetrics {
     this.filtered = new Counter({
       name: METRIC_PREFIX + 'processor_filtered_total',
       help: "Events the processor's filter did not match (not handed to it)",
+      labelNames: ['processor'],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: METRIC_PREFIX + 'processor_dead_lettered_total',
+      help: 'Events the processor gave up on and wrote to its dead-letter file',
       labelNames: ['processor'],
       registers,
     });

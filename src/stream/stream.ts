@@ -18,6 +18,9 @@ export class StreamStartError extends Error {
  */
 export type EventHandler = (event: RouterEvent, key: number, arrivedAt?: number) => Promise<void>;
 
+/** The newest event of the stream every processor acknowledged (for checkpoints). */
+export type AcknowledgedSource = () => { key: number; time: string } | undefined;
+
 /** An event source. */
 export interface Stream {
   readonly provider: string;
@@ -38,7 +41,9 @@ export interface Stream {
    * the first login, an address that is not a vCenter); later failures are
    * retried internally.
    */
-  run(handler: EventHandler): Promise<void>;
+  run(handler: EventHandler, acknowledged?: AcknowledgedSource): Promise<void>;
+  /** Write the checkpoint now, if the stream keeps one (at shutdown, after the processors stopped). */
+  saveCheckpoint?(): Promise<void>;
   /** Connected and following the stream (feeds `/readyz`). */
   ready(): boolean;
   /** Stop following; resolves once the session is cleaned up (collector destroyed, logged out). */

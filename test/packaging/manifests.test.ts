@@ -18,6 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as yaml from 'js-yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import ts from 'typescript';
 import { DEFAULT_CONFIG } from '../../src/cli/main';
@@ -40,6 +41,11 @@ const MODELS: Record<string, { validate(obj: Obj): void; module: string; iface: 
     validate: (o) => new Service(o as never).validate(),
     module: 'kubernetes-models/v1/Service',
     iface: 'IService',
+  },
+  'v1/PersistentVolumeClaim': {
+    validate: (o) => new PersistentVolumeClaim(o as never).validate(),
+    module: 'kubernetes-models/v1/PersistentVolumeClaim',
+    iface: 'IPersistentVolumeClaim',
   },
 };
 
@@ -315,6 +321,21 @@ describe('Prometheus can scrape /metrics while /readyz is 503', () => {
     expect(doc).toContain('vmware-event-router-metrics');
     expect(doc).toContain('deploy/monitoring/service-monitor.yaml');
   });
+});
+
+test('deploy/checkpoint: the PVC validates and the patch mounts it at the default checkpoint_dir', () => {
+  const dir = path.join(DEPLOY, 'checkpoint');
+  const [pvc] = loadDocs(path.join(dir, 'checkpoint-pvc.yaml'));
+  expect(pvc.kind).toBe('PersistentVolumeClaim');
+  expect(() => modelFor(pvc).validate(pvc)).not.toThrow();
+  const [patch] = loadDocs(path.join(dir, 'deployment-patch.yaml')) as unknown as Deployment[];
+  const spec = patch.spec!.template.spec!;
+  expect(spec.containers[0].name).toBe(deployment.spec!.template.spec!.containers[0].name);
+  expect(spec.containers[0].volumeMounts).toEqual([
+    { name: 'checkpoint', mountPath: '/var/lib/vmware-event-router' },
+  ]);
+  expect(spec.volumes![0].persistentVolumeClaim!.claimName).toBe((pvc.metadata as Obj).name);
+  expect(patch.spec!.strategy!.type).toBe('Recreate');
 });
 
 test('`make image` tags the image the manifest names', () => {

@@ -4,6 +4,7 @@ import {
   boolOption,
   entrySchema,
   intOption,
+  stringOption,
   URL_AUTHORITY_PATTERN,
 } from '../../config/schema-parts';
 import type { Stream } from '../stream';
@@ -30,6 +31,15 @@ export const vcenterStream: ComponentDefinition<Stream> = {
         insecure: boolOption('Skip TLS certificate verification', false),
         call_timeout: intOption('Seconds before a vCenter call is abandoned and retried', 1, 60),
         max_backoff: intOption('Upper bound in seconds of the reconnect backoff', 1, 60),
+        checkpoint: boolOption(
+          'Resume after a restart from the newest event every processor acknowledged (at-least-once)',
+          false,
+        ),
+        checkpoint_dir: stringOption('Directory of the checkpoint files (a persistent volume)', {
+          default: '/var/lib/vmware-event-router',
+        }),
+        checkpoint_interval: intOption('Seconds between checkpoint writes', 1, 1),
+        replay_window: intOption('Seconds: the oldest event replayed after a restart', 1, 3600),
       },
     },
   }),

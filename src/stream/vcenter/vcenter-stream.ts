@@ -12,15 +12,16 @@
  *   and a growing "seconds since last success", then a new session.
  */
 import type { ComponentContext } from '../../components/component';
-import { defaultBool, defaultNumber } from '../../config/schema-parts';
+import { defaultBool, defaultNumber, optionDefault } from '../../config/schema-parts';
 import { vcenterStream } from './definition';
-import { boolOption, entryName, numberOption, type ConfigEntry } from '../../config/types';
+import { boolOption, entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
 import { backoffMs, sleep } from '../../delivery/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
-import { StreamStartError, type EventHandler, type Stream } from '../stream';
-import { compareKeys, compareTimes, Cursor } from './cursor';
+import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stream } from '../stream';
+import { checkpointFile, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { currentTime, login, logout, retrieveServiceContent, type ServiceContent } from './session';
 import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
@@ -74,6 +75,13 @@ export class VCenterStream implements Stream {
   /** Set while the vCenter answers WaitForUpdatesEx empty at once (see `emptyReply`): /readyz says so. */
   private emptyReplyFault?: string;
   private stopping = false;
+  /** With the `checkpoint` option: where, how often, how far back. */
+  private readonly checkpoint?: { file: string; intervalMs: number; windowMs: number };
+  private acknowledged?: AcknowledgedSource;
+  private checkpointTimer?: NodeJS.Timeout;
+  /** The acknowledged position last written (key and time), to skip writing the same twice. */
+  private lastWritten?: string;
+  private writing: Promise<void> = Promise.resolve();
   /** Aborted by `stop`: ends a reconnect wait at once. */
   private readonly stopSignal = new AbortController();
   private running?: Promise<void>;
@@ -103,6 +111,15 @@ export class VCenterStream implements Stream {
     this.insecure = boolOption(entry, 'insecure', defaultBool(schema, 'insecure'));
     this.callTimeoutMs = numberOption(entry, 'call_timeout', defaultNumber(schema, 'call_timeout')) * 1000;
     this.maxBackoffMs = numberOption(entry, 'max_backoff', defaultNumber(schema, 'max_backoff')) * 1000;
+    if (boolOption(entry, 'checkpoint', defaultBool(schema, 'checkpoint'))) {
+      const dir = stringOption(entry, 'checkpoint_dir') ?? String(optionDefault(schema, 'checkpoint_dir'));
+      this.checkpoint = {
+        file: checkpointFile(dir, this.name),
+        intervalMs:
+          numberOption(entry, 'checkpoint_interval', defaultNumber(schema, 'checkpoint_interval')) * 1000,
+        windowMs: numberOption(entry, 'replay_window', defaultNumber(schema, 'replay_window')) * 1000,
+      };
+    }
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
 
@@ -115,6 +132,82 @@ export class VCenterStream implements Stream {
   private identity(): string {
     const uuid = this.content?.instanceUuid ?? '';
     return this.entry.name ? `${uuid}/${this.entry.name}` : uuid;
+  }
+
+  /**
+   * Where the first collector starts: after the checkpoint when there is a
+   * usable one of this vCenter (bounded by the replay window), else at "now".
+   * Never throws: a missing, unreadable, corrupt or foreign checkpoint is
+   * logged and the stream starts at "now".
+   */
+  private async startPosition(content: ServiceContent, now: string): Promise<Position> {
+    const cp = this.checkpoint;
+    if (!cp) return { time: now };
+    const read = await readCheckpoint(cp.file);
+    if (read.status === 'missing') {
+      this.log.info('no checkpoint yet: starting at "now"', { checkpoint: cp.file });
+      return { time: now };
+    }
+    if (read.status === 'unusable') {
+      this.log.warn(`checkpoint ignored: ${read.reason}; starting at "now"`, { checkpoint: cp.file });
+      return { time: now };
+    }
+    const c = read.checkpoint;
+    if (c.source !== this.source || c.instanceUuid !== content.instanceUuid) {
+      this.log.warn('checkpoint ignored: it belongs to another vCenter; starting at "now"', {
+        checkpoint: cp.file,
+        checkpoint_source: c.source,
+        checkpoint_instance_uuid: c.instanceUuid,
+        instance_uuid: content.instanceUuid,
+      });
+      return { time: now };
+    }
+    const windowStart = new Date(Date.parse(now) - cp.windowMs).toISOString();
+    if (compareTimes(c.time, windowStart) < 0) {
+      this.ctx.metrics.streamCheckpointWindowExceeded.inc(this.labels);
+      this.log.warn('checkpoint older than the replay window: events before the window are not delivered', {
+        checkpoint_time: c.time,
+        replay_from: windowStart,
+        replay_window_s: cp.windowMs / 1000,
+      });
+      return { time: windowStart };
+    }
+    this.log.info('resuming after the checkpoint', { checkpoint_key: c.key, checkpoint_time: c.time });
+    this.lastWritten = `${c.key}@${c.time}`;
+    return { time: c.time, key: c.key };
+  }
+
+  private startCheckpoints(): void {
+    const cp = this.checkpoint;
+    if (!cp || this.checkpointTimer) return;
+    this.checkpointTimer = setInterval(() => void this.saveCheckpoint(), cp.intervalMs);
+    this.checkpointTimer.unref();
+  }
+
+  /** Write the acknowledged position when it moved; failures are logged, never thrown. */
+  saveCheckpoint(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      const cp = this.checkpoint;
+      const at = this.acknowledged?.();
+      if (!cp || !at || !this.content) return;
+      const id = `${at.key}@${at.time}`;
+      if (id === this.lastWritten) return;
+      try {
+        await writeCheckpoint(cp.file, {
+          version: 1,
+          source: this.source,
+          name: this.name,
+          instanceUuid: this.content.instanceUuid,
+          key: at.key,
+          time: at.time,
+          written: new Date().toISOString(),
+        });
+        this.lastWritten = id;
+      } catch (err) {
+        this.log.error('could not write the checkpoint', { checkpoint: cp.file, error: err as Error });
+      }
+    });
+    return this.writing;
   }
 
   async check(): Promise<string> {
@@ -156,7 +249,8 @@ export class VCenterStream implements Stream {
     return since !== undefined && since < this.maxWaitSeconds * 1000 + this.callTimeoutMs;
   }
 
-  run(handler: EventHandler): Promise<void> {
+  run(handler: EventHandler, acknowledged?: AcknowledgedSource): Promise<void> {
+    this.acknowledged = acknowledged;
     this.running = this.loop(handler);
     return this.running;
   }
@@ -269,8 +363,9 @@ export class VCenterStream implements Stream {
     this.content = content;
     const now = await this.vc('CurrentTime', () => currentTime(client));
     if (!this.cursor) {
-      // First connection: the stream starts at the vCenter's "now".
-      this.cursor = new Cursor({ time: now });
+      // First connection: the stream starts at the vCenter's "now", or after its checkpoint.
+      this.cursor = new Cursor(await this.startPosition(content, now));
+      this.startCheckpoints();
     }
     this.cursor.newCollector();
     const collector = new EventCollector(client, content);
@@ -461,6 +556,7 @@ export class VCenterStream implements Stream {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.checkpointTimer);
     this.stopSignal.abort();
     this.client?.abortAll();
     await this.running?.catch(() => undefined);
