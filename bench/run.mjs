@@ -818,7 +818,11 @@ async function runOnSimulator(simulator) {
           provider: 'vmware_vcenter',
           address: simUrl,
           auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
-          options: { insecure: 'true' },
+          // BENCH_CHECKPOINT=1: the same run with the stream's checkpoints on (their cost).
+          options:
+            process.env.BENCH_CHECKPOINT === '1'
+              ? { insecure: 'true', checkpoint: 'true', checkpoint_dir: path.join(tmp, 'checkpoint') }
+              : { insecure: 'true' },
         },
         {
           type: 'processor',
