@@ -17,7 +17,9 @@ import {
   waitFor,
   type RouterProcess,
 } from '../helpers/e2e';
+import type { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
+import { entryFor, startEndpoint } from '../processor/aws_event_bridge/helpers';
 
 jest.setTimeout(180_000);
 
@@ -30,6 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let sim: Simulator;
 let router: RouterProcess | undefined;
 let gw: OpenFaasGateway | undefined;
+let ep: EventBridgeEndpoint | undefined;
 
 beforeEach(async () => {
   buildHarness();
@@ -42,6 +45,8 @@ afterEach(async () => {
   router = undefined;
   await gw?.close();
   gw = undefined;
+  await ep?.close();
+  ep = undefined;
   await sim?.stop();
 });
 
@@ -109,6 +114,36 @@ test('SIGKILL in the middle of 600 events at 200/s: after a restart every event 
   // Resent: at most what was in flight or acknowledged after the last checkpoint write (1 s at 200/s, plus the window).
   expect(duplicates).toBeLessThan(beforeKill);
   expect(router.stderr()).toMatch(/resuming after the checkpoint/);
+});
+
+test('SIGKILL in the middle of 600 events at 200/s, EventBridge: after a restart every event was put, same ids', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ver-cp-'));
+  ep = await startEndpoint();
+  const config = () => [stream(dir), entryFor(ep!), metricsEntry()];
+  router = await startRouterProcess(config());
+  await ready(router);
+  const distinct = () =>
+    new Map(ep!.entries.map((e) => [keyOfBody(JSON.parse(e.Detail)), idOf(JSON.parse(e.Detail))]));
+
+  const posting = postAtRate('VmPoweredOnEvent', 600, 200);
+  await waitFor('some events put', () => ep!.entries.length >= 200);
+  await router.stop('SIGKILL');
+  const beforeKill = ep.entries.length;
+  router = await startRouterProcess(config());
+  await posting;
+  await waitFor('600 distinct events put', () => distinct().size >= 600, 120_000);
+  const ids = new Map<number, Set<string>>();
+  for (const e of ep.entries) {
+    const d = JSON.parse(e.Detail) as unknown;
+    ids.set(keyOfBody(d), (ids.get(keyOfBody(d)) ?? new Set()).add(idOf(d)));
+  }
+  expect(ids.size).toBe(600);
+  for (const s of ids.values()) expect(s.size).toBe(1);
+  const duplicates = ep.entries.length - 600;
+  console.log(
+    `EventBridge, SIGKILL after ${beforeKill} entries: ${ep.entries.length} entries for 600 events, ${duplicates} duplicates`,
+  );
+  expect(duplicates).toBeLessThan(beforeKill);
 });
 
 test('clean stop, 300 events while down, start: all 300 delivered once; a replay window shorter than the downtime delivers only the window', async () => {
