@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// The sinks side by side: the router follows the simulator with one processor
+// at a time (OpenFaaS on the bench peer, Knative on a CloudEvents receiver), a
+// burst is posted, and the script reports per sink the events/s delivered,
+// the latency from the event's createdTime to its arrival at the peer (p50,
+// p99), and the router's peak RSS.
+//
+//   npm run build && bash scripts/build-harness.sh && node bench/sinks.mjs [--count 1000]
+//
+// Prints one JSON object on stdout. 127.0.0.1 only.
+import http from 'node:http';
+import path from 'node:path';
+import {
+  cleanup,
+  firstJson,
+  metricsEntry,
+  peakRssMb,
+  quantile,
+  ROOT,
+  sleep,
+  start,
+  startRouter,
+  startSimulator,
+  vcenterEntry,
+  vctool,
+} from './lib.mjs';
+
+const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1] || 1000) || 1000;
+const CLASS = 'VmMessageEvent';
+
+/** A CloudEvents receiver (structured mode): records [createdTimeMs, arrivalMs] per event. */
+function receiver() {
+  const records = [];
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const arrival = Date.now();
+        try {
+          const ev = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (ev.subject === CLASS) records.push([Date.parse(ev.data.CreatedTime), arrival]);
+        } catch {
+          // not a CloudEvent: not counted
+        }
+        res.writeHead(202).end();
+      });
+    });
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${server.address().port}/`, records: () => records }),
+    );
+  });
+}
+
+/** The bench peer's records of the router's function, as [createdTimeMs, arrivalMs]. */
+async function peerRecords(url) {
+  const r = await (await fetch(`${url}/_bench/records?from=0`)).json();
+  return (r['router-bench'] ?? []).map(([, created, arrival]) => [created, arrival]);
+}
+
+async function measure(name, simUrl, processor, records) {
+  const router = await startRouter([vcenterEntry(simUrl), processor, metricsEntry]);
+  const t0 = Date.now();
+  await vctool(simUrl, ['burst', '-class', CLASS, '-count', String(COUNT), '-concurrency', '8']);
+  let got = [];
+  for (let i = 0; i < 1200 && got.length < COUNT; i++) {
+    await sleep(100);
+    got = await records();
+  }
+  const latencies = got.map(([created, arrival]) => arrival - created).sort((a, b) => a - b);
+  const lastArrival = Math.max(...got.map(([, a]) => a));
+  const result = {
+    sink: name,
+    delivered: got.length,
+    events_per_s: Math.round(got.length / ((lastArrival - t0) / 1000)),
+    latency_p50_ms: Math.round(quantile(latencies, 0.5)),
+    latency_p99_ms: Math.round(quantile(latencies, 0.99)),
+    rss_peak_mb: peakRssMb(router.proc.pid),
+  };
+  router.proc.kill('SIGTERM');
+  await new Promise((r) => router.proc.once('exit', r));
+  return result;
+}
+
+async function main() {
+  const simUrl = await startSimulator();
+  const results = [];
+
+  const peer = start(process.execPath, [path.join(ROOT, 'bench', 'peer.mjs'), '--topic', CLASS]);
+  const peerUrl = (await firstJson(peer, (v) => typeof v.url === 'string')).url;
+  const auth = { method: 'basic_auth', secret: { username: 'admin', password: 'bench-pw' } };
+  results.push(
+    await measure(
+      'openfaas',
+      simUrl,
+      { type: 'processor', provider: 'openfaas', address: peerUrl, auth },
+      () => peerRecords(peerUrl),
+    ),
+  );
+
+  const rx = await receiver();
+  results.push(
+    await measure(
+      'knative (structured)',
+      simUrl,
+      { type: 'processor', provider: 'knative', address: rx.url, auth: { method: 'none' } },
+      async () => rx.records(),
+    ),
+  );
+  rx.server.close();
+
+  process.stdout.write(JSON.stringify({ burst: COUNT, results }, null, 2) + '\n');
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
