@@ -119,5 +119,39 @@ export function nameProblems(entries: unknown[]): NameProblem[] {
       else seen.set(name, i);
     }
   }
+  problems.push(...streamOptionProblems(entries));
+  return problems;
+}
+
+/** Processors that serve one stream's events by its keys: `options.stream` is required with several streams. */
+export const STREAM_SCOPED_PROVIDERS = ['event_stream'];
+
+/**
+ * A processor's `options.stream` names a stream of the config (its `name`, or
+ * its provider when unnamed); a stream-scoped processor (offsets are one
+ * vCenter's keys) needs it when the config has several streams.
+ */
+function streamOptionProblems(entries: unknown[]): NameProblem[] {
+  const problems: NameProblem[] = [];
+  type Entry = { type?: unknown; provider?: unknown; name?: unknown; options?: { stream?: unknown } };
+  const list = entries.map((e, i) => ({ e: e as Entry, i })).filter(({ e }) => e && typeof e === 'object');
+  const streams = list.filter(({ e }) => kindOf(e) === 'stream');
+  const names = streams.map(({ e }) => String(typeof e.name === 'string' ? e.name : e.provider));
+  for (const { e, i } of list) {
+    if (kindOf(e) !== 'processor') continue;
+    const stream = e.options && typeof e.options === 'object' ? e.options.stream : undefined;
+    if (typeof stream === 'string') {
+      if (!names.includes(stream))
+        problems.push({
+          path: `/${i}/options/stream`,
+          message: `no stream is named "${stream}" (streams: ${names.map((n) => `"${n}"`).join(', ') || 'none'})`,
+        });
+    } else if (STREAM_SCOPED_PROVIDERS.includes(String(e.provider)) && streams.length > 1) {
+      problems.push({
+        path: `/${i}/options`,
+        message: `missing required option "stream" (the config has ${streams.length} streams and the offsets of ${String(e.provider)} are the keys of one: name it, one of ${names.map((n) => `"${n}"`).join(', ')})`,
+      });
+    }
+  }
   return problems;
 }

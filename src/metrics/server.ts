@@ -3,11 +3,12 @@
  * (Prometheus), and the Kubernetes probes `/healthz` and `/readyz`, which
  * never ask for credentials (kubelet probes cannot send them).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ComponentContext } from '../components/component';
 import type { ConfigEntry } from '../config/types';
+import { bindHostPort } from '../util/address';
+import { BasicAuth } from '../util/basic-auth';
 import { buildStats, type StatsSources } from './stats';
 
 export interface Readiness {
@@ -17,24 +18,17 @@ export interface Readiness {
   details?(): Record<string, unknown>;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
 export class MetricsServer {
   private server?: http.Server;
   private sources?: StatsSources;
   private readiness?: Readiness;
-  private readonly expectedAuth?: Buffer;
+  private readonly auth: BasicAuth;
 
   constructor(
     private readonly entry: ConfigEntry,
     private readonly ctx: ComponentContext,
   ) {
-    if (entry.auth?.method === 'basic_auth' && entry.auth.secret) {
-      const { username, password } = entry.auth.secret;
-      this.expectedAuth = digest(`${username}:${password}`);
-    }
+    this.auth = new BasicAuth(entry.auth);
   }
 
   attach(sources: StatsSources, readiness: Readiness): void {
@@ -49,10 +43,7 @@ export class MetricsServer {
   }
 
   async start(): Promise<void> {
-    const addr = this.entry.address ?? '0.0.0.0:8080';
-    const i = addr.lastIndexOf(':');
-    const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-    const port = Number(addr.slice(i + 1));
+    const { host, port } = bindHostPort(this.entry.address ?? '0.0.0.0:8080');
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.ctx.logger.error('metrics request failed', { path: req.url, error: err as Error });
@@ -69,17 +60,8 @@ export class MetricsServer {
     });
     this.ctx.logger.info('metrics server listening', {
       address: `${host}:${this.address?.port}`,
-      auth: this.expectedAuth ? 'basic_auth' : 'none',
+      auth: this.auth.method,
     });
-  }
-
-  private authorized(req: http.IncomingMessage): boolean {
-    if (!this.expectedAuth) return true;
-    const header = req.headers.authorization ?? '';
-    const m = /^Basic\s+(.+)$/i.exec(header);
-    const given = m ? Buffer.from(m[1], 'base64').toString('utf8') : '';
-    // Compare fixed-length digests so the time taken says nothing about the password.
-    return timingSafeEqual(digest(given), this.expectedAuth);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -105,10 +87,8 @@ export class MetricsServer {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
-    if (!this.authorized(req)) {
-      res
-        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain' })
-        .end('Unauthorized\n');
+    if (!this.auth.authorized(req)) {
+      BasicAuth.challenge(res);
       return;
     }
     if (path === '/metrics') {

@@ -2,6 +2,7 @@
 import type { ComponentDefinition } from '../components/component';
 import type { Sink } from '../delivery/sink';
 import { eventBridgeProcessor } from './aws_event_bridge/definition';
+import { eventStreamProcessor } from './event_stream/definition';
 import { knativeProcessor } from './knative/definition';
 import { openfaasProcessor } from './openfaas/definition';
 import { stdoutProcessor } from './stdout/definition';
@@ -11,4 +12,5 @@ export const processors: ComponentDefinition<Sink>[] = [
   eventBridgeProcessor,
   knativeProcessor,
   stdoutProcessor,
+  eventStreamProcessor,
 ];

@@ -8,3 +8,10 @@
 export function withoutCredentials(address: string): string {
   return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
 }
+
+/** A bind address `HOST:PORT` as `listen` takes it: an empty host means every interface. */
+export function bindHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port: Number(address.slice(i + 1)) };
+}

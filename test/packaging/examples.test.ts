@@ -16,7 +16,13 @@ const files = readdirSync(dir)
 describe('config-examples', () => {
   test('the directory holds the simulator example and one file per processor', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['simulator.json', 'openfaas.json', 'aws-event-bridge.json', 'knative.json']),
+      expect.arrayContaining([
+        'simulator.json',
+        'openfaas.json',
+        'aws-event-bridge.json',
+        'knative.json',
+        'event-stream.json',
+      ]),
     );
   });
 
