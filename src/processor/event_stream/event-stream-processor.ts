@@ -17,6 +17,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setImmediate } from 'node:timers/promises';
 import type { ComponentContext, JsonSchema } from '../../components/component';
 import { optionDefault } from '../../config/schema-parts';
 import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
@@ -448,6 +449,10 @@ export class EventStreamProcessor implements Sink<null> {
 
   async send(batch: Array<Delivery<null>>): Promise<Outcome[]> {
     for (const d of batch) this.append(d.entry);
+    // Appending never waits for a client, but it must let the event loop poll: when the log
+    // holds a burst, the runner's reads and this send resolve without ever reaching I/O, and
+    // watchers would never see their sockets drain until the burst had purged their position.
+    if (this.watchers.size > 0) await setImmediate();
     return batch.map(() => ({ status: 'delivered' }));
   }
 
