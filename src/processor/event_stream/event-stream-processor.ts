@@ -18,12 +18,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
+import { Counter, type Registry } from 'prom-client';
 import type { ComponentContext, JsonSchema } from '../../components/component';
 import { optionDefault } from '../../config/schema-parts';
-import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import { entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
+import { METRIC_PREFIX } from '../../metrics/metrics';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
 
@@ -66,6 +68,34 @@ class HttpError extends Error {
     readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
+  }
+}
+
+/**
+ * The processor's counters on /metrics, read from the same object /readyz
+ * shows (one source of truth): `vmware_event_router_event_stream_<count>_total{processor}`.
+ */
+function exposeCounts(registry: Registry, processor: string, counts: Record<string, number>): void {
+  for (const name of Object.keys(counts)) {
+    const metric = `${METRIC_PREFIX}event_stream_${name}_total`;
+    const existing = registry.getSingleMetric(metric) as
+      (Counter<'processor'> & { sources?: Map<string, Record<string, number>> }) | undefined;
+    const counter =
+      existing ??
+      Object.assign(
+        new Counter({
+          name: metric,
+          help: `event_stream processor: ${name.replace(/_/g, ' ')}`,
+          labelNames: ['processor'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const [p, c] of counter.sources!) this.inc({ processor: p }, c[name]);
+          },
+        }),
+        { sources: new Map<string, Record<string, number>>() },
+      );
+    counter.sources!.set(processor, counts);
   }
 }
 
@@ -122,6 +152,7 @@ export class EventStreamProcessor implements Sink<null> {
     this.stream = stringOption(entry, 'stream');
     this.auth = new BasicAuth(entry.auth);
     this.log = ctx.logger.child({ component: 'event_stream', processor: entry.name ?? entry.provider });
+    exposeCounts(ctx.metrics.registry, entryName(entry), this.counts);
   }
 
   /** The bound address (useful with port 0). */

@@ -77,6 +77,9 @@ describe('event_stream errors', () => {
       latest: range.latest,
     });
     expect(es.router.stderr()).toMatch(/event larger than max_record_bytes: skipped .*max_record_bytes=4000/);
+    // The same counter on /metrics.
+    const metrics = await (await fetch(`${es.router.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/vmware_event_router_event_stream_oversize_skipped_total\{processor="[^"]+"\} 1/);
     // The key skipped is in range but not held.
     const gap = page.find((e, i) => i > 0 && e.data.Key !== page[i - 1].data.Key + 1)!.data.Key - 1;
     const r = await get(`/api/v1/events/${gap}`);
