@@ -172,17 +172,18 @@ test('clean stop, 300 events while down, start: all 300 delivered once; a replay
   for (const k of first) expect(second).not.toContain(k);
   expect(await router.stop('SIGTERM')).toBe(0);
 
-  // Down longer than a 2 s replay window: the 50 events posted before the window are not replayed.
+  // Down longer than a 10 s replay window: the 50 events posted before the window are not replayed;
+  // the 5 posted just before the start are (the window leaves the router 10 s to connect).
   await postEvents(
     sim,
     Array.from({ length: 50 }, () => ({ class: 'VmPoweredOnEvent', entities: VM })),
   );
-  await sleep(3000);
+  await sleep(12_000);
   await postEvents(
     sim,
     Array.from({ length: 5 }, () => ({ class: 'VmPoweredOffEvent', entities: VM })),
   );
-  router = await startRouterProcess([stream(dir, { replay_window: '2' }), stdoutEntry, metricsEntry()]);
+  router = await startRouterProcess([stream(dir, { replay_window: '10' }), stdoutEntry, metricsEntry()]);
   await waitFor(
     'the window events',
     () => router!.events().filter((e) => e.subject === 'VmPoweredOffEvent').length >= 5,
