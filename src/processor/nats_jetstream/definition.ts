@@ -4,15 +4,16 @@ import {
   boolOption,
   deliveryOptions,
   entrySchema,
-  HOST_PATTERN,
   intOption,
   PORT_PATTERN,
   stringOption,
 } from '../../config/schema-parts';
 import type { Sink } from '../../delivery/sink';
 
+/** A host as HOST_PATTERN, but without commas (they separate the URLs). */
+const NATS_HOST = '(?:\\[[0-9a-fA-F:.]+\\]|[^\\s/?#:@\\[\\],]+)';
 /** One server URL: `nats://` or `tls://`, a host, an optional port; no credentials (they go in `auth`). */
-const SERVER_URL = `(?:nats|tls)://${HOST_PATTERN}(?::${PORT_PATTERN})?/?`;
+const SERVER_URL = `(?:nats|tls)://${NATS_HOST}(?::${PORT_PATTERN})?/?`;
 
 /** A subject of plain tokens: no wildcards, no whitespace, no empty token. */
 export const SUBJECT_PREFIX_PATTERN = '^[^\\s.*>]+(?:\\.[^\\s.*>]+)*$';
