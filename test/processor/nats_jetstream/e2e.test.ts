@@ -105,8 +105,28 @@ describe('nats_jetstream processor against one nats-server', () => {
     // The consumer reads exactly what the stdout processor printed, in the same order.
     expect(messages.map((m) => m.data)).toEqual(router.stdoutLines);
 
-    const stats = (await (await fetch(`${router.metricsUrl}/stats`)).json()) as Record<string, unknown>;
-    expect(JSON.stringify(stats)).toContain('nats_jetstream');
+    // /stats, /metrics and /readyz show the processor.
+    const stats = (await (await fetch(`${router.metricsUrl}/stats`)).json()) as {
+      'vmware.event.router.stats': Record<string, { invocations?: Record<string, number> }>;
+    };
+    expect(stats['vmware.event.router.stats'].nats_jetstream.invocations).toEqual({ VmPoweredOnEvent: 1000 });
+    const metrics = await (await fetch(`${router.metricsUrl}/metrics`)).text();
+    expect(metrics).toContain(
+      'vmware_event_router_processor_invocations_total{processor="nats_jetstream",subject="VmPoweredOnEvent"} 1000',
+    );
+    const readyz = (await (await fetch(`${router.metricsUrl}/readyz`)).json()) as {
+      details: { processors: Record<string, Record<string, unknown>> };
+    };
+    expect(readyz.details.processors.nats_jetstream).toMatchObject({
+      ready: true,
+      provider: 'nats_jetstream',
+      connected: true,
+      stream: STREAM,
+      published: 1000,
+      duplicates: 0,
+    });
+    // SIGTERM: a clean stop (the connection drained and closed).
+    expect(await router.stop()).toBe(0);
   });
 });
 
