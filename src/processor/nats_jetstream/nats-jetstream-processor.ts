@@ -115,7 +115,8 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
       // Reconnect forever: the runner's retries and the log's back-pressure hold events meanwhile.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
-      // Publishes made while disconnected are not buffered for later: they time out and are retried.
+      // Publishes made while reconnecting are buffered (up to 8 MiB) and sent once reconnected; if
+      // their PubAck comes too late the runner re-sends, and the stream drops the duplicate.
       reconnectBufSize: 8 * 1024 * 1024,
     };
   }
@@ -297,7 +298,11 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
       status: 'retry',
       failure: this.failure(
         reason,
-        reason === 'timeout' ? `no PubAck within ${this.timeoutMs / 1000}s` : quotePeer(err.message),
+        reason === 'timeout'
+          ? `no PubAck within ${this.timeoutMs / 1000}s`
+          : reason === 'no_responders'
+            ? 'no stream answered (a leader election, a server restarting, or no stream captures the subject)'
+            : quotePeer(err.message),
         subject,
       ),
     };
