@@ -79,6 +79,9 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   private lastDisconnect: string | undefined;
   private published = 0;
   private duplicates = 0;
+  /** The signal `abortable` listens on, and the publishes waiting on it. */
+  private watched: AbortSignal | undefined;
+  private readonly waiting = new Set<(err: Error) => void>();
 
   constructor(entry: ConfigEntry, ctx: ComponentContext) {
     if (!entry.address)
@@ -263,7 +266,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
     const h = headers();
     h.set('Content-Type', 'application/cloudevents+json; charset=utf-8');
     try {
-      const ack = await abortable(
+      const ack = await this.abortable(
         js.publish(subject, d.entry.json, { msgID: id, timeout: this.timeoutMs, headers: h }),
         signal,
       );
@@ -273,6 +276,30 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
     } catch (err) {
       return this.outcomeOf(err as Error, subject);
     }
+  }
+
+  /**
+   * `p`, or a rejection with an AbortError once `signal` (the runner's stop
+   * deadline) aborts. One listener per signal, not one per publish: up to
+   * `max_in_flight` publishes wait on it at once.
+   */
+  private abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(abortError());
+    if (this.watched !== signal) {
+      this.watched = signal;
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const reject of this.waiting) reject(abortError());
+          this.waiting.clear();
+        },
+        { once: true },
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      p.then(resolve, reject).finally(() => this.waiting.delete(reject));
+    });
   }
 
   private outcomeOf(err: Error, subject: string): Outcome {
@@ -330,12 +357,6 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
 
 class StartError extends Error {}
 
-/** `p`, or a rejection with an AbortError once `signal` aborts. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+function abortError(): Error {
+  return Object.assign(new Error('aborted at the stop deadline'), { name: 'AbortError' });
 }
