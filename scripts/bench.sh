@@ -14,5 +14,5 @@ node scripts/write-version.js
 echo "bench: building the Go harness" >&2
 bash scripts/build-harness.sh
 timeout -k 10 600 node bench/run.mjs "$@"
-# The sinks side by side (OpenFaaS, NATS JetStream): docs/benchmarks-sinks.md.
+# The sinks side by side (OpenFaaS, Knative, NATS JetStream): docs/benchmarks-sinks.md.
 exec timeout -k 10 300 node bench/sinks.mjs "$@"
