@@ -94,7 +94,9 @@ export class NatsServer {
     proc.stderr!.on('data', (d: string) => (this.output += d));
     await waitFor(`nats-server ${this.name} listening on ${this.port}`, () => {
       if (proc.exitCode !== null) throw new Error(`nats-server exited ${proc.exitCode}: ${this.output}`);
-      return /Server is ready/.test(this.output.slice(this.output.lastIndexOf('Starting nats-server')));
+      const run = this.output.slice(this.output.lastIndexOf('Starting nats-server'));
+      // A cluster member also binds its route port (after "Server is ready").
+      return /Server is ready/.test(run) && (!c || /Listening for route connections/.test(run));
     });
   }
 
@@ -193,15 +195,37 @@ export function makeCertificates(): { dir: string; ca: string; cert: string; key
   return { dir, ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
-/** One JetStream server on loopback. */
+/** Whether a start failed because a port picked free was taken meanwhile (tests run in parallel). */
+function portTaken(err: unknown): boolean {
+  return /address already in use/.test(String((err as Error)?.message));
+}
+
+/** One JetStream server on loopback (new ports when one picked was taken meanwhile). */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
-  const s = await NatsServer.create(opts);
-  await s.start();
-  return s;
+  for (let attempt = 1; ; attempt++) {
+    const s = await NatsServer.create(opts);
+    try {
+      await s.start();
+      return s;
+    } catch (err) {
+      await s.dispose();
+      if (!portTaken(err) || attempt >= 5) throw err;
+    }
+  }
 }
 
 /** Three servers joined in one JetStream cluster on loopback; resolves once every one is healthy. */
 export async function startNatsCluster(size = 3): Promise<NatsServer[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tryCluster(size);
+    } catch (err) {
+      if (!portTaken(err) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function tryCluster(size: number): Promise<NatsServer[]> {
   const clusterPorts: number[] = [];
   for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
   const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`);
@@ -211,7 +235,12 @@ export async function startNatsCluster(size = 3): Promise<NatsServer[]> {
       await NatsServer.create({ name: `s${i + 1}`, cluster: { name: 'ver', port: clusterPorts[i], routes } }),
     );
   }
-  await Promise.all(servers.map((s) => s.start()));
+  try {
+    await Promise.all(servers.map((s) => s.start()));
+  } catch (err) {
+    for (const s of servers) await s.dispose();
+    throw err;
+  }
   await waitFor(
     'the JetStream cluster healthy',
     async () => (await Promise.all(servers.map((s) => s.healthy()))).every(Boolean),
