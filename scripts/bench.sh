@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: builds the router (dist/) and the Go harness (vcsim, vctool,
 # reffollower), then runs the benchmark driver, which writes docs/benchmarks.md,
-# then bench/sinks.mjs (each sink in turn), which writes docs/benchmarks-sinks.md.
+# then bench/sinks.mjs (each sink in turn), which prints the sinks' figures as JSON.
 # Non-interactive, 127.0.0.1 only, bounded (the driver stops itself after 9 min
 # and kills every process it started). Extra arguments go to bench/run.mjs
 # (--quick: short smoke run, does not write the report; --no-write).
@@ -14,5 +14,5 @@ node scripts/write-version.js
 echo "bench: building the Go harness" >&2
 bash scripts/build-harness.sh
 timeout -k 10 600 node bench/run.mjs "$@"
-# The sinks side by side (OpenFaaS, Knative, NATS JetStream): docs/benchmarks-sinks.md.
+# The sinks side by side (OpenFaaS, Knative, NATS JetStream): events/s, latency p50/p99, RSS.
 exec timeout -k 10 300 node bench/sinks.mjs "$@"
