@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The sinks side by side: the router follows the simulator with one processor
-// at a time (OpenFaaS on the bench peer, Knative on a CloudEvents receiver), a
+// at a time (OpenFaaS on the bench peer, Knative on a CloudEvents receiver,
+// NATS JetStream on Debian's nats-server with -js, arrivals seen by a core
+// subscription on `vsphere.events.>`), a
 // burst is posted, and the script reports per sink the events/s delivered,
 // the latency from the event's createdTime to its arrival at the peer (p50,
 // p99), and the router's peak RSS.
@@ -9,6 +11,8 @@
 //
 // Prints one JSON object on stdout. 127.0.0.1 only.
 import http from 'node:http';
+import net from 'node:net';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   cleanup,
@@ -21,6 +25,7 @@ import {
   start,
   startRouter,
   startSimulator,
+  tmp,
   vcenterEntry,
   vctool,
 } from './lib.mjs';
@@ -108,6 +113,56 @@ async function main() {
     ),
   );
   rx.server.close();
+
+  // NATS JetStream: one nats-server (-js, temporary store); the router creates the stream.
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const nats = start(process.env.NATS_SERVER ?? 'nats-server', [
+    '-js',
+    '-sd',
+    path.join(tmp, 'nats-store'),
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+  ]);
+  let natsLog = '';
+  nats.stderr.on('data', (d) => (natsLog += d));
+  for (let i = 0; i < 200 && !/Server is ready/.test(natsLog); i++) await sleep(50);
+  const { connect } = createRequire(import.meta.url)('@nats-io/transport-node');
+  const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
+  const natsRecords = [];
+  nc.subscribe('vsphere.events.>', {
+    callback: (_err, m) => {
+      const arrival = Date.now();
+      try {
+        const ev = m.json();
+        if (ev.subject === CLASS) natsRecords.push([Date.parse(ev.data.CreatedTime), arrival]);
+      } catch {
+        // not a CloudEvent: not counted
+      }
+    },
+  });
+  results.push(
+    await measure(
+      'nats_jetstream (1 server, PubAck awaited)',
+      simUrl,
+      {
+        type: 'processor',
+        provider: 'nats_jetstream',
+        address: `nats://127.0.0.1:${port}`,
+        auth: { method: 'none' },
+        options: { stream: 'BENCH', create_stream: 'true' },
+      },
+      async () => natsRecords,
+    ),
+  );
+  await nc.close();
+  nats.kill('SIGTERM');
 
   process.stdout.write(JSON.stringify({ burst: COUNT, results }, null, 2) + '\n');
 }

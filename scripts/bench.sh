@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: builds the router (dist/) and the Go harness (vcsim, vctool,
-# reffollower), then runs the benchmark driver, which writes docs/benchmarks.md.
+# reffollower), then runs the benchmark driver, which writes docs/benchmarks.md,
+# then bench/sinks.mjs (each sink in turn), which prints the sinks' figures as JSON.
 # Non-interactive, 127.0.0.1 only, bounded (the driver stops itself after 9 min
 # and kills every process it started). Extra arguments go to bench/run.mjs
 # (--quick: short smoke run, does not write the report; --no-write).
@@ -12,4 +13,6 @@ npx tsc -p tsconfig.json
 node scripts/write-version.js
 echo "bench: building the Go harness" >&2
 bash scripts/build-harness.sh
-exec timeout -k 10 600 node bench/run.mjs "$@"
+timeout -k 10 600 node bench/run.mjs "$@"
+# The sinks side by side (OpenFaaS, Knative, NATS JetStream): events/s, latency p50/p99, RSS.
+exec timeout -k 10 300 node bench/sinks.mjs "$@"

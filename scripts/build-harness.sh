@@ -7,7 +7,7 @@
 # simulator/property_collector.go is changed from 250 ms to 20 ms (newer govmomi simulators use
 # 20 ms, closer to a vCenter's prompt updates). The copy lives in the build dir, first on GOPATH. Idempotent: skips the build when the
 # binaries are newer than their sources. Installs the Debian packages when they
-# are missing and we run as root.
+# are missing and we run as root, and Debian's nats-server (scripts/install-nats-server.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +37,9 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d "$GOVMOMI/simulator" ] || [ ! -d "$
     exit 1
   fi
 fi
+
+# The NATS JetStream tests start Debian's nats-server (not fatal here: those tests say what is missing).
+bash "$ROOT/scripts/install-nats-server.sh" || log "nats-server missing: the NATS JetStream tests will fail"
 
 mkdir -p "$BIN"
 

@@ -138,7 +138,8 @@ function streamOptionProblems(entries: unknown[]): NameProblem[] {
   const streams = list.filter(({ e }) => kindOf(e) === 'stream');
   const names = streams.map(({ e }) => String(typeof e.name === 'string' ? e.name : e.provider));
   for (const { e, i } of list) {
-    if (kindOf(e) !== 'processor') continue;
+    // Only a stream-scoped processor's `stream` names a router stream (nats_jetstream's is a JetStream stream).
+    if (kindOf(e) !== 'processor' || !STREAM_SCOPED_PROVIDERS.includes(String(e.provider))) continue;
     const stream = e.options && typeof e.options === 'object' ? e.options.stream : undefined;
     if (typeof stream === 'string') {
       if (!names.includes(stream))
@@ -146,7 +147,7 @@ function streamOptionProblems(entries: unknown[]): NameProblem[] {
           path: `/${i}/options/stream`,
           message: `no stream is named "${stream}" (streams: ${names.map((n) => `"${n}"`).join(', ') || 'none'})`,
         });
-    } else if (STREAM_SCOPED_PROVIDERS.includes(String(e.provider)) && streams.length > 1) {
+    } else if (streams.length > 1) {
       problems.push({
         path: `/${i}/options`,
         message: `missing required option "stream" (the config has ${streams.length} streams and the offsets of ${String(e.provider)} are the keys of one: name it, one of ${names.map((n) => `"${n}"`).join(', ')})`,

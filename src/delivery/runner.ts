@@ -15,6 +15,7 @@
  * free slot, sends in flight and retry waits. When it passes, what is still
  * running is aborted.
  */
+import { setMaxListeners } from 'node:events';
 import type { ComponentContext } from '../components/component';
 import type { Consumer, LogEntry } from '../eventlog/event-log';
 import type { Logger } from '../log/logger';
@@ -82,6 +83,8 @@ export class DeliveryRunner<T = unknown> {
     private readonly ctx: ComponentContext,
   ) {
     this.inFlight = new InFlight(Math.max(1, Math.floor(options.maxInFlight)));
+    // Every send in flight and every retry wait listens on the stop signal: up to max_in_flight at once.
+    setMaxListeners(0, this.abort.signal);
     this.log = ctx.logger.child({ component: 'delivery', processor: options.name });
   }
 

@@ -4,6 +4,7 @@ import type { Sink } from '../delivery/sink';
 import { eventBridgeProcessor } from './aws_event_bridge/definition';
 import { eventStreamProcessor } from './event_stream/definition';
 import { knativeProcessor } from './knative/definition';
+import { natsJetStreamProcessor } from './nats_jetstream/definition';
 import { openfaasProcessor } from './openfaas/definition';
 import { stdoutProcessor } from './stdout/definition';
 
@@ -13,4 +14,5 @@ export const processors: ComponentDefinition<Sink>[] = [
   knativeProcessor,
   stdoutProcessor,
   eventStreamProcessor,
+  natsJetStreamProcessor,
 ];

@@ -1,0 +1,362 @@
+/**
+ * NATS JetStream processor (issue 14): publishes each CloudEvent, in the
+ * structured JSON the event log encoded once (the CloudEvents NATS binding's
+ * structured mode), to `<subject_prefix>.<CloudEvent subject>` with the
+ * header `Nats-Msg-Id` set to the CloudEvent id. An event is delivered when
+ * the stream's PubAck returns; a PubAck that says `duplicate` (the stream
+ * already holds that id, within its duplicate window) is delivered too, so a
+ * publish retried after a lost PubAck is stored once.
+ *
+ * - The runner owns in-flight, retries and the stop deadline. Publishes are
+ *   pipelined on one connection in log order; a publish that gets no PubAck
+ *   within `timeout` seconds, finds no stream responder (a cluster electing a
+ *   leader) or hits a 5xx JetStream error is retried by the runner; a 4xx
+ *   JetStream error (e.g. the message exceeds the stream's size limit) fails.
+ * - Reconnects are the client's: it tries every server of `address` (and the
+ *   cluster's advertised ones) forever; publishes during a reconnect time out
+ *   and are retried. `ready()` is false while disconnected.
+ * - At start the stream must exist, or is created with `create_stream`; a
+ *   connection or authorization failure at start is a start error.
+ */
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { ComponentContext } from '../../components/component';
+import { optionDefault } from '../../config/schema-parts';
+import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import { quotePeer, type Logger } from '../../log/logger';
+import { natsJetStreamProcessor } from './definition';
+import { filterCovers, natsSubject } from './subject';
+
+/** JetStream's API error code for "stream not found". */
+const STREAM_NOT_FOUND = 10059;
+/** How long the first connection (every server once) may take at start. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+function defaultOf(option: string): unknown {
+  return optionDefault(natsJetStreamProcessor.schema, option);
+}
+
+/** The server URLs of `address`, trimmed. */
+export function serverList(address: string): string[] {
+  return address
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+interface Publication {
+  subject: string;
+}
+
+export class NatsJetStreamProcessor implements Sink<Publication> {
+  readonly provider = 'nats_jetstream';
+  /** One publish per send; the runner keeps `max_in_flight` of them pipelined. */
+  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+
+  readonly servers: string[];
+  readonly stream: string;
+  readonly prefix: string;
+  readonly createStream: boolean;
+  readonly replicas: number;
+  readonly maxAgeSeconds: number;
+  readonly timeoutMs: number;
+
+  private readonly log: Logger;
+  private readonly connectOptions: NodeConnectionOptions;
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private connected = false;
+  private stopped = false;
+  private lastDisconnect: string | undefined;
+  private published = 0;
+  private duplicates = 0;
+  /** The signal `abortable` listens on, and the publishes waiting on it. */
+  private watched: AbortSignal | undefined;
+  private readonly waiting = new Set<(err: Error) => void>();
+
+  constructor(entry: ConfigEntry, ctx: ComponentContext) {
+    if (!entry.address)
+      throw new Error('nats_jetstream processor: address (the NATS server URLs) is required');
+    this.servers = serverList(entry.address);
+    const stream = stringOption(entry, 'stream');
+    if (!stream) throw new Error('nats_jetstream processor: the option stream is required');
+    this.stream = stream;
+    this.prefix = stringOption(entry, 'subject_prefix') ?? String(defaultOf('subject_prefix'));
+    this.createStream = boolOption(entry, 'create_stream', Boolean(defaultOf('create_stream')));
+    this.replicas = Math.max(1, Math.floor(numberOption(entry, 'replicas', Number(defaultOf('replicas')))));
+    this.maxAgeSeconds = Math.max(0, numberOption(entry, 'max_age', Number(defaultOf('max_age'))));
+    this.timeoutMs = Math.max(1, numberOption(entry, 'timeout', Number(defaultOf('timeout')))) * 1000;
+    this.log = ctx.logger.child({ component: 'processor', provider: 'nats_jetstream' });
+
+    const insecure = boolOption(entry, 'insecure', Boolean(defaultOf('insecure')));
+    const caFile = stringOption(entry, 'ca_file');
+    const tls =
+      insecure || caFile
+        ? // The node transport hands these to tls.connect (rejectUnauthorized included).
+          ({
+            ...(caFile ? { caFile } : {}),
+            ...(insecure ? { rejectUnauthorized: false } : {}),
+          } as NonNullable<NodeConnectionOptions['tls']>)
+        : undefined;
+    const secret = entry.auth?.secret ?? {};
+    this.connectOptions = {
+      servers: this.servers,
+      name: 'vmware-event-router',
+      ...(entry.auth?.method === 'basic_auth' ? { user: secret.username, pass: secret.password } : {}),
+      ...(entry.auth?.method === 'token' ? { token: secret.token } : {}),
+      ...(tls ? { tls } : {}),
+      timeout: CONNECT_TIMEOUT_MS,
+      // Reconnect forever: the runner's retries and the log's back-pressure hold events meanwhile.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+      // Publishes made while reconnecting are buffered (up to 8 MiB) and sent once reconnected; if
+      // their PubAck comes too late the runner re-sends, and the stream drops the duplicate.
+      reconnectBufSize: 8 * 1024 * 1024,
+    };
+  }
+
+  private get where(): string {
+    return this.servers.join(',');
+  }
+
+  async start(): Promise<void> {
+    this.log.info('NATS JetStream processor starting', {
+      servers: this.where,
+      stream: this.stream,
+      subject_prefix: this.prefix,
+      create_stream: this.createStream,
+    });
+    let nc: NatsConnection;
+    try {
+      nc = await connect(this.connectOptions);
+    } catch (err) {
+      throw new Error(
+        `nats_jetstream processor: could not connect to the NATS servers ${this.where}: ${quotePeer(
+          (err as Error).message,
+        )} (check address, auth and TLS options)`,
+        { cause: err },
+      );
+    }
+    this.nc = nc;
+    this.connected = true;
+    this.watchStatus(nc);
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: this.timeoutMs });
+      await this.ensureStream(jsm);
+      this.js = jetstream(nc, { timeout: this.timeoutMs });
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      this.nc = undefined;
+      throw err instanceof StartError
+        ? err
+        : new Error(
+            `nats_jetstream processor: JetStream on ${this.where} is not usable: ${quotePeer(
+              (err as Error).message,
+            )} (is the server started with JetStream enabled, -js?)`,
+            { cause: err },
+          );
+    }
+    this.log.info('NATS JetStream processor connected', {
+      server: nc.getServer(),
+      stream: this.stream,
+    });
+  }
+
+  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+    try {
+      const info = await jsm.streams.info(this.stream);
+      const subjects = info.config.subjects ?? [];
+      if (!subjects.some((s) => filterCovers(s, this.prefix))) {
+        this.log.warn('the JetStream stream does not capture every subject this processor publishes to', {
+          stream: this.stream,
+          stream_subjects: subjects.join(','),
+          publishes_to: `${this.prefix}.>`,
+        });
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
+    }
+    if (!this.createStream) {
+      throw new StartError(
+        `nats_jetstream processor: the JetStream stream "${this.stream}" does not exist on ${this.where}: create it (capturing the subjects ${this.prefix}.>), or set the option create_stream to "true"`,
+      );
+    }
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.stream,
+      subjects: [`${this.prefix}.>`],
+      num_replicas: this.replicas,
+      max_age: this.maxAgeSeconds * 1e9,
+    };
+    try {
+      await jsm.streams.add(config);
+    } catch (err) {
+      throw new StartError(
+        `nats_jetstream processor: could not create the JetStream stream "${this.stream}" (replicas ${this.replicas}) on ${this.where}: ${quotePeer((err as Error).message)}`,
+      );
+    }
+    this.log.info('JetStream stream created', {
+      stream: this.stream,
+      subjects: `${this.prefix}.>`,
+      replicas: this.replicas,
+      max_age_s: this.maxAgeSeconds,
+    });
+  }
+
+  private watchStatus(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          this.connected = false;
+          this.lastDisconnect = new Date().toISOString();
+          if (!this.stopped) this.log.warn('NATS server connection lost: reconnecting', { server: s.server });
+        } else if (s.type === 'reconnect') {
+          this.connected = true;
+          this.log.info('NATS server connection re-established', { server: s.server });
+        } else if (s.type === 'close') {
+          this.connected = false;
+        } else if (s.type === 'error') {
+          this.log.warn('NATS server error', { error: quotePeer(s.error.message) });
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  ready(): boolean {
+    return this.js !== undefined && this.connected && !this.stopped;
+  }
+
+  details(): Record<string, unknown> {
+    return {
+      servers: this.where,
+      server: this.connected ? this.nc?.getServer() : undefined,
+      connected: this.connected,
+      stream: this.stream,
+      published: this.published,
+      duplicates: this.duplicates,
+      last_disconnect: this.lastDisconnect,
+    };
+  }
+
+  route(entry: Delivery['entry']): Route<Publication> {
+    return { targets: [{ target: { subject: natsSubject(this.prefix, entry.event.subject) } }] };
+  }
+
+  async send(batch: Array<Delivery<Publication>>, signal: AbortSignal): Promise<Outcome[]> {
+    return Promise.all(batch.map((d) => this.publish(d, signal)));
+  }
+
+  /** One publish until its PubAck (or failure); never rejects. */
+  private async publish(d: Delivery<Publication>, signal: AbortSignal): Promise<Outcome> {
+    const js = this.js;
+    const id = d.entry.event.id;
+    const subject = d.target.subject;
+    if (!js || this.stopped) {
+      return { status: 'retry', failure: this.failure('not_connected', 'not connected', subject) };
+    }
+    const h = headers();
+    h.set('Content-Type', 'application/cloudevents+json; charset=utf-8');
+    try {
+      const ack = await this.abortable(
+        js.publish(subject, d.entry.json, { msgID: id, timeout: this.timeoutMs, headers: h }),
+        signal,
+      );
+      this.published++;
+      if (ack.duplicate) this.duplicates++;
+      return { status: 'delivered' };
+    } catch (err) {
+      return this.outcomeOf(err as Error, subject);
+    }
+  }
+
+  /**
+   * `p`, or a rejection with an AbortError once `signal` (the runner's stop
+   * deadline) aborts. One listener per signal, not one per publish: up to
+   * `max_in_flight` publishes wait on it at once.
+   */
+  private abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(abortError());
+    if (this.watched !== signal) {
+      this.watched = signal;
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const reject of this.waiting) reject(abortError());
+          this.waiting.clear();
+        },
+        { once: true },
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      p.then(resolve, reject).finally(() => this.waiting.delete(reject));
+    });
+  }
+
+  private outcomeOf(err: Error, subject: string): Outcome {
+    if (err instanceof JetStreamApiError) {
+      const failure = this.failure(`api_${err.code}`, quotePeer(err.message), subject);
+      // 4xx: the stream refuses this message (size, subject); 5xx: the cluster is not available now.
+      return err.status >= 400 && err.status < 500
+        ? { status: 'failed', failure }
+        : { status: 'retry', failure };
+    }
+    const reason =
+      err.name === 'TimeoutError'
+        ? 'timeout'
+        : err.name === 'JetStreamNotEnabled'
+          ? 'no_responders'
+          : err.name === 'AbortError'
+            ? 'aborted'
+            : err.name || 'error';
+    if (err.name === 'InvalidArgumentError' || /max_payload|maximum payload/i.test(err.message)) {
+      return { status: 'failed', failure: this.failure(reason, quotePeer(err.message), subject) };
+    }
+    return {
+      status: 'retry',
+      failure: this.failure(
+        reason,
+        reason === 'timeout'
+          ? `no PubAck within ${this.timeoutMs / 1000}s`
+          : reason === 'no_responders'
+            ? 'no stream answered (a leader election, a server restarting, or no stream captures the subject)'
+            : quotePeer(err.message),
+        subject,
+      ),
+    };
+  }
+
+  private failure(reason: string, what: string, subject: string): Failure {
+    return {
+      reason,
+      message: `NATS JetStream publish to ${subject} (stream ${this.stream}) failed: ${what}`,
+      fields: { stream: this.stream, nats_subject: subject, servers: this.where },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const nc = this.nc;
+    this.nc = undefined;
+    this.js = undefined;
+    if (!nc || nc.isClosed()) return;
+    // The runner has drained its publishes: flush what the client still buffers, then close.
+    await Promise.race([nc.drain().catch(() => nc.close()), new Promise((r) => setTimeout(r, 2000).unref())]);
+    if (!nc.isClosed()) await nc.close().catch(() => undefined);
+  }
+}
+
+class StartError extends Error {}
+
+function abortError(): Error {
+  return Object.assign(new Error('aborted at the stop deadline'), { name: 'AbortError' });
+}
