@@ -365,7 +365,7 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
   } else {
     if (!Array.isArray(data) && data !== null && typeof data === 'object')
       throw new ConfigError(file, [
-        `/: expected a JSON array of entries, or a RouterConfig document (apiVersion: event-router.vmware.com/v1alpha1, kind: RouterConfig), found an object without apiVersion and kind`,
+        `/: expected array, found an object (the configuration is a JSON array of entries, or a RouterConfig document with apiVersion: event-router.vmware.com/v1alpha1 and kind: RouterConfig)`,
       ]);
     // Register secrets first: even an invalid file's secrets must never be logged.
     if (Array.isArray(data)) {

@@ -328,7 +328,9 @@ ${destination}`);
 
   it('an object that is neither format says what is expected', () => {
     expect(problems('{"streams": []}')).toEqual([
-      expect.stringContaining('expected a JSON array of entries, or a RouterConfig document'),
+      expect.stringContaining(
+        '/: expected array, found an object (the configuration is a JSON array of entries, or a RouterConfig document',
+      ),
     ]);
     expect(problems('a: [b')[0]).toMatch(/^not valid JSON or YAML at line 1/);
   });
