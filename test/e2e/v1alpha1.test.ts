@@ -7,6 +7,9 @@
  * reached the peer is compared without the attributes that differ per
  * posting (id, time, the event's Key/ChainId/CreatedTime).
  */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ConfigEntry } from '../../src/config/types';
 import { postEvents, startSimulator, type Simulator } from '../harness/simulator';
 import { buildHarness } from '../harness/simulator';
@@ -246,5 +249,45 @@ ${auth}`;
     expect(view(eps[1])).toEqual(view(eps[2]));
   } finally {
     for (const e of eps) await e.close();
+  }
+});
+
+test('vcenter with checkpoint: true and checkpointDir: events missed while the router was down are delivered after its restart', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ver-v1a1-ckpt-'));
+  const gw = await OpenFaasGateway.start({ password: GW_PASSWORD });
+  gw.deploy({ name: 'power-any', annotations: { topic: 'VmPoweredOnEvent,VmPoweredOffEvent' } });
+  const yaml =
+    header('router-config-vcenter-openfaas') +
+    vcenterSection(sim).replace('checkpoint: false', `checkpoint: true\n    checkpointDir: ${dir}`) +
+    `eventProcessor:
+  type: openfaas
+  name: veba-demo-openfaas
+  openfaas:
+    address: ${gw.url}
+    async: false
+    auth:
+      type: basic_auth
+      basicAuth:
+        username: admin
+        password: ${GW_PASSWORD}
+` +
+    metricsSection;
+  try {
+    // First run: 16 power events (2 of every 3 posted) reach the function; the stop writes the checkpoint.
+    await runInTurn(yaml, () => gw.invocations.length >= 16, GW_PASSWORD);
+    expect(readdirSync(dir)).toEqual(['veba-demo-vc-01.checkpoint.json']);
+    // While it is down: 24 more events; the restarted router resumes after the checkpoint and delivers them.
+    await postEvents(sim, specs);
+    const r = await startRouterProcess(yaml);
+    try {
+      await waitFor('the missed events', () => gw.invocations.length >= 32);
+      expect(r.stderr()).toMatch(/resuming after the checkpoint/);
+      const ids = gw.invocations.map((i) => (i.body as { id: string }).id);
+      expect(new Set(ids).size).toBe(32);
+    } finally {
+      await r.stop();
+    }
+  } finally {
+    await gw.close();
   }
 });
