@@ -15,6 +15,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonSchema } from '../src/components/component';
 import { components, configSchema } from '../src/catalogue';
+import { v1alpha1Schema } from '../src/config/v1alpha1';
 import { formatLike, REGENERATE, repoRoot } from './gen-config-schema';
 
 export const DOCS_FILE = path.join('docs', 'configuration.md');
@@ -210,8 +211,53 @@ export function generateConfigDocs(): string {
     sections.push(...entrySection(key, entry, def.description, examples));
   }
   lines.push('', 'Exactly one stream, one processor and one metrics entry are required.', '', ...sections);
+  lines.push(...v1alpha1Section());
   const file = path.join(root, DOCS_FILE);
   return formatLike(file, lines.join('\n') + '\n');
+}
+
+/** Every key path of the v1alpha1 schema with its description (`a.b.c`). */
+function v1alpha1Keys(s: Schema, prefix: string, out: Array<[string, string]>): void {
+  for (const [k, sub] of Object.entries(s.properties ?? {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    out.push([key, sub.description ?? '']);
+    v1alpha1Keys(sub, key, out);
+    for (const alt of (sub as { anyOf?: Schema[] }).anyOf ?? []) v1alpha1Keys(alt, key, out);
+  }
+}
+
+/** The v0.7/v0.8 RouterConfig: how each key maps onto the entries above. */
+function v1alpha1Section(): string[] {
+  const keys: Array<[string, string]> = [];
+  v1alpha1Keys(v1alpha1Schema as Schema, '', keys);
+  return [
+    '## The v1alpha1 RouterConfig (v0.7/v0.8 YAML)',
+    '',
+    'The router also reads the YAML (or JSON) `RouterConfig` of the v0.7/v0.8 router ' +
+      '(`apiVersion: event-router.vmware.com/v1alpha1`, `kind: RouterConfig`): a file that is a JSON array is ' +
+      'the format above; a document with `apiVersion`/`kind` is this one. It is validated against its own schema ' +
+      '(unknown keys rejected with a "did you mean", JSON paths such as `/eventProvider/vcenter/insecureSSL`, ' +
+      'passwords and secret keys never shown), then mapped onto the entries above, which are validated as usual:',
+    '',
+    '| v1alpha1 | maps onto |',
+    '| --- | --- |',
+    '| `eventProvider.type: vcenter` / `vcsim` | stream `vmware_vcenter`: `address`; `insecureSSL` → `options.insecure`; `checkpoint`, `checkpointDir` → `options.checkpoint`, `options.checkpoint_dir`; `auth.basicAuth` → `user_password` |',
+    '| `eventProvider.type: webhook` | stream `webhook`: `bindAddress` → `address`, `path` → `options.path`; `auth.basicAuth` → `basic_auth` (none when left out) |',
+    '| `eventProvider.type: horizon` | not supported: a start error |',
+    '| `eventProcessor.type: openfaas` | processor `openfaas`: `address`, `async` → `options.async`, `auth.basicAuth` → `basic_auth` (none when left out) |',
+    '| `eventProcessor.type: aws_event_bridge` / `awsEventBridge` | processor `aws_event_bridge`: `region`, `eventBus`, `ruleARN` → `options.aws_region`, `aws_eventbridge_event_bus`, `aws_eventbridge_rule_arn`; `aws_access_key` → `access_key`; `aws_iam_role` → no `auth` (the AWS default credential chain) |',
+    '| `eventProcessor.type: knative` | processor `knative`: `destination.uri` (a URL, or `{scheme, host, path}`) → `address`; `encoding` → `options.encoding`; `insecureSSL` → `options.insecure`; `destination.ref` needs the Kubernetes API: a start error that says to use `uri` |',
+    '| `metricsProvider.type: default` | metrics `internal`: `default.bindAddress` → `address`, `default.auth.basicAuth` → `basic_auth` (none when left out) |',
+    '| `certificates.rootCAs` | not supported yet: a start error |',
+    '| `metadata`, the `name`s | `metadata` is checked and ignored; each section `name` becomes the entry `name` |',
+    '',
+    'Every key of the format:',
+    '',
+    '| key | description |',
+    '| --- | --- |',
+    ...keys.map(([k, d]) => `| \`${k}\` | ${cell(d)} |`),
+    '',
+  ];
 }
 
 /** GitHub's heading anchor for `## kind: \`a\` / \`b\``. */

@@ -7,10 +7,12 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { registerSecret } from '../log/logger';
 import { compilePattern, PatternError } from '../pattern';
 import { type AnyDefinition, buildConfigSchema, KIND_TYPES, kindOf, nameProblems } from './schema';
 import type { ConfigEntry, RouterConfig } from './types';
+import { isV1alpha1, isV1alpha1SecretPath, mapV1alpha1, v1alpha1Schema, v1alpha1Secrets } from './v1alpha1';
 
 /** At most this many problems are listed; the rest are counted ("... and 219,983 more"). */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -119,7 +121,7 @@ function validatorFor(components: AnyDefinition[]): Validator {
 }
 
 function isSecretPath(path: string): boolean {
-  return /\/auth\/secret(\/|$)/.test(path);
+  return /\/auth\/secret(\/|$)/.test(path) || isV1alpha1SecretPath(path);
 }
 
 /** Credentials inside URLs are secrets too. */
@@ -291,27 +293,94 @@ function jsonErrorLocation(text: string, err: Error): string {
   return ` at line ${line}, column ${column}`;
 }
 
+/** The file's text as data: JSON (today's array), else YAML (a v1alpha1 RouterConfig). Never quotes the text. */
+function parseText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // A JSON array is today's format: its syntax errors are JSON errors.
+    if (text.trimStart().startsWith('[') || text.trim() === '')
+      throw new ConfigError(file, [`not valid JSON${jsonErrorLocation(text, err as Error)}`]);
+  }
+  try {
+    return loadYaml(text, { schema: CORE_SCHEMA });
+  } catch (err) {
+    const e = err as { reason?: string; mark?: { line: number; column: number } };
+    const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
+    throw new ConfigError(file, [
+      `not valid JSON or YAML${where}${e.reason ? ` (${e.reason})` : ''}: expected a JSON array of entries, or a v1alpha1 RouterConfig document`,
+    ]);
+  }
+}
+
+let v1alpha1Validator: Validator | undefined;
+
+/** Validate a v1alpha1 RouterConfig document; returns the problems (empty when valid). */
+export function validateV1alpha1(components: AnyDefinition[], data: unknown): string[] {
+  v1alpha1Validator ??= new Ajv2020({ allErrors: true, verbose: true, strict: false }).compile(
+    v1alpha1Schema,
+  );
+  if (v1alpha1Validator(data)) return [];
+  return [
+    ...new Set(
+      withoutBranchNoise(v1alpha1Validator.errors ?? [])
+        .map((e) => describe(e, [], components))
+        .filter((p): p is string => p !== undefined),
+    ),
+  ];
+}
+
+/**
+ * A v1alpha1 document: its own schema first, then its mapping onto array
+ * entries, then the array validation of those entries (its messages point
+ * back at the document's section).
+ */
+function fromV1alpha1(
+  components: AnyDefinition[],
+  data: Record<string, unknown>,
+  file: string,
+): ConfigEntry[] {
+  for (const s of v1alpha1Secrets(data)) registerSecret(s);
+  const problems = validateV1alpha1(components, data);
+  if (problems.length) throw new ConfigError(file, problems);
+  const mapped = mapV1alpha1(data);
+  if (mapped.problems.length) throw new ConfigError(file, mapped.problems);
+  const entries = mapped.entries.map((m) => m.entry);
+  const arrayProblems = validateConfigWith(components, entries).map((p) => {
+    const m = /^\/(\d+)(\S*): (.*)$/s.exec(p);
+    if (!m) return p;
+    const { from, entry } = mapped.entries[Number(m[1])];
+    return `${from} (mapped onto the ${entry.provider} entry, ${m[2] || '/'}): ${m[3]}`;
+  });
+  if (arrayProblems.length) throw new ConfigError(file, arrayProblems);
+  return entries;
+}
+
 /** Parse config text; on error the message never quotes the file's content (it holds passwords). */
 export function parseConfigWith(components: AnyDefinition[], text: string, file: string): RouterConfig {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(file, [`not valid JSON${jsonErrorLocation(text, err as Error)}`]);
-  }
-  // Register secrets first: even an invalid file's secrets must never be logged.
-  if (Array.isArray(data)) {
-    for (const entry of data as ConfigEntry[]) {
-      const secret = entry?.auth?.secret;
-      if (!secret || typeof secret !== 'object') continue;
-      // Passwords and secret keys are masked everywhere; user names and key ids stay readable in logs.
-      for (const [k, v] of Object.entries(secret))
-        if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
+  const data = parseText(text, file);
+  let entries: ConfigEntry[];
+  if (isV1alpha1(data)) {
+    entries = fromV1alpha1(components, data, file);
+  } else {
+    if (!Array.isArray(data) && data !== null && typeof data === 'object')
+      throw new ConfigError(file, [
+        `/: expected array, found an object (the configuration is a JSON array of entries, or a RouterConfig document with apiVersion: event-router.vmware.com/v1alpha1 and kind: RouterConfig)`,
+      ]);
+    // Register secrets first: even an invalid file's secrets must never be logged.
+    if (Array.isArray(data)) {
+      for (const entry of data as ConfigEntry[]) {
+        const secret = entry?.auth?.secret;
+        if (!secret || typeof secret !== 'object') continue;
+        // Passwords and secret keys are masked everywhere; user names and key ids stay readable in logs.
+        for (const [k, v] of Object.entries(secret))
+          if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
+      }
     }
+    const problems = validateConfigWith(components, data);
+    if (problems.length) throw new ConfigError(file, problems);
+    entries = data as ConfigEntry[];
   }
-  const problems = validateConfigWith(components, data);
-  if (problems.length) throw new ConfigError(file, problems);
-  const entries = data as ConfigEntry[];
   const all = (kind: 'stream' | 'processor' | 'metrics' | 'router'): ConfigEntry[] =>
     entries.filter((e) => kindOf(e) === kind);
   return {

@@ -73,6 +73,16 @@ export function toCloudEvent(ev: SourceEvent, source: string, instanceUuid: stri
   );
 }
 
+const FIXED = new Set(['id', 'source', 'specversion', 'type', 'subject', 'time', 'data', 'datacontenttype']);
+
+/** Attributes beyond the router's own (a webhook event's dataschema and extensions), in their order. */
+function otherAttributes(ev: RouterEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ev as unknown as Record<string, unknown>))
+    if (!FIXED.has(k) && v !== undefined && !(k === 'data_base64' && ev.data !== undefined)) out[k] = v;
+  return out;
+}
+
 /**
  * The structured-mode JSON of a CloudEvent (what the stdout processor prints
  * and what OpenFaaS functions and EventBridge `Detail` receive). Attribute
@@ -92,6 +102,7 @@ export function cloudEventJson(ev: RouterEvent): string {
       time: ev.time,
       data: ev.data,
       datacontenttype: ev.datacontenttype,
+      ...otherAttributes(ev),
     },
     ev.data as object | undefined,
   );

@@ -31,6 +31,8 @@ export class RouterMetrics {
   readonly streamLastSuccess: Gauge<'provider' | 'stream'>;
   /** WaitForUpdatesEx replies with nothing new long before the wait time, in a run of them (a fault). */
   readonly streamEmptyReplies: Counter<'provider' | 'stream'>;
+  /** Requests the webhook stream answered, per HTTP status (400 malformed, 401, 413 too large). */
+  readonly webhookRequests: Counter<'stream' | 'code'>;
 
   /** Successful deliveries per processor and subject: /stats `invocations`. */
   readonly invocations: Counter<'processor' | 'subject'>;
@@ -128,6 +130,12 @@ export class RouterMetrics {
       name: METRIC_PREFIX + 'stream_empty_replies_total',
       help: 'WaitForUpdatesEx replies with nothing new long before the wait time, in a run of them (the stream backs off)',
       labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.webhookRequests = new Counter({
+      name: METRIC_PREFIX + 'stream_webhook_requests_total',
+      help: 'Requests the webhook stream answered, per HTTP status code (202 appended, 400 malformed, 401 unauthenticated, 413 too large)',
+      labelNames: ['stream', 'code'],
       registers,
     });
     this.invocations = new Counter({

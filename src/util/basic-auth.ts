@@ -1,6 +1,6 @@
 /**
  * HTTP basic auth for the router's own servers (the metrics server, the
- * event_stream processor): the expected `username:password` is kept as a
+ * event_stream processor, the webhook stream): the expected `username:password` is kept as a
  * SHA-256 digest and compared in constant time, so neither the time taken
  * nor a wrong length says anything about the password.
  */

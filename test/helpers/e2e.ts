@@ -90,10 +90,16 @@ export function runCli(
 }
 
 /** Start the compiled router with a config (entries), wait until its metrics server listens. */
-export async function startRouterProcess(entries: unknown, extraArgs: string[] = []): Promise<RouterProcess> {
+export async function startRouterProcess(
+  entries: unknown,
+  extraArgs: string[] = [],
+  /** Variables added to the router's environment. */
+  env: Record<string, string> = {},
+): Promise<RouterProcess> {
   const file = writeConfig(entries);
   const proc = spawn(process.execPath, [CLI, '-config', file, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const stdoutLines: string[] = [];
   let partial = '';

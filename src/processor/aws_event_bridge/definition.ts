@@ -29,7 +29,9 @@ export const eventBridgeProcessor: ComponentDefinition<Sink> = {
           pattern: '^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:rule/.+$',
         }),
         aws_eventbridge_event_bus: stringOption('Event bus name (default "default")'),
-        aws_eventbridge_endpoint: httpUrl('EventBridge endpoint override (VPC endpoint, local emulator)'),
+        aws_eventbridge_endpoint: httpUrl(
+          'EventBridge endpoint override (VPC endpoint, local emulator); else AWS_ENDPOINT_URL_EVENTBRIDGE or AWS_ENDPOINT_URL from the environment',
+        ),
         sync_interval: intOption('Seconds between rule pattern syncs', 1, 300),
         // PutEvents calls in flight; retries of failed entries and throttled calls.
         ...deliveryOptions({ maxInFlight: 4, retries: 3 }),

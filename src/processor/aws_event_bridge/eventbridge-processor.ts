@@ -141,7 +141,12 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
     this.region = stringOption(entry, 'aws_region') ?? '';
     this.ruleArn = stringOption(entry, 'aws_eventbridge_rule_arn') ?? '';
     this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
-    this.endpoint = stringOption(entry, 'aws_eventbridge_endpoint') || undefined;
+    // Else the AWS-standard configured-endpoint variables (the v1alpha1 RouterConfig has no endpoint key).
+    this.endpoint =
+      stringOption(entry, 'aws_eventbridge_endpoint') ||
+      process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ||
+      process.env.AWS_ENDPOINT_URL ||
+      undefined;
     this.syncIntervalMs =
       numberOption(entry, 'sync_interval', defaultNumber(eventBridgeProcessor.schema, 'sync_interval')) *
       1000;
