@@ -24,6 +24,8 @@ export class RouterMetrics {
   /** Events the router detected as missing from the vCenter's history (never silently). */
   readonly streamGapEvents: Counter<'provider' | 'stream'>;
   readonly streamConnected: Gauge<'provider' | 'stream'>;
+  /** Events found in the page after a wait that reported no update (a vCenter or proxy dropped it). */
+  readonly streamMissedUpdates: Counter<'provider' | 'stream'>;
   /** Restarts whose checkpoint was older than the replay window (older events not delivered). */
   readonly streamCheckpointWindowExceeded: Counter<'provider' | 'stream'>;
   readonly streamReconnects: Counter<'provider' | 'stream' | 'reason'>;
@@ -93,6 +95,12 @@ export class RouterMetrics {
     this.streamConnected = new Gauge({
       name: METRIC_PREFIX + 'stream_connected',
       help: '1 when the stream has a logged-in vCenter session and an event collector',
+      labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.streamMissedUpdates = new Counter({
+      name: METRIC_PREFIX + 'stream_missed_updates_total',
+      help: 'Events found in the event page after a wait that reported no update (the vCenter or a proxy dropped it)',
       labelNames: ['provider', 'stream'],
       registers,
     });

@@ -79,6 +79,7 @@ export class VCenterStream implements Stream {
   private readonly checkpoint?: { file: string; intervalMs: number; windowMs: number };
   private acknowledged?: AcknowledgedSource;
   private checkpointTimer?: NodeJS.Timeout;
+  private missedUpdatesLogged = false;
   /** The acknowledged position last written (key and time), to skip writing the same twice. */
   private lastWritten?: string;
   private writing: Promise<void> = Promise.resolve();
@@ -385,6 +386,8 @@ export class VCenterStream implements Stream {
     // After (re)connecting, the page collector says what happened since the position.
     let readPage = true;
     let firstPage = true;
+    /** The page is read because a wait ended without any update (see below). */
+    let idleRead = false;
     // Empty replies long before the wait time (issue 17): see `emptyReply`.
     const empty = { streak: 0, waits: 0 };
     while (!this.stopping) {
@@ -393,6 +396,17 @@ export class VCenterStream implements Stream {
         // One event per key: govmomi's simulator can list an event twice in a new collector's
         // page when it was posted while the collector was being created.
         let fresh = [...new Map(page.filter((e) => cursor.isNew(e)).map((e) => [e.key, e])).values()];
+        if (idleRead && fresh.length > 0) {
+          this.ctx.metrics.streamMissedUpdates.inc(this.labels, fresh.length);
+          if (!this.missedUpdatesLogged) {
+            this.missedUpdatesLogged = true;
+            this.log.warn(
+              'the vCenter sent no update for events its page holds: delivered from the page (logged once, counted in stream_missed_updates_total)',
+              { events: fresh.length },
+            );
+          }
+        }
+        idleRead = false;
         if (page.length >= PAGE_SIZE && fresh.length === new Set(page.map((e) => e.key)).size) {
           fresh = await this.fillGap(collector, cursor, fresh);
         }
@@ -416,6 +430,14 @@ export class VCenterStream implements Stream {
       // The first wait after connecting answers at once with the current state: not a fault.
       const early = empty.waits++ > 0 && Date.now() - askedAt < (this.maxWaitSeconds * 1000) / 2;
       await this.emptyReply(empty, early && fresh.length === 0);
+      if (woke === undefined && !early) {
+        // A whole wait without any update: read the page anyway. A vCenter or proxy that
+        // drops updates (govmomi's simulator does, for all but the newest of two sessions)
+        // would otherwise leave events undelivered with nothing in the log.
+        readPage = true;
+        idleRead = true;
+        continue;
+      }
       if (fresh.length === 0) continue;
       // The wake collector reported every event since the position: deliver them.
       // Otherwise (a vCenter coalesced several events into one change) read the page.
