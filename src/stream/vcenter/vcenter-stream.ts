@@ -289,7 +289,11 @@ export class VCenterStream implements Stream {
           }
           const notVCenter = everConnected ? undefined : this.notAVCenter(err);
           if (notVCenter) throw new FatalStreamError(notVCenter);
-          const expired = err instanceof VimFault && err.faultType === 'NotAuthenticated';
+          // An expired session answers NotAuthenticated, or (govmomi's simulator, when the
+          // page is read) ManagedObjectNotFound for the session's collector: both need a new login.
+          const expired =
+            err instanceof VimFault &&
+            (err.faultType === 'NotAuthenticated' || err.faultType === 'ManagedObjectNotFound');
           const reason = expired
             ? 'session_expired'
             : err instanceof VimTransportError
