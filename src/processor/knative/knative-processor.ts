@@ -24,6 +24,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
+import { postOnce, requestError } from '../../util/http-post';
 import { reach } from '../../util/reach';
 import { defaultBool, defaultNumber } from '../../config/schema-parts';
 import { knativeProcessor } from './definition';
@@ -62,10 +63,6 @@ interface Reply {
   reply: string;
   retryAfter?: string | string[];
   location?: string;
-}
-
-function requestError(message: string, code: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }
 
 /** The Authorization header for the entry's auth, if any. */
@@ -251,66 +248,27 @@ export class KnativeProcessor implements Sink<null> {
     return { status: 'failed', failure };
   }
 
-  private post(headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<Reply> {
-    const url = this.url;
-    return new Promise<Reply>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: Error | undefined, res?: Reply): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const all: Record<string, string | number> = {
-        ...headers,
-        Accept: 'application/json, */*;q=0.5',
-        'Content-Length': body.length,
-      };
-      if (this.auth) all.Authorization = this.auth;
-      const req = (this.secure ? https : http).request(
-        {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port || (this.secure ? 443 : 80),
-          path: url.pathname + url.search,
-          method: 'POST',
-          agent: this.agent,
-          signal: AbortSignal.any([signal, this.stopAbort.signal]),
-          headers: all,
-        },
-        (res) => {
-          const head: Buffer[] = [];
-          let bytes = 0;
-          const reply = (): Reply => ({
-            status: res.statusCode ?? 0,
-            reply: Buffer.concat(head).toString('utf8').slice(0, REPLY_LOG_CHARS),
-            retryAfter: res.headers['retry-after'],
-            location: res.headers.location,
-          });
-          res.on('data', (chunk: Buffer) => {
-            if (bytes < REPLY_LOG_CHARS * 4) head.push(chunk);
-            bytes += chunk.length;
-            if (bytes > MAX_REPLY_BYTES) {
-              // The status is known: a long reply does not change it; stop reading.
-              finish(undefined, reply());
-              req.destroy();
-            }
-          });
-          res.on('end', () => finish(undefined, reply()));
-          res.on('error', (err) => finish(err));
-          res.on('aborted', () => finish(requestError('reply aborted', 'ECONNRESET')));
-        },
-      );
-      const timer = setTimeout(() => {
-        const err = requestError(`no answer within ${this.timeoutMs}ms`, 'ETIMEDOUT');
-        finish(err);
-        req.destroy(err);
-      }, this.timeoutMs);
-      req.on('error', (err: Error & { code?: string }) =>
-        finish(err.name === 'AbortError' ? requestError('canceled', 'ERR_CANCELED') : err),
-      );
-      req.end(body);
+  private async post(headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<Reply> {
+    const all: Record<string, string> = { ...headers, Accept: 'application/json, */*;q=0.5' };
+    if (this.auth) all.Authorization = this.auth;
+    const res = await postOnce({
+      url: this.url,
+      path: this.url.pathname + this.url.search,
+      agent: this.agent,
+      headers: all,
+      body,
+      signal: AbortSignal.any([signal, this.stopAbort.signal]),
+      timeoutMs: this.timeoutMs,
+      maxReplyBytes: MAX_REPLY_BYTES,
+      headChars: REPLY_LOG_CHARS,
+      timeoutError: () => requestError(`no answer within ${this.timeoutMs}ms`, 'ETIMEDOUT'),
+      abortedError: () => requestError('reply aborted', 'ECONNRESET'),
     });
+    return {
+      status: res.status,
+      reply: res.head,
+      retryAfter: res.headers['retry-after'],
+      location: res.headers.location,
+    };
   }
 }

@@ -35,6 +35,7 @@ import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/
 import type { LogEntry } from '../../eventlog/event-log';
 import { quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
+import { postOnce, requestError } from '../../util/http-post';
 import { defaultBool, defaultNumber } from '../../config/schema-parts';
 import { openfaasProcessor } from './definition';
 import { OpenFaasMetrics } from './openfaas-metrics';
@@ -61,11 +62,6 @@ interface InvokeReply {
   /** The start of the reply body, for the log. */
   reply: string;
   retryAfter?: string | string[];
-}
-
-/** An invocation error with axios' code, so that logs and the retry decision read as before. */
-function requestError(message: string, code: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }
 
 /**
@@ -365,75 +361,32 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
   }
 
   /** One invocation request: POST the CloudEvent JSON to the gateway, resolve with the status. */
-  private post(path: string, subject: string, body: Buffer, signal: AbortSignal): Promise<InvokeReply> {
+  private async post(path: string, subject: string, body: Buffer, signal: AbortSignal): Promise<InvokeReply> {
     const headers = { 'Content-Type': 'application/json', 'X-Topic': subject };
     if (this.invoker) return this.postWithAxios(this.invoker, path, headers, body, signal);
     const url = this.target;
     const secure = url.protocol === 'https:';
-    return new Promise<InvokeReply>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: Error | undefined, res?: InvokeReply): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const req = (secure ? https : http).request(
-        {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port || (secure ? 443 : 80),
-          path: url.pathname.replace(/\/+$/, '') + path,
-          method: 'POST',
-          agent: secure ? this.httpsAgent : this.httpAgent,
-          signal,
-          headers: {
-            ...headers,
-            Accept: 'application/json, text/plain, */*',
-            'Content-Length': body.length,
-          },
-        },
-        (res) => {
-          const head: Buffer[] = [];
-          let headBytes = 0;
-          let bytes = 0;
-          const reply = (): InvokeReply => ({
-            status: res.statusCode ?? 0,
-            // The function's words, quoted as peer text: cut, and withheld if they echo a secret.
-            reply: quotePeer(Buffer.concat(head).toString('utf8', 0, REPLY_LOG_CHARS * 4), REPLY_LOG_CHARS),
-            retryAfter: res.headers['retry-after'],
-          });
-          res.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            // Enough bytes for REPLY_LOG_CHARS characters of UTF-8.
-            if (headBytes < REPLY_LOG_CHARS * 4) {
-              head.push(chunk);
-              headBytes += chunk.length;
-            }
-            if (bytes > MAX_REPLY_BYTES) {
-              // Stop reading at the cap but keep the status: a function that answered
-              // 200 with a large body still ran (the rest of the body is not needed).
-              finish(undefined, reply());
-              res.destroy();
-            }
-          });
-          res.on('end', () => finish(undefined, reply()));
-          res.on('error', (err) => finish(err));
-          res.on('aborted', () => finish(requestError('stream has been aborted', 'ERR_BAD_RESPONSE')));
-        },
-      );
+    const res = await postOnce({
+      url,
+      path: url.pathname.replace(/\/+$/, '') + path,
+      agent: secure ? this.httpsAgent : this.httpAgent,
+      headers: { ...headers, Accept: 'application/json, text/plain, */*' },
+      body,
+      signal,
       // A deadline for the whole exchange (connect, function run, reply), as the log line says.
-      const timer = setTimeout(() => {
-        const err = requestError(`timeout of ${this.timeoutMs}ms exceeded`, 'ECONNABORTED');
-        finish(err);
-        req.destroy(err);
-      }, this.timeoutMs);
-      req.on('error', (err: Error & { code?: string }) =>
-        finish(err.name === 'AbortError' ? requestError('canceled', 'ERR_CANCELED') : err),
-      );
-      req.end(body);
+      timeoutMs: this.timeoutMs,
+      // A function that answered 200 with a large body still ran: the status is kept.
+      maxReplyBytes: MAX_REPLY_BYTES,
+      headChars: REPLY_LOG_CHARS,
+      timeoutError: () => requestError(`timeout of ${this.timeoutMs}ms exceeded`, 'ECONNABORTED'),
+      abortedError: () => requestError('stream has been aborted', 'ERR_BAD_RESPONSE'),
     });
+    return {
+      status: res.status,
+      // The function's words, quoted as peer text: cut, and withheld if they echo a secret.
+      reply: quotePeer(res.head, REPLY_LOG_CHARS),
+      retryAfter: res.headers['retry-after'],
+    };
   }
 
   private async postWithAxios(
