@@ -11,7 +11,7 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { registerSecret } from '../log/logger';
 import { compilePattern, PatternError } from '../pattern';
 import { type AnyDefinition, buildConfigSchema, KIND_TYPES, kindOf, nameProblems } from './schema';
-import type { ConfigEntry, RouterConfig } from './types';
+import { isSecretKey, type ConfigEntry, type RouterConfig } from './types';
 import { isV1alpha1, isV1alpha1SecretPath, mapV1alpha1, v1alpha1Schema, v1alpha1Secrets } from './v1alpha1';
 
 /** At most this many problems are listed; the rest are counted ("... and 219,983 more"). */
@@ -372,9 +372,8 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
       for (const entry of data as ConfigEntry[]) {
         const secret = entry?.auth?.secret;
         if (!secret || typeof secret !== 'object') continue;
-        // Passwords and secret keys are masked everywhere; user names and key ids stay readable in logs.
         for (const [k, v] of Object.entries(secret))
-          if (/password|secret/i.test(k) && typeof v === 'string') registerSecret(v);
+          if (isSecretKey(k) && typeof v === 'string') registerSecret(v);
       }
     }
     const problems = validateConfigWith(components, data);

@@ -55,3 +55,11 @@ export function stringOption(entry: ConfigEntry, name: string): string | undefin
   const v = entry.options?.[name];
   return v === undefined ? undefined : String(v);
 }
+
+/**
+ * Which secret fields hold a secret to mask everywhere (passwords, secret
+ * keys, tokens); user names and key ids stay readable in logs.
+ */
+export function isSecretKey(key: string): boolean {
+  return /password|secret|token/i.test(key);
+}

@@ -6,7 +6,7 @@
  * through the array's validation too.
  */
 import type { JsonSchema } from '../components/component';
-import type { ConfigEntry, OptionValue } from './types';
+import { isSecretKey, type ConfigEntry, type OptionValue } from './types';
 
 export const V1ALPHA1_API_VERSION = 'event-router.vmware.com/v1alpha1';
 export const V1ALPHA1_KIND = 'RouterConfig';
@@ -210,7 +210,7 @@ export function v1alpha1Secrets(data: unknown): string[] {
   const out: string[] = [];
   const walk = (v: unknown, key: string): void => {
     if (v === null || typeof v !== 'object') {
-      if ((key === 'password' || key === 'secretKey') && typeof v === 'string' && v) out.push(v);
+      if (isSecretKey(key) && typeof v === 'string' && v) out.push(v);
       return;
     }
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, k);

@@ -33,6 +33,8 @@ export class CloudEventsReceiver {
   failEvery = 0;
   /** Answer 400 to the next n requests. */
   rejectNext = 0;
+  /** A hostile receiver: its 400 body quotes the request's Authorization header. */
+  echoAuthorization = false;
   /** Retry-After sent with each 503 (seconds), if set. */
   retryAfter: string | undefined;
   private server: Server | undefined;
@@ -82,7 +84,10 @@ export class CloudEventsReceiver {
         };
         if (this.rejectNext > 0) {
           this.rejectNext--;
-          return answer(400, 'bad event');
+          return answer(
+            400,
+            this.echoAuthorization ? `bad event from ${req.headers.authorization}` : 'bad event',
+          );
         }
         if (this.failEvery > 0 && n % this.failEvery === 0) return answer(503, 'try later');
         let event: CloudEventV1<unknown>;

@@ -24,6 +24,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
+import { quotePeer, type Logger } from '../../log/logger';
 import { postOnce, requestError } from '../../util/http-post';
 import { reach } from '../../util/reach';
 import { defaultBool, defaultNumber } from '../../config/schema-parts';
@@ -33,7 +34,6 @@ import { retryAfterMs } from '../../delivery/backoff';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import { binaryMessage } from '../../events/binary';
-import type { Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 
 export type Encoding = 'structured' | 'binary';
@@ -266,7 +266,8 @@ export class KnativeProcessor implements Sink<null> {
     });
     return {
       status: res.status,
-      reply: res.head,
+      // Peer text, quoted: cut, and withheld if it echoes a secret (the bearer token, say).
+      reply: quotePeer(res.head, REPLY_LOG_CHARS),
       retryAfter: res.headers['retry-after'],
       location: res.headers.location,
     };

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cloudEventJson } from '../../../src/events/cloudevent';
 import { binaryMessage, percentDecodeHeader, percentEncodeHeader } from '../../../src/events/binary';
+import { parseConfig } from '../../../src/catalogue';
 import { waitFor } from '../../helpers/wait';
 import { CloudEventsReceiver, type ReceivedEvent } from '../../peers/cloudevents-receiver';
 import { entry, event, makeContext, makeProcessor, type TestContext } from './helpers';
@@ -30,6 +31,14 @@ function attributesOf(r: ReceivedEvent): Record<string, unknown> {
 async function retried(tc: TestContext): Promise<number> {
   return (await tc.metrics.retries.get()).values.reduce((n, v) => n + v.value, 0);
 }
+
+const vcenter = {
+  type: 'stream',
+  provider: 'vmware_vcenter',
+  address: 'https://vc.example.com/sdk',
+  auth: { method: 'user_password', secret: { username: 'u', password: 'p-not-echoed' } },
+};
+const metrics = { type: 'metrics', provider: 'internal', address: '127.0.0.1:0', auth: { method: 'none' } };
 
 let receiver: CloudEventsReceiver;
 beforeEach(async () => {
@@ -191,6 +200,24 @@ describe('knative processor', () => {
     ]);
     const log = tc.lines.join('\n');
     for (const secret of ['sEcReT-tOkEn', 'p@ss:word', 'leak']) expect(log).not.toContain(secret);
+  });
+
+  test('a receiver that echoes the bearer token in its error: the reply is withheld from the log', async () => {
+    const tc = makeContext();
+    const e = entry(receiver.url, {}, { method: 'bearer', secret: { token: 'eChOeD-tOkEn-7' } });
+    // Loaded as the router loads it: the token is registered as a secret.
+    parseConfig(JSON.stringify([vcenter, e, metrics]), 'config.json');
+    const proc = await makeProcessor(e, tc);
+    receiver.rejectNext = 1;
+    receiver.echoAuthorization = true;
+    const rejected = event();
+    await proc.process(rejected);
+    await waitFor('the rejection', () => receiver.requests.some((r) => r.status === 400));
+    await proc.stop(5000);
+    const log = tc.lines.join('\n');
+    expect(log).toContain('answered 400');
+    expect(log).toContain(rejected.id);
+    expect(log).not.toContain('eChOeD-tOkEn-7');
   });
 
   test('a redirect is not followed: the event fails naming the Location, credentials stay home', async () => {
