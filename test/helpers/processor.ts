@@ -11,6 +11,22 @@ import type { Sink } from '../../src/delivery/sink';
 import type { LogEntry } from '../../src/eventlog/event-log';
 import { cloudEventJson } from '../../src/events/cloudevent';
 import type { RouterEvent } from '../../src/events/types';
+import { createLogger } from '../../src/log/logger';
+import { RouterMetrics } from '../../src/metrics/metrics';
+
+/** A component context whose log lines are kept (debug level), with its own metrics. */
+export interface TestContext {
+  ctx: ComponentContext;
+  metrics: RouterMetrics;
+  lines: string[];
+}
+
+export function makeContext(): TestContext {
+  const lines: string[] = [];
+  const metrics = new RouterMetrics({ defaultMetrics: false });
+  const logger = createLogger({ level: 'debug', json: false, write: (l) => lines.push(l) });
+  return { ctx: { logger, metrics }, metrics, lines };
+}
 
 let seq = 0;
 

@@ -1,30 +1,16 @@
 /** Shared setup for the OpenFaaS processor tests: a context with captured logs, events, the processor. */
-import type { ComponentContext } from '../../../src/components/component';
 import type { ConfigEntry, OptionValue } from '../../../src/config/types';
 import { toCloudEvent } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
-import { createLogger } from '../../../src/log/logger';
-import { RouterMetrics } from '../../../src/metrics/metrics';
 import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
 import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
-import { testProcessor, type TestProcessor } from '../../helpers/processor';
+import { testProcessor, type TestContext, type TestProcessor } from '../../helpers/processor';
 import type { OpenFaasGateway } from '../../peers/openfaas-gateway';
 
 export const VCENTER = 'https://vc01.example.com:443/sdk';
 export const INSTANCE_UUID = '1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9';
 
-export interface TestContext {
-  ctx: ComponentContext;
-  metrics: RouterMetrics;
-  lines: string[];
-}
-
-export function makeContext(): TestContext {
-  const lines: string[] = [];
-  const metrics = new RouterMetrics({ defaultMetrics: false });
-  const logger = createLogger({ level: 'debug', json: false, write: (l) => lines.push(l) });
-  return { ctx: { logger, metrics }, metrics, lines };
-}
+export { makeContext, type TestContext } from '../../helpers/processor';
 
 let nextKey = 1000;
 
