@@ -2,8 +2,6 @@
  * Credentials never reach a host the operator did not configure, and no part
  * of a password written into an address leaves the router.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { about, buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
 import {
   metricsEntry,
@@ -15,29 +13,14 @@ import {
   type RouterProcess,
   type Stack,
 } from '../helpers/e2e';
+import { attackerHost, type AttackerHost } from '../peers/attacker-host';
 import { FaultyVCenterProxy } from '../peers/faulty-vcenter-proxy';
 
 jest.setTimeout(120_000);
 
-/** A host nobody configured: records every request that reaches it. */
-async function attackerHost(): Promise<{ server: http.Server; url: string; bodies: string[] }> {
-  const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      bodies.push(body);
-      res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
-}
-
 describe('a vCenter whose Login answers with a redirect', () => {
   let sim: Simulator;
-  let attacker: Awaited<ReturnType<typeof attackerHost>>;
+  let attacker: AttackerHost;
 
   beforeAll(async () => {
     buildHarness();
@@ -68,7 +51,7 @@ describe('a vCenter whose Login answers with a redirect', () => {
         // Two Login attempts, each of which must stop at the redirecting host.
         await waitFor('two refused Logins', () => proxy.methods.filter((m) => m === 'Login').length >= 2);
         await waitFor('the refused redirect in the log', () => router!.stderr().includes('refused'));
-        expect(attacker.bodies).toEqual([]);
+        expect(attacker.requests).toEqual([]);
         const log = router.stderr();
         expect(log).toContain(`Login: HTTP ${status} redirect to ${location} refused`);
         expect(log).not.toContain(sim.password);

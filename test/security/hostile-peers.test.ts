@@ -23,6 +23,7 @@ import {
   waitFor,
   type RouterProcess,
 } from '../helpers/e2e';
+import { attackerHost, type AttackerHost } from '../peers/attacker-host';
 import { FaultyVCenterProxy } from '../peers/faulty-vcenter-proxy';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { CaptureLogger, entryFor, makeCtx } from '../processor/aws_event_bridge/helpers';
@@ -39,22 +40,6 @@ function peakRssKb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error('no VmHWM');
   return Number(m[1]);
-}
-
-/** A host nobody configured: records every request that reaches it. */
-async function attackerHost(): Promise<{ server: http.Server; url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      requests.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
-      res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
 function openfaasEntry(gw: OpenFaasGateway, options: Record<string, string> = {}): ConfigEntry {
@@ -74,7 +59,7 @@ async function metric(router: RouterProcess, re: RegExp): Promise<number> {
 }
 
 let sim: Simulator;
-let attacker: Awaited<ReturnType<typeof attackerHost>>;
+let attacker: AttackerHost;
 
 beforeAll(async () => {
   buildHarness();
