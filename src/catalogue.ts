@@ -3,16 +3,27 @@
  * functions bound to it. Config validation gets the components from here
  * (the config module never reaches up into the registries).
  */
-import type { JsonSchema } from './components/component';
+import type { ComponentDefinition, JsonSchema } from './components/component';
 import { loadConfigWith, parseConfigWith, validateConfigWith } from './config/load';
 import { type AnyDefinition, buildConfigSchema } from './config/schema';
-import type { RouterConfig } from './config/types';
+import type { ConfigEntry, RouterConfig } from './config/types';
 import { eventLogDefinition } from './eventlog/definition';
 import { internalMetrics } from './metrics/definition';
 import { processors } from './processor/registry';
 import { streams } from './stream/registry';
 
 export const components: AnyDefinition[] = [...streams, ...processors, internalMetrics, eventLogDefinition];
+
+/** The registered definition for an entry's provider. */
+export function definitionFor<T>(list: ComponentDefinition<T>[], entry: ConfigEntry): ComponentDefinition<T> {
+  const def = list.find((d) => d.provider === entry.provider);
+  // The schema admits only registered providers; reaching this is a programming error.
+  if (!def)
+    throw new Error(
+      `no component registered for ${entry.type}/${entry.provider} (known: ${components.map((c) => c.provider).join(', ')})`,
+    );
+  return def;
+}
 
 export function configSchema(): JsonSchema {
   return buildConfigSchema(components);

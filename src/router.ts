@@ -4,9 +4,9 @@
  * at its own pace. A stream waits only when the slowest processor is a whole
  * log behind.
  */
-import type { ComponentContext, ComponentDefinition } from './components/component';
-import { components } from './catalogue';
-import type { ConfigEntry, RouterConfig } from './config/types';
+import type { ComponentContext } from './components/component';
+import { definitionFor } from './catalogue';
+import type { RouterConfig } from './config/types';
 import { entryName } from './config/types';
 import { createProcessor } from './delivery/create';
 import type { DeliveryRunner } from './delivery/runner';
@@ -21,17 +21,6 @@ import type { MetricsServer } from './metrics/server';
 import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
-
-/** The registered definition for an entry's provider. */
-function definitionFor<T>(list: ComponentDefinition<T>[], entry: ConfigEntry): ComponentDefinition<T> {
-  const def = list.find((d) => d.provider === entry.provider);
-  // The schema admits only registered providers; reaching this is a programming error.
-  if (!def)
-    throw new Error(
-      `no component registered for ${entry.type}/${entry.provider} (known: ${components.map((c) => c.provider).join(', ')})`,
-    );
-  return def;
-}
 
 export interface RouterOptions {
   logger: Logger;

@@ -6,8 +6,9 @@
  * only contacts its peer per event probes it (`Sink.probe`). One line
  * per component, `ok` or `FAIL` with what to fix.
  */
-import type { ComponentContext, ComponentDefinition } from '../components/component';
-import type { ConfigEntry, RouterConfig } from '../config/types';
+import type { ComponentContext } from '../components/component';
+import type { RouterConfig } from '../config/types';
+import { definitionFor } from '../catalogue';
 import { entryName } from '../config/types';
 import { createProcessor } from '../delivery/create';
 import type { Sink } from '../delivery/sink';
@@ -21,12 +22,6 @@ import { withoutCredentials } from '../util/address';
 export interface CheckLine {
   ok: boolean;
   text: string;
-}
-
-function definition<T>(list: ComponentDefinition<T>[], entry: ConfigEntry): ComponentDefinition<T> {
-  const def = list.find((d) => d.provider === entry.provider);
-  if (!def) throw new Error(`no component registered for ${entry.type}/${entry.provider}`);
-  return def;
 }
 
 export async function checkConnections(config: RouterConfig): Promise<CheckLine[]> {
@@ -44,7 +39,7 @@ export async function checkConnections(config: RouterConfig): Promise<CheckLine[
   for (const entry of config.streams) {
     const label = `stream ${entryName(entry)} ${withoutCredentials(entry.address ?? '')}`;
     try {
-      const stream: Stream = await definition(streams, entry).create(entry, ctx);
+      const stream: Stream = await definitionFor(streams, entry).create(entry, ctx);
       const what = stream.check ? await stream.check() : 'nothing to check';
       lines.push({ ok: true, text: `ok    ${label}: ${what}` });
     } catch (err) {
@@ -56,7 +51,7 @@ export async function checkConnections(config: RouterConfig): Promise<CheckLine[
     const label = `processor ${entryName(entry)}${entry.address ? ` ${withoutCredentials(entry.address)}` : ''}`;
     logged.length = 0;
     try {
-      const runner = await createProcessor(definition<Sink>(processors, entry), entry, ctx);
+      const runner = await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx);
       try {
         await runner.start();
         if (!runner.ready()) throw new Error(lastProblem() ?? 'not ready after start');
