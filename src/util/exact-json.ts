@@ -25,10 +25,6 @@ export function markExactRoot(root: object): void {
   roots.add(root);
 }
 
-export function hasExact(root: object): boolean {
-  return roots.has(root);
-}
-
 // NUL cannot occur in XML 1.0 text, so no string from vCenter can look like a marker.
 const MARK = '\u0000#';
 const MARK_RE = /"\\u0000#(-?\d+)"/g;
