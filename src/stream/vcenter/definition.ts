@@ -8,11 +8,12 @@ import {
   URL_AUTHORITY_PATTERN,
 } from '../../config/schema-parts';
 import type { Stream } from '../stream';
+import { PROTOCOLS } from './transport';
 
 export const vcenterStream: ComponentDefinition<Stream> = {
   kind: 'stream',
   provider: 'vmware_vcenter',
-  description: 'VMware vCenter Server (or ESXi) event stream over the vSphere SOAP API',
+  description: 'VMware vCenter Server (or ESXi) event stream over the vSphere SOAP or VI/JSON API',
   schema: entrySchema({
     type: 'stream',
     provider: 'vmware_vcenter',
@@ -29,6 +30,10 @@ export const vcenterStream: ComponentDefinition<Stream> = {
     options: {
       properties: {
         insecure: boolOption('Skip TLS certificate verification', false),
+        protocol: stringOption(
+          'Protocol of the vCenter calls: soap; vi_json (vCenter 8.0 Update 1 and later: the release is negotiated with System.hello, 8.0.1.0 without it); auto (VI/JSON when the vCenter offers a release the router supports, SOAP otherwise). The address stays https://HOST/sdk',
+          { enum: [...PROTOCOLS], default: 'soap' },
+        ),
         call_timeout: intOption('Seconds before a vCenter call is abandoned and retried', 1, 60),
         max_backoff: intOption('Upper bound in seconds of the reconnect backoff', 1, 60),
         checkpoint: boolOption(

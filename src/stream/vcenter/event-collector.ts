@@ -18,53 +18,13 @@
  * The original router watched a page of 1 alone and lost every event that a
  * burst pushed past it.
  */
-import { child, children, type XmlElement } from './vim25/xml';
-import { moRefArg, moRefOf, replyArrivedAt, VimClient, type MoRef } from './soap/vim-client';
-import type { ServiceContent } from './session';
+import type { MoRef, RawEvent, ServiceContent, VimTransport } from './transport';
+
+export type { RawEvent } from './transport';
 
 export const PAGE_SIZE = 1000;
 /** Upper bound on events read back through ReadPreviousEvents for one gap (memory bound). */
 export const MAX_GAP_READ = 10 * PAGE_SIZE;
-
-export interface RawEvent {
-  key: number;
-  createdTime: string;
-  el: XmlElement;
-  /** When the reply that carried it arrived (performance.now() ms), see replyArrivedAt. */
-  arrivedAt?: number;
-}
-
-/** Key and createdTime straight from the element, without converting the whole event. */
-export function rawEvent(el: XmlElement): RawEvent {
-  const key = Number(child(el, 'key')?.text ?? NaN);
-  const createdTime = child(el, 'createdTime')?.text ?? '';
-  return { key, createdTime, el };
-}
-
-/**
- * The events of every `latestPage` value among property changes (WaitForUpdatesEx
- * `changeSet`s) or properties (RetrievePropertiesEx `propSet`s): both carry
- * `name` and `val`.
- */
-function latestPageEvents(props: XmlElement[], arrivedAt: number | undefined): RawEvent[] {
-  const events: RawEvent[] = [];
-  for (const prop of props) {
-    if (child(prop, 'name')?.text !== 'latestPage') continue;
-    const val = child(prop, 'val');
-    if (val)
-      for (const el of val.children) {
-        const raw = rawEvent(el);
-        raw.arrivedAt = arrivedAt;
-        events.push(raw);
-      }
-  }
-  return events;
-}
-
-const latestPageSpec = (collector: MoRef) => ({
-  propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
-  objectSet: [{ obj: moRefArg(collector), skip: false }],
-});
 
 export class EventCollector {
   private collector?: MoRef;
@@ -72,32 +32,27 @@ export class EventCollector {
   private version = '';
 
   constructor(
-    private readonly client: VimClient,
+    private readonly client: VimTransport,
     private readonly content: ServiceContent,
   ) {}
 
   private async createCollector(pageSize: number): Promise<MoRef> {
-    const res = await this.client.call('CreateCollectorForEvents', {
-      _this: moRefArg(this.content.eventManager),
-      // maxCount is the collector's initial page size. SetCollectorPageSize alone is not
-      // enough on govmomi's simulator: shrinking its default 10-event page leaves 9 events,
-      // and a 9-event wake page made every burst reply carry nine times the events.
-      filter: { entity: { entity: moRefArg(this.content.rootFolder), recursion: 'all' }, maxCount: pageSize },
-    });
-    const ref = moRefOf(child(res, 'returnval'));
-    if (!ref) throw new Error('CreateCollectorForEvents returned no collector');
-    await this.client.call('SetCollectorPageSize', { _this: moRefArg(ref), maxCount: pageSize });
+    // The initial page size is given at creation too. SetCollectorPageSize alone is not
+    // enough on govmomi's simulator: shrinking its default 10-event page leaves 9 events,
+    // and a 9-event wake page made every burst reply carry nine times the events.
+    const ref = await this.client.createCollectorForEvents(
+      this.content.eventManager,
+      this.content.rootFolder,
+      pageSize,
+    );
+    await this.client.setCollectorPageSize(ref, pageSize);
     return ref;
   }
 
   async create(): Promise<void> {
     this.collector = await this.createCollector(PAGE_SIZE);
     this.wake = await this.createCollector(1);
-    await this.client.call('CreateFilter', {
-      _this: moRefArg(this.content.propertyCollector),
-      spec: latestPageSpec(this.wake),
-      partialUpdates: false,
-    });
+    await this.client.createLatestPageFilter(this.content.propertyCollector, this.wake);
     this.version = '';
   }
 
@@ -113,27 +68,15 @@ export class EventCollector {
       maxWaitSeconds,
       timeoutMs,
     );
-    const ret = child(res, 'returnval');
-    if (!ret) return undefined;
-    this.version = child(ret, 'version')?.text ?? this.version;
-    const changes = children(ret, 'filterSet').flatMap((fs) =>
-      children(fs, 'objectSet').flatMap((os) => children(os, 'changeSet')),
-    );
-    return latestPageEvents(changes, replyArrivedAt(res));
+    if (!res) return undefined;
+    this.version = res.version;
+    return res.events;
   }
 
   /** The newest PAGE_SIZE events, newest first. */
   async readPage(): Promise<RawEvent[]> {
     if (!this.collector) return [];
-    const res = await this.client.call('RetrievePropertiesEx', {
-      _this: moRefArg(this.content.propertyCollector),
-      specSet: latestPageSpec(this.collector),
-      options: {},
-    });
-    const props = children(res, 'returnval').flatMap((ret) =>
-      children(ret, 'objects').flatMap((obj) => children(obj, 'propSet')),
-    );
-    return latestPageEvents(props, replyArrivedAt(res));
+    return this.client.retrieveLatestPage(this.content.propertyCollector, this.collector);
   }
 
   /**
@@ -146,14 +89,9 @@ export class EventCollector {
   async readBehindPage(stop: (ev: RawEvent) => boolean): Promise<RawEvent[]> {
     if (!this.collector) return [];
     const out: RawEvent[] = [];
-    await this.client.call('ResetCollector', { _this: moRefArg(this.collector) });
+    await this.client.resetCollector(this.collector);
     while (out.length < MAX_GAP_READ) {
-      const res = await this.client.call('ReadPreviousEvents', {
-        _this: moRefArg(this.collector),
-        maxCount: PAGE_SIZE,
-      });
-      const arrivedAt = replyArrivedAt(res);
-      const batch = children(res, 'returnval').map((el) => ({ ...rawEvent(el), arrivedAt }));
+      const batch = await this.client.readPreviousEvents(this.collector, PAGE_SIZE);
       if (batch.length === 0) break;
       out.push(...batch);
       if (batch.some(stop)) break;
@@ -166,7 +104,6 @@ export class EventCollector {
     const refs = [this.wake, this.collector];
     this.collector = undefined;
     this.wake = undefined;
-    for (const ref of refs)
-      if (ref) await this.client.call('DestroyCollector', { _this: moRefArg(ref) }, timeoutMs);
+    for (const ref of refs) if (ref) await this.client.destroyCollector(ref, timeoutMs);
   }
 }

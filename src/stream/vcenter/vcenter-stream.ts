@@ -23,9 +23,11 @@ import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stre
 import { checkpointFile, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
-import { currentTime, login, logout, retrieveServiceContent, type ServiceContent } from './session';
-import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
+import { openTransport } from './negotiate';
+import { VimFault, VimTransportError } from './soap/vim-client';
+import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
 import { convertEvent } from './vim25/convert';
+import { convertJsonEvent } from './vim25/convert-json';
 
 const PROVIDER = 'vmware_vcenter';
 /** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
@@ -67,7 +69,9 @@ export class VCenterStream implements Stream {
   /** WaitForUpdatesEx waits this long server-side before an empty reply (also the stall heartbeat). */
   readonly maxWaitSeconds: number;
 
-  private client?: VimClient;
+  /** The protocol option; the protocol itself is known once `client` exists. */
+  private readonly protocol: ProtocolOption;
+  private client?: VimTransport;
   private content?: ServiceContent;
   private collector?: EventCollector;
   private cursor?: Cursor;
@@ -121,6 +125,8 @@ export class VCenterStream implements Stream {
         windowMs: numberOption(entry, 'replay_window', defaultNumber(schema, 'replay_window')) * 1000,
       };
     }
+    this.protocol = (stringOption(entry, 'protocol') ??
+      String(optionDefault(schema, 'protocol'))) as ProtocolOption;
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
 
@@ -211,15 +217,22 @@ export class VCenterStream implements Stream {
     return this.writing;
   }
 
+  /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
+  private open(): Promise<{ transport: VimTransport; how: string }> {
+    return openTransport(
+      this.entry.address ?? '',
+      this.protocol,
+      { insecure: this.insecure, timeoutMs: this.callTimeoutMs },
+      this.stopSignal.signal,
+    );
+  }
+
   async check(): Promise<string> {
-    const client = await VimClient.create(this.entry.address ?? '', {
-      insecure: this.insecure,
-      timeoutMs: this.callTimeoutMs,
-    });
+    const { transport: client, how } = await this.open();
     try {
-      const content = await retrieveServiceContent(client);
+      const content = await client.retrieveServiceContent();
       try {
-        await login(client, content, this.username, this.password);
+        await client.login(content, this.username, this.password);
       } catch (err) {
         if (err instanceof VimFault && err.faultType === 'InvalidLogin')
           throw new Error(
@@ -228,8 +241,8 @@ export class VCenterStream implements Stream {
           );
         throw err;
       }
-      await logout(client, content, 5000).catch(() => undefined);
-      return `logged in as "${this.username}" (${content.fullName})`;
+      await client.logout(content, 5000).catch(() => undefined);
+      return `logged in as "${this.username}" (${content.fullName}) over ${how}`;
     } finally {
       client.close();
     }
@@ -239,6 +252,8 @@ export class VCenterStream implements Stream {
     return {
       source: this.source,
       connected: this.connected,
+      protocol: this.client?.protocol ?? this.protocol,
+      ...(this.client?.release ? { api_release: this.client.release } : {}),
       seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
       ...(this.emptyReplyFault ? { fault: this.emptyReplyFault } : {}),
     };
@@ -262,14 +277,13 @@ export class VCenterStream implements Stream {
   }
 
   private async loop(handler: EventHandler): Promise<void> {
-    try {
-      this.client = await VimClient.create(this.entry.address ?? '', {
-        insecure: this.insecure,
-        timeoutMs: this.callTimeoutMs,
-      });
-    } catch (err) {
-      // The committed WSDL could not be loaded: a broken installation.
-      throw new FatalStreamError((err as Error).message);
+    if (this.protocol === 'soap') {
+      try {
+        this.client = (await this.open()).transport;
+      } catch (err) {
+        // The committed WSDL could not be loaded: a broken installation.
+        throw new FatalStreamError((err as Error).message);
+      }
     }
     this.setConnected(false);
     let everConnected = false;
@@ -318,7 +332,7 @@ export class VCenterStream implements Stream {
       }
     } finally {
       await this.closeSession();
-      this.client.close();
+      this.client?.close();
     }
   }
 
@@ -334,9 +348,11 @@ export class VCenterStream implements Stream {
     const clientError =
       status !== undefined && status.startsWith('4') && status !== '408' && status !== '429';
     if (!clientError && err.code !== 'EBADREPLY') return undefined;
+    const json = this.client?.protocol === 'vi_json';
     return (
-      `${this.source} is not a vCenter SOAP endpoint: ${err.method} was answered with ${err.answered ?? err.message}, ` +
-      `where a vCenter answers with a SOAP envelope; set the stream address to the vCenter's https://HOST/sdk`
+      `${this.source} is not a vCenter ${json ? `VI/JSON (release ${this.client?.release})` : 'SOAP'} endpoint: ` +
+      `${err.method} was answered with ${err.answered ?? err.message}, ` +
+      `where a vCenter answers with ${json ? 'VI/JSON' : 'a SOAP envelope'}; set the stream address to the vCenter's https://HOST/sdk`
     );
   }
 
@@ -362,11 +378,20 @@ export class VCenterStream implements Stream {
   }
 
   private async connect(): Promise<void> {
-    const client = this.client!;
-    const content = await this.vc('RetrieveServiceContent', () => retrieveServiceContent(client));
-    await this.vc('Login', () => login(client, content, this.username, this.password));
+    if (!this.client) {
+      // Negotiated once: the same server keeps the protocol across reconnects.
+      const { transport, how } = await this.vc('System.hello', () => this.open());
+      this.client = transport;
+      this.log.info(`vCenter calls go over ${how}`, {
+        protocol: transport.protocol,
+        ...(transport.release ? { api_release: transport.release } : {}),
+      });
+    }
+    const client = this.client;
+    const content = await this.vc('RetrieveServiceContent', () => client.retrieveServiceContent());
+    await this.vc('Login', () => client.login(content, this.username, this.password));
     this.content = content;
-    const now = await this.vc('CurrentTime', () => currentTime(client));
+    const now = await this.vc('CurrentTime', () => client.currentTime());
     if (!this.cursor) {
       // First connection: the stream starts at the vCenter's "now", or after its checkpoint.
       this.cursor = new Cursor(await this.startPosition(content, now));
@@ -379,6 +404,7 @@ export class VCenterStream implements Stream {
     this.setConnected(true);
     this.log.info('connected to vCenter, following its events', {
       server: content.fullName,
+      protocol: client.protocol,
       instance_uuid: content.instanceUuid,
       resume_after: this.cursor.position,
     });
@@ -526,7 +552,7 @@ export class VCenterStream implements Stream {
   private async deliver(raw: RawEvent, handler: EventHandler, cursor: Cursor): Promise<void> {
     cursor.advance(raw);
     try {
-      const ev = convertEvent(raw.el);
+      const ev = raw.xml ? convertEvent(raw.xml) : convertJsonEvent(raw.json!);
       if (!ev.known) {
         this.ctx.metrics.streamUnknownEvents.inc({ ...this.labels, class: ev.className });
         this.log.warn('event class unknown to the vim25 model, delivered with generic conversion', {
@@ -554,7 +580,7 @@ export class VCenterStream implements Stream {
     this.collector = undefined;
     const client = this.client;
     if (!expired && client?.hasSession() && this.content) {
-      await logout(client, this.content, 2000).catch(() => undefined);
+      await client.logout(this.content, 2000).catch(() => undefined);
     }
     client?.resetSession();
   }
@@ -572,7 +598,7 @@ export class VCenterStream implements Stream {
     const problems: Error[] = [];
     await this.collector?.destroy(5000).catch((err: Error) => problems.push(err));
     this.collector = undefined;
-    await logout(client, content, 5000).catch((err: Error) => problems.push(err));
+    await client.logout(content, 5000).catch((err: Error) => problems.push(err));
     if (problems.length === 0) this.log.info('collector destroyed and logged out of vCenter');
     else
       this.log.warn('could not clean up the vCenter session', {

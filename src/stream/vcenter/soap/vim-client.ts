@@ -27,11 +27,7 @@ import * as soap from 'soap';
 import { quotePeer } from '../../../log/logger';
 import { withoutCredentials } from '../../../util/address';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
-
-export interface MoRef {
-  type: string;
-  value: string;
-}
+import type { MoRef } from '../transport';
 
 /** A SOAP fault from the vCenter (`InvalidLogin`, `NotAuthenticated`, ...). */
 export class VimFault extends Error {
@@ -99,7 +95,7 @@ function xmlEscape(v: string): string {
 /** The SOAPAction node-soap sends for every method of the WSDL subset (its binding's soapAction). */
 const SOAP_ACTION = '"urn:vim25/6.7"';
 
-function tooLarge(method: string): VimTransportError {
+export function tooLarge(method: string): VimTransportError {
   return new VimTransportError(
     method,
     `reply larger than ${MAX_SOAP_REPLY_BYTES / 1024 / 1024} MiB refused (the cap keeps the router within its memory limit)`,
@@ -107,24 +103,19 @@ function tooLarge(method: string): VimTransportError {
   );
 }
 
-function redirectRefused(method: string, status: number, location: unknown): VimTransportError {
+export function redirectRefused(
+  method: string,
+  status: number,
+  location: unknown,
+  protocol = 'SOAP',
+): VimTransportError {
   const where =
     typeof location === 'string' && location ? quotePeer(withoutCredentials(location)) : 'no Location';
   return new VimTransportError(
     method,
-    `HTTP ${status} redirect to ${where} refused (SOAP calls never follow redirects: set the stream address to the vCenter's own https://HOST/sdk)`,
+    `HTTP ${status} redirect to ${where} refused (${protocol} calls never follow redirects: set the stream address to the vCenter's own https://HOST/sdk)`,
     'EREDIRECT',
   );
-}
-
-/** `{ attributes: {type}, $value }` is how node-soap writes `<x type="T">value</x>`. */
-export function moRefArg(ref: MoRef): { attributes: { type: string }; $value: string } {
-  return { attributes: { type: ref.type }, $value: ref.value };
-}
-
-export function moRefOf(el: XmlElement | undefined): MoRef | undefined {
-  if (!el) return undefined;
-  return { type: el.attrs.type ?? '', value: el.text };
 }
 
 function faultFrom(method: string, body: XmlElement): VimFault | undefined {

@@ -1,0 +1,188 @@
+/**
+ * The vim25 operations the stream uses, over SOAP (VimClient): the arguments
+ * in node-soap's shape and the replies read from the XmlElement tree.
+ */
+import { child, children, childText, type XmlElement } from '../vim25/xml';
+import {
+  SERVICE_INSTANCE,
+  type MoRef,
+  type RawEvent,
+  type ServiceContent,
+  type VimTransport,
+} from '../transport';
+import { replyArrivedAt, VimClient, type VimClientOptions } from './vim-client';
+
+/** `{ attributes: {type}, $value }` is how node-soap writes `<x type="T">value</x>`. */
+export function moRefArg(ref: MoRef): { attributes: { type: string }; $value: string } {
+  return { attributes: { type: ref.type }, $value: ref.value };
+}
+
+export function moRefOf(el: XmlElement | undefined): MoRef | undefined {
+  if (!el) return undefined;
+  return { type: el.attrs.type ?? '', value: el.text };
+}
+
+/** Key and createdTime straight from the element, without converting the whole event. */
+export function rawEvent(el: XmlElement, arrivedAt?: number): RawEvent {
+  const key = Number(child(el, 'key')?.text ?? NaN);
+  const createdTime = child(el, 'createdTime')?.text ?? '';
+  return { key, createdTime, xml: el, arrivedAt };
+}
+
+/**
+ * The events of every `latestPage` value among property changes (WaitForUpdatesEx
+ * `changeSet`s) or properties (RetrievePropertiesEx `propSet`s): both carry
+ * `name` and `val`.
+ */
+function latestPageEvents(props: XmlElement[], arrivedAt: number | undefined): RawEvent[] {
+  const events: RawEvent[] = [];
+  for (const prop of props) {
+    if (child(prop, 'name')?.text !== 'latestPage') continue;
+    const val = child(prop, 'val');
+    if (val) for (const el of val.children) events.push(rawEvent(el, arrivedAt));
+  }
+  return events;
+}
+
+const latestPageSpec = (collector: MoRef) => ({
+  propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
+  objectSet: [{ obj: moRefArg(collector), skip: false }],
+});
+
+function requireRef(content: XmlElement, name: string): MoRef {
+  const ref = moRefOf(child(content, name));
+  if (!ref) throw new Error(`vCenter ServiceContent has no ${name}`);
+  return ref;
+}
+
+export class SoapTransport implements VimTransport {
+  readonly protocol = 'soap' as const;
+  readonly release = undefined;
+
+  private constructor(readonly client: VimClient) {}
+
+  static async create(address: string, opts: VimClientOptions): Promise<SoapTransport> {
+    return new SoapTransport(await VimClient.create(address, opts));
+  }
+
+  async retrieveServiceContent(): Promise<ServiceContent> {
+    const res = await this.client.call('RetrieveServiceContent', { _this: moRefArg(SERVICE_INSTANCE) });
+    const content = child(res, 'returnval');
+    if (!content) throw new Error('RetrieveServiceContent returned nothing');
+    const about = child(content, 'about');
+    const eventManager = moRefOf(child(content, 'eventManager'));
+    if (!eventManager) throw new Error('this vSphere endpoint has no EventManager');
+    return {
+      rootFolder: requireRef(content, 'rootFolder'),
+      propertyCollector: requireRef(content, 'propertyCollector'),
+      sessionManager: requireRef(content, 'sessionManager'),
+      eventManager,
+      instanceUuid: (about && childText(about, 'instanceUuid')) || '',
+      apiVersion: (about && childText(about, 'apiVersion')) || '',
+      fullName: (about && childText(about, 'fullName')) || '',
+    };
+  }
+
+  async login(content: ServiceContent, username: string, password: string): Promise<void> {
+    this.client.resetSession();
+    await this.client.call('Login', {
+      _this: moRefArg(content.sessionManager),
+      userName: username,
+      password,
+    });
+  }
+
+  async logout(content: ServiceContent, timeoutMs: number): Promise<void> {
+    await this.client.call('Logout', { _this: moRefArg(content.sessionManager) }, timeoutMs);
+    this.client.resetSession();
+  }
+
+  async currentTime(): Promise<string> {
+    const res = await this.client.call('CurrentTime', { _this: moRefArg(SERVICE_INSTANCE) });
+    const t = childText(res, 'returnval');
+    if (!t) throw new Error('CurrentTime returned nothing');
+    return t;
+  }
+
+  async createCollectorForEvents(eventManager: MoRef, root: MoRef, pageSize: number): Promise<MoRef> {
+    const res = await this.client.call('CreateCollectorForEvents', {
+      _this: moRefArg(eventManager),
+      filter: { entity: { entity: moRefArg(root), recursion: 'all' }, maxCount: pageSize },
+    });
+    const ref = moRefOf(child(res, 'returnval'));
+    if (!ref) throw new Error('CreateCollectorForEvents returned no collector');
+    return ref;
+  }
+
+  async setCollectorPageSize(collector: MoRef, pageSize: number): Promise<void> {
+    await this.client.call('SetCollectorPageSize', { _this: moRefArg(collector), maxCount: pageSize });
+  }
+
+  async createLatestPageFilter(propertyCollector: MoRef, collector: MoRef): Promise<void> {
+    await this.client.call('CreateFilter', {
+      _this: moRefArg(propertyCollector),
+      spec: latestPageSpec(collector),
+      partialUpdates: false,
+    });
+  }
+
+  async waitForUpdatesEx(
+    propertyCollector: MoRef,
+    version: string,
+    maxWaitSeconds: number,
+    timeoutMs: number,
+  ): Promise<{ version: string; events: RawEvent[] } | undefined> {
+    const res = await this.client.waitForUpdatesEx(propertyCollector, version, maxWaitSeconds, timeoutMs);
+    const ret = child(res, 'returnval');
+    if (!ret) return undefined;
+    const changes = children(ret, 'filterSet').flatMap((fs) =>
+      children(fs, 'objectSet').flatMap((os) => children(os, 'changeSet')),
+    );
+    return {
+      version: child(ret, 'version')?.text ?? version,
+      events: latestPageEvents(changes, replyArrivedAt(res)),
+    };
+  }
+
+  async retrieveLatestPage(propertyCollector: MoRef, collector: MoRef): Promise<RawEvent[]> {
+    const res = await this.client.call('RetrievePropertiesEx', {
+      _this: moRefArg(propertyCollector),
+      specSet: latestPageSpec(collector),
+      options: {},
+    });
+    const props = children(res, 'returnval').flatMap((ret) =>
+      children(ret, 'objects').flatMap((obj) => children(obj, 'propSet')),
+    );
+    return latestPageEvents(props, replyArrivedAt(res));
+  }
+
+  async resetCollector(collector: MoRef): Promise<void> {
+    await this.client.call('ResetCollector', { _this: moRefArg(collector) });
+  }
+
+  async readPreviousEvents(collector: MoRef, maxCount: number): Promise<RawEvent[]> {
+    const res = await this.client.call('ReadPreviousEvents', { _this: moRefArg(collector), maxCount });
+    const arrivedAt = replyArrivedAt(res);
+    return children(res, 'returnval').map((el) => rawEvent(el, arrivedAt));
+  }
+
+  async destroyCollector(collector: MoRef, timeoutMs: number): Promise<void> {
+    await this.client.call('DestroyCollector', { _this: moRefArg(collector) }, timeoutMs);
+  }
+
+  resetSession(): void {
+    this.client.resetSession();
+  }
+
+  hasSession(): boolean {
+    return this.client.hasSession();
+  }
+
+  abortAll(): void {
+    this.client.abortAll();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
