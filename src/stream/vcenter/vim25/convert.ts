@@ -40,175 +40,34 @@
  * otherwise; an element name that repeats becomes an array.
  */
 import type { XmlElement } from './xml';
-import { allFields, isEnum, isEventClass, resolveTypeName, typeOf, type ModelField } from './model';
-import { markExactRoot, recordExact } from '../../../util/exact-json';
+import { isEventClass } from './model';
+import { markExactRoot } from '../../../util/exact-json';
+import {
+  buildObject,
+  ENUM,
+  eventPlan,
+  exact,
+  formatTime,
+  K,
+  lookupType,
+  parseBool,
+  parseFloat32,
+  parseNum,
+  parseSigned,
+  parseUint,
+  PRIM_KIND,
+  subPlan,
+  upperFirst,
+  vimEvent,
+  type ExactValue,
+  type FieldPlan,
+  type TypePlan,
+  type VimEvent,
+} from './plan';
 
-export interface VimEvent {
-  /** Event class from `xsi:type` (prefix removed), e.g. `VmPoweredOnEvent`. */
-  className: string;
-  key: number;
-  chainId: number;
-  /** `createdTime` as govmomi prints it. */
-  createdTime: string;
-  /** For EventEx / ExtendedEvent (and anything else carrying one). */
-  eventTypeId?: string;
-  /** govmomi-compatible JSON object. */
-  data: Record<string, unknown>;
-  /** false when the class is not in the model and `data` was built generically. */
-  known: boolean;
-}
+export { formatTime, ZERO_TIME, type VimEvent } from './plan';
 
-// ---- compiled plans ----------------------------------------------------------
-
-const K = {
-  Str: 0,
-  Bool: 1,
-  Int: 2,
-  Uint8: 3,
-  Uint16: 4,
-  Uint32: 5,
-  Uint64: 6,
-  Float32: 7,
-  Float64: 8,
-  Time: 9,
-  Bytes: 10,
-  Any: 11,
-  Struct: 12,
-  Iface: 13,
-} as const;
-type K = (typeof K)[keyof typeof K];
-
-interface FieldPlan {
-  xml: string;
-  json: string;
-  k: K;
-  type: string;
-  array: boolean;
-  pointer: boolean;
-  attr: boolean;
-  chardata: boolean;
-  /** Plan of the (declared) struct type, resolved lazily. */
-  sub: TypePlan | undefined;
-}
-
-interface TypePlan {
-  name: string;
-  fields: FieldPlan[];
-  /** xml element name -> field index (element fields only). */
-  index: Map<string, number>;
-  attrFields: number[];
-  chardata: number;
-  isMoRef: boolean;
-  /** Builds the JSON object from the collected values (fixed shape, generated once). */
-  build: (vals: unknown[], zero: (i: number) => unknown) => Record<string, unknown>;
-  /** Zero value of field i (for non-constant zero values: non-pointer structs). */
-  zero: (i: number) => unknown;
-}
-
-const PRIM_KIND: Record<string, K> = {
-  string: K.Str,
-  bool: K.Bool,
-  int8: K.Int,
-  int16: K.Int,
-  int32: K.Int,
-  int64: K.Int,
-  uint8: K.Uint8,
-  uint16: K.Uint16,
-  uint32: K.Uint32,
-  uint64: K.Uint64,
-  float32: K.Float32,
-  float64: K.Float64,
-  time: K.Time,
-  bytes: K.Bytes,
-  any: K.Any,
-};
-
-function fieldKind(f: ModelField): K {
-  const p = PRIM_KIND[f.type];
-  if (p !== undefined) return p;
-  if (f.iface) return K.Iface;
-  if (isEnum(f.type)) return K.Str;
-  if (typeOf(f.type)) return K.Struct;
-  throw new Error(`vim25 model: field ${f.name} has unknown type ${f.type}`);
-}
-
-const plans = new Map<string, TypePlan>();
-
-function planOf(name: string): TypePlan {
-  let p = plans.get(name);
-  if (p) return p;
-  const fields: FieldPlan[] = allFields(name).map((f) => ({
-    xml: f.xml,
-    json: f.name,
-    k: fieldKind(f),
-    type: f.type,
-    array: f.array,
-    pointer: f.pointer,
-    attr: f.attr,
-    chardata: f.chardata,
-    sub: undefined,
-  }));
-  const index = new Map<string, number>();
-  const attrFields: number[] = [];
-  let chardata = -1;
-  fields.forEach((f, i) => {
-    if (f.attr) attrFields.push(i);
-    else if (f.chardata) chardata = i;
-    else if (!index.has(f.xml)) index.set(f.xml, i);
-  });
-  p = {
-    name,
-    fields,
-    index,
-    attrFields,
-    chardata,
-    isMoRef: name === 'ManagedObjectReference',
-    build: compileBuild(fields),
-    zero: (i) => zeroOf(fields[i]),
-  };
-  plans.set(name, p);
-  return p;
-}
-
-/**
- * An object literal per type, `{"Key": v[0] !== undefined ? v[0] : 0, ...}`,
- * so that V8 creates every object of a type with one fixed shape (several
- * times faster than adding keys one by one). Zero values that are constants
- * are inlined; struct zero values come from `zero(i)`.
- */
-function compileBuild(fields: FieldPlan[]): TypePlan['build'] {
-  const props = fields.map((f, i) => {
-    const z = zeroLiteral(f);
-    return `${JSON.stringify(f.json)}: v[${i}] !== undefined ? v[${i}] : ${z ?? `zero(${i})`}`;
-  });
-  return new Function('v', 'zero', `return {${props.join(', ')}};`) as TypePlan['build'];
-}
-
-function zeroLiteral(f: FieldPlan): string | undefined {
-  if (f.array || f.pointer) return 'null';
-  switch (f.k) {
-    case K.Str:
-      return "''";
-    case K.Bool:
-      return 'false';
-    case K.Time:
-      return JSON.stringify(ZERO_TIME);
-    case K.Bytes:
-    case K.Any:
-    case K.Iface:
-      return 'null';
-    case K.Struct:
-      return undefined;
-    default:
-      return '0';
-  }
-}
-
-function subPlan(f: FieldPlan): TypePlan {
-  return (f.sub ??= planOf(typeOf(f.type)!.name));
-}
-
-// ---- helpers -------------------------------------------------------------------
+// ---- XML reading ---------------------------------------------------------------
 
 /** The `xsi:type` attribute value (with its value prefix), or undefined. */
 function xsiTypeOf(el: XmlElement): string | undefined {
@@ -221,96 +80,6 @@ function xsiTypeOf(el: XmlElement): string | undefined {
   return undefined;
 }
 
-/** Resolution of wire type names (cached): struct plan, enum marker, or null. */
-const ENUM = 1 as const;
-const typeCache = new Map<string, TypePlan | typeof ENUM | null>();
-function lookupType(wire: string): TypePlan | typeof ENUM | null {
-  let r = typeCache.get(wire);
-  if (r === undefined) {
-    const n = resolveTypeName(wire);
-    r = n === undefined ? null : isEnum(n) ? ENUM : planOf(n);
-    typeCache.set(wire, r);
-  }
-  return r;
-}
-
-function parseBool(s: string): boolean {
-  switch (s.length > 5 ? s.trim() : s) {
-    case '1':
-    case 't':
-    case 'T':
-    case 'true':
-    case 'TRUE':
-    case 'True':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * Exact decimal text of the integer parsed last, when a JS number cannot hold
- * it (beyond 2^53: int64/uint64 values); taken by the caller that stores the
- * value (convStruct), which records it for the serializer (util/exact-json).
- */
-let pendingExact: string | undefined;
-/** Some value of the current conversion was recorded with its exact text. */
-let sawExact = false;
-
-const INT_RE = /^\s*[+-]?\d+\s*$/;
-
-function parseNum(s: string): number {
-  if (s.length === 0) return 0;
-  const n = Number(s);
-  return Number.isNaN(n) ? 0 : n;
-}
-
-/** A signed integer (int8..int64); beyond 2^53 its exact text goes to pendingExact. */
-function parseSigned(s: string): number {
-  const n = parseNum(s);
-  if (s.length > 15 && !Number.isSafeInteger(n) && INT_RE.test(s)) pendingExact = BigInt(s.trim()).toString();
-  return n;
-}
-
-function parseUint(s: string, bits: number): number {
-  const n = parseNum(s);
-  if (n >= 0) return n;
-  // govmomi: negative value for an unsigned field is read as two's complement.
-  if (bits === 8) return n & 0xff;
-  if (bits === 16) return n & 0xffff;
-  if (bits === 32) return n >>> 0;
-  const u = BigInt.asUintN(64, BigInt(s.trim()));
-  const r = Number(u);
-  pendingExact = Number.isSafeInteger(r) ? undefined : u.toString();
-  return r;
-}
-
-function parseFloat32(s: string): number {
-  const f = Math.fround(parseNum(s));
-  if (!Number.isFinite(f) || f === 0) return f;
-  for (let p = 1; p < 10; p++) {
-    const v = Number(f.toPrecision(p));
-    if (Math.fround(v) === f) return v;
-  }
-  return f;
-}
-
-const TIME_RE = /^(\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/;
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
-
-/** An xsd:dateTime as Go's time.Time.MarshalJSON prints it (RFC3339Nano). */
-export function formatTime(s: string): string {
-  const m = TIME_RE.exec(s.trim());
-  if (!m) return s; // govmomi would fail to decode; keep the text
-  let frac = m[2] ?? '';
-  if (frac.length > 9) frac = frac.slice(0, 9);
-  let end = frac.length;
-  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
-  frac = end > 0 ? '.' + frac.slice(0, end) : '';
-  const zone = m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : m[3];
-  return m[1] + frac + zone;
-}
-
 function moRef(el: XmlElement): { Type: string; Value: string } {
   // govmomi's `type,attr` matches any attribute whose local name is `type`; last wins.
   const a = el.attrs;
@@ -320,32 +89,6 @@ function moRef(el: XmlElement): { Type: string; Value: string } {
     for (const k in a) if (k === 'type' || k.endsWith(':type')) t = a[k];
   }
   return { Type: t, Value: el.text };
-}
-
-function zeroStruct(p: TypePlan): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (const f of p.fields) o[f.json] = zeroOf(f);
-  return o;
-}
-
-function zeroOf(f: FieldPlan): unknown {
-  if (f.array || f.pointer) return null;
-  switch (f.k) {
-    case K.Str:
-      return '';
-    case K.Bool:
-      return false;
-    case K.Time:
-      return ZERO_TIME;
-    case K.Bytes:
-    case K.Any:
-    case K.Iface:
-      return null;
-    case K.Struct:
-      return zeroStruct(subPlan(f));
-    default:
-      return 0;
-  }
 }
 
 // ---- conversion ------------------------------------------------------------------
@@ -430,7 +173,7 @@ function convStruct(el: XmlElement, p: TypePlan): Record<string, unknown> {
   const vals: unknown[] = new Array(n);
   const kids = el.children;
   /** [field index, array index or -1, exact text] of values beyond 2^53 */
-  let exact: [number, number, string][] | undefined;
+  let exacts: ExactValue[] | undefined;
   for (let j = 0; j < kids.length; j++) {
     const c = kids[j];
     const i = p.index.get(c.name);
@@ -446,9 +189,9 @@ function convStruct(el: XmlElement, p: TypePlan): Record<string, unknown> {
     } else {
       vals[i] = v;
     }
-    if (pendingExact !== undefined) {
-      (exact ??= []).push([i, at, pendingExact]);
-      pendingExact = undefined;
+    if (exact.pending !== undefined) {
+      (exacts ??= []).push([i, at, exact.pending]);
+      exact.pending = undefined;
     }
   }
   if (p.attrFields.length > 0) {
@@ -459,20 +202,8 @@ function convStruct(el: XmlElement, p: TypePlan): Record<string, unknown> {
     }
   }
   if (p.chardata >= 0) vals[p.chardata] = scalar(fields[p.chardata].k, el);
-  pendingExact = undefined;
-  const o = p.build(vals, p.zero);
-  if (exact !== undefined) {
-    sawExact = true;
-    for (const [i, at, text] of exact) {
-      if (at < 0) recordExact(o, fields[i].json, text);
-      else recordExact(vals[i] as unknown[], at, text);
-    }
-  }
-  return o;
-}
-
-function upperFirst(s: string): string {
-  return s.length === 0 ? s : s[0].toUpperCase() + s.slice(1);
+  exact.pending = undefined;
+  return buildObject(p, vals, exacts);
 }
 
 function genericValue(el: XmlElement): unknown {
@@ -506,10 +237,10 @@ function convGeneric(el: XmlElement, base: TypePlan | undefined): Record<string,
  * `xsi:type` on the element for polymorphic values.
  */
 export function convertValue(el: XmlElement, typeName: string): unknown {
-  sawExact = false;
-  pendingExact = undefined;
+  exact.saw = false;
+  exact.pending = undefined;
   const v = convertValueOf(el, typeName);
-  if (sawExact && typeof v === 'object' && v !== null) markExactRoot(v);
+  if (exact.saw && typeof v === 'object' && v !== null) markExactRoot(v);
   return v;
 }
 
@@ -524,8 +255,6 @@ function convertValueOf(el: XmlElement, typeName: string): unknown {
   return convStruct(el, declared);
 }
 
-let eventPlan: TypePlan | undefined;
-
 /** Convert one event element (`<returnval xsi:type="VmPoweredOnEvent">`, `<Event xsi:type=...>`). */
 export function convertEvent(el: XmlElement): VimEvent {
   const xt = xsiTypeOf(el);
@@ -535,27 +264,8 @@ export function convertEvent(el: XmlElement): VimEvent {
     className = i < 0 ? xt : xt.slice(i + 1);
   }
   const r = lookupType(className);
-  let data: Record<string, unknown>;
-  let known: boolean;
-  sawExact = false;
-  pendingExact = undefined;
-  if (r !== null && r !== ENUM && isEventClass(r.name)) {
-    data = convStruct(el, r);
-    known = true;
-  } else {
-    data = convGeneric(el, (eventPlan ??= planOf('Event')));
-    known = false;
-  }
-  if (sawExact) markExactRoot(data);
-  const ev: VimEvent = {
-    className,
-    key: data.Key as number,
-    chainId: data.ChainId as number,
-    createdTime: data.CreatedTime as string,
-    data,
-    known,
-  };
-  const etid = data.EventTypeId;
-  if (typeof etid === 'string' && etid !== '') ev.eventTypeId = etid;
-  return ev;
+  exact.saw = false;
+  exact.pending = undefined;
+  if (r !== null && r !== ENUM && isEventClass(r.name)) return vimEvent(className, convStruct(el, r), true);
+  return vimEvent(className, convGeneric(el, eventPlan()), false);
 }
