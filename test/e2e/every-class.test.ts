@@ -9,26 +9,19 @@
  * same event as text: same keys in the same order, same values, same digits
  * (strings compared after one JSON unescaping, since Go writes `<` as \u003c).
  * Several fillings (seeds). Classes the simulator cannot carry are reported
- * with the reason.
+ * with the reason. Run over both protocols: SOAP straight to the simulator,
+ * and VI/JSON through the harness peer in front of it.
  */
 import { typeNames, isEventClass } from '../../src/stream/vcenter/vim25/model';
 import { fillEvents, type FillResult, type Simulator } from '../harness/simulator';
 import { canonicalJson } from '../helpers/exact-json';
-import { startStack, waitFor, type RouterProcess, type Stack } from '../helpers/e2e';
+import { startStack, waitFor, type StackProtocol, type RouterProcess, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(300_000);
 
 const SEEDS = [1, 2, 3, 20260311];
 
-let stack: Stack;
-let sim: Simulator;
-let router: RouterProcess;
-
-beforeAll(async () => {
-  stack = await startStack();
-  ({ sim, router } = stack);
-});
-afterAll(async () => stack?.stop());
+const PROTOCOLS: StackProtocol[] = ['soap', 'vi_json'];
 
 /** The `data` member of a stdout line, as printed (cloudEventJson: `data` is followed by `datacontenttype`). */
 function dataText(line: string): string {
@@ -47,52 +40,71 @@ function report(r: FillResult): string {
   return lines.join('\n');
 }
 
-test.each(SEEDS)(
-  'seed %d: every Event class, every field filled: router data equals govmomi JSON byte for byte',
-  async (seed) => {
-    const r = await fillEvents(sim, seed);
-    const notes = report(r);
-    // Which classes the simulator could not carry, and why (none with the harness simulator).
-    if (notes) console.warn(notes);
-    expect(r.rejected).toEqual([]);
-    expect(r.missing).toEqual([]);
+describe.each(PROTOCOLS)('over %s', (protocol) => {
+  let stack: Stack;
+  let sim: Simulator;
+  let router: RouterProcess;
 
-    // Every Event class of the registry, and the model knows each of them.
-    const modelEvents = typeNames().filter(isEventClass).sort();
-    expect(r.classes).toEqual(modelEvents);
-    expect(r.classes.length).toBeGreaterThan(400);
-    expect(r.events.map((e) => e.class).sort()).toEqual(r.classes);
-    // The filling really was polymorphic: fault subclasses, and every anyType shape family.
-    expect(r.chosen.BaseMethodFault.length).toBeGreaterThan(20);
-    expect(r.chosen.AnyType.length).toBeGreaterThan(5);
+  beforeAll(async () => {
+    stack = await startStack({ protocol });
+    ({ sim, router } = stack);
+  });
+  afterAll(async () => stack?.stop());
 
-    const keys = new Set(r.events.map((e) => e.key));
-    const byKey = new Map<number, string>();
-    let scanned = 0;
-    await waitFor(`router printed the ${r.events.length} events of seed ${seed}`, () => {
-      for (; scanned < router.stdoutLines.length; scanned++) {
-        const line = router.stdoutLines[scanned];
-        const key = (JSON.parse(line) as { data: { Key: number } }).data.Key;
-        if (keys.has(key) && !byKey.has(key)) byKey.set(key, line);
+  test.each(SEEDS)(
+    'seed %d: every Event class, every field filled: router data equals govmomi JSON byte for byte',
+    async (seed) => {
+      const r = await fillEvents(sim, seed);
+      const notes = report(r);
+      // Which classes the simulator could not carry, and why (none with the harness simulator).
+      if (notes) console.warn(notes);
+      expect(r.rejected).toEqual([]);
+      expect(r.missing).toEqual([]);
+
+      // Every Event class of the registry, and the model knows each of them.
+      const modelEvents = typeNames().filter(isEventClass).sort();
+      expect(r.classes).toEqual(modelEvents);
+      expect(r.classes.length).toBeGreaterThan(400);
+      expect(r.events.map((e) => e.class).sort()).toEqual(r.classes);
+      // The filling really was polymorphic: fault subclasses, and every anyType shape family.
+      expect(r.chosen.BaseMethodFault.length).toBeGreaterThan(20);
+      expect(r.chosen.AnyType.length).toBeGreaterThan(5);
+
+      const keys = new Set(r.events.map((e) => e.key));
+      const byKey = new Map<number, string>();
+      let scanned = 0;
+      await waitFor(`router printed the ${r.events.length} events of seed ${seed}`, () => {
+        for (; scanned < router.stdoutLines.length; scanned++) {
+          const line = router.stdoutLines[scanned];
+          const key = (JSON.parse(line) as { data: { Key: number } }).data.Key;
+          if (keys.has(key) && !byKey.has(key)) byKey.set(key, line);
+        }
+        return byKey.size === keys.size;
+      });
+
+      const differing: string[] = [];
+      for (const ev of r.events) {
+        const line = byKey.get(ev.key)!;
+        const subject = (JSON.parse(line) as { subject: string }).subject;
+        if (ev.class !== 'EventEx' && ev.class !== 'ExtendedEvent') expect(subject).toBe(ev.class);
+        const got = canonicalJson(dataText(line));
+        const want = canonicalJson(ev.json);
+        if (got !== want) {
+          let i = 0;
+          while (i < got.length && got[i] === want[i]) i++;
+          differing.push(
+            `${ev.class} (key ${ev.key}) at ${i}:\n  router: ${got.slice(Math.max(0, i - 80), i + 80)}\n  govmomi: ${want.slice(Math.max(0, i - 80), i + 80)}`,
+          );
+        }
       }
-      return byKey.size === keys.size;
+      expect(differing).toEqual([]);
+    },
+  );
+
+  if (protocol !== 'soap')
+    test('the router made its calls over VI/JSON, none over SOAP', async () => {
+      const stats = await stack.peer!.stats();
+      expect(stats.soap_calls).toBe(0);
+      expect(stats.by_method.WaitForUpdatesEx).toBeGreaterThan(0);
     });
-
-    const differing: string[] = [];
-    for (const ev of r.events) {
-      const line = byKey.get(ev.key)!;
-      const subject = (JSON.parse(line) as { subject: string }).subject;
-      if (ev.class !== 'EventEx' && ev.class !== 'ExtendedEvent') expect(subject).toBe(ev.class);
-      const got = canonicalJson(dataText(line));
-      const want = canonicalJson(ev.json);
-      if (got !== want) {
-        let i = 0;
-        while (i < got.length && got[i] === want[i]) i++;
-        differing.push(
-          `${ev.class} (key ${ev.key}) at ${i}:\n  router: ${got.slice(Math.max(0, i - 80), i + 80)}\n  govmomi: ${want.slice(Math.max(0, i - 80), i + 80)}`,
-        );
-      }
-    }
-    expect(differing).toEqual([]);
-  },
-);
+});

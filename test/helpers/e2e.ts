@@ -20,6 +20,7 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from '../harness/simulator';
+import { startViJson, type ViJsonPeer } from '../harness/vijson';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -166,15 +167,27 @@ export async function startRouterInProcess(config: RouterConfig): Promise<InProc
 export interface Stack {
   sim: Simulator;
   router: RouterProcess;
-  /** Stop the router (SIGTERM) and then the simulator. */
+  /** The VI/JSON peer the router follows the simulator through (with `protocol` other than soap). */
+  peer?: ViJsonPeer;
+  /** Stop the router (SIGTERM), then the peer and the simulator. */
   stop(): Promise<void>;
 }
+
+/** The stream's `protocol` option. */
+export type StackProtocol = 'soap' | 'vi_json' | 'auto';
 
 export interface StackOptions {
   simulator?: SimulatorOptions;
   metricsAuth?: { username: string; password: string };
   /** The stream entry for the started simulator (default: vcenterEntry). */
   stream?: (sim: Simulator) => ConfigEntry;
+  /**
+   * The stream's `protocol` (default: none set, i.e. SOAP). Other than soap, the
+   * router follows the simulator through the VI/JSON peer (test/harness/vijson.ts),
+   * with System.hello on unless `hello` is false; tools still post to the simulator.
+   */
+  protocol?: StackProtocol;
+  hello?: boolean;
 }
 
 /**
@@ -186,14 +199,33 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   buildHarness();
   const sim = await startSimulator(opts.simulator);
   await about(sim);
-  const stream = (opts.stream ?? vcenterEntry)(sim);
-  const router = await startRouterProcess([stream, stdoutEntry, metricsEntry(opts.metricsAuth)]);
-  await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  let stream = (opts.stream ?? vcenterEntry)(sim);
+  let peer: ViJsonPeer | undefined;
+  if (opts.protocol && opts.protocol !== 'soap') {
+    peer = await startViJson({ target: sim, hello: opts.hello ?? true });
+    stream = { ...stream, address: peer.url, options: { ...stream.options, protocol: opts.protocol } };
+  } else if (opts.protocol) {
+    stream = { ...stream, options: { ...stream.options, protocol: opts.protocol } };
+  }
+  let router: RouterProcess | undefined;
+  try {
+    router = await startRouterProcess([stream, stdoutEntry, metricsEntry(opts.metricsAuth)]);
+    const url = router.metricsUrl;
+    await waitFor('router ready', async () => (await fetch(`${url}/readyz`)).status === 200);
+  } catch (err) {
+    await router?.stop();
+    await peer?.stop();
+    await sim.stop();
+    throw err;
+  }
+  const started = router;
   return {
     sim,
-    router,
+    router: started,
+    peer,
     stop: async () => {
-      await router.stop();
+      await started.stop();
+      await peer?.stop();
       await sim.stop();
     },
   };

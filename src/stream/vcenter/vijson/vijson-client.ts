@@ -22,6 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { quotePeer } from '../../../log/logger';
 import type { MoRef } from '../transport';
+import { parseViJson } from '../vim25/convert-json';
 import {
   MAX_SOAP_REPLY_BYTES,
   redirectRefused,
@@ -147,7 +148,8 @@ export function requestJson(
           let parsed = true;
           if (status !== 204 && text.trim() !== '') {
             try {
-              value = JSON.parse(text);
+              // Integers beyond 2^53 (int64 fields of events) keep their digits.
+              value = parseViJson(text);
             } catch {
               parsed = false;
             }
