@@ -39,6 +39,11 @@ export class FaultyViJsonProxy {
     this.rules.push({ method, remaining: count, fault });
   }
 
+  /** Injections still to come. */
+  pending(): number {
+    return this.rules.reduce((n, r) => n + r.remaining, 0);
+  }
+
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];

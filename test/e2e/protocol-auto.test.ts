@@ -1,0 +1,94 @@
+/**
+ * `protocol: auto` against the three kinds of server: a vCenter with
+ * System.hello (VI/JSON at the release it picks), a vCenter 8.0.1 without it
+ * (VI/JSON at 8.0.1.0), and a SOAP-only server (Debian's simulator: SOAP).
+ * The log says which in one line, and /readyz names protocol and release.
+ */
+import { postEvents, referenceEvents } from '../harness/simulator';
+import { startStack, vcenterEntry, waitFor, type Stack } from '../helpers/e2e';
+
+jest.setTimeout(120_000);
+
+const vm = 'vm:DC0_H0_VM0';
+
+async function streamDetails(stack: Stack): Promise<Record<string, unknown>> {
+  const body = (await (await fetch(`${stack.router.metricsUrl}/readyz`)).json()) as {
+    details: { streams: Record<string, Record<string, unknown>> };
+  };
+  return body.details.streams.vmware_vcenter;
+}
+
+/** One event posted now arrives, with govmomi's data. */
+async function expectEventFlows(stack: Stack): Promise<void> {
+  await postEvents(stack.sim, [{ class: 'VmSuspendedEvent', entities: vm }]);
+  await waitFor('the posted event', () =>
+    stack.router.events().some((e) => e.subject === 'VmSuspendedEvent'),
+  );
+  const got = stack.router.events().filter((e) => e.subject === 'VmSuspendedEvent');
+  expect(got).toHaveLength(1);
+  const key = (got[0].data as { Key: number }).Key;
+  expect(got[0].data).toEqual((await referenceEvents(stack.sim)).get(key)!.json);
+}
+
+const negotiationLines = (stack: Stack) =>
+  stack.router
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('vCenter calls go over'));
+
+describe.each([
+  [
+    'a vCenter with System.hello',
+    true,
+    'vCenter calls go over VI/JSON release 8.0.3.0 (negotiated with System.hello)',
+    '8.0.3.0',
+  ],
+  [
+    'a vCenter 8.0.1 (System.hello answers 404)',
+    false,
+    'vCenter calls go over VI/JSON release 8.0.1.0 (no System.hello)',
+    '8.0.1.0',
+  ],
+])('auto on %s', (_name, hello, line, release) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ protocol: 'auto', hello });
+  });
+  afterAll(async () => stack?.stop());
+
+  test(`VI/JSON at ${release}: the log and /readyz say so, events flow, no SOAP call`, async () => {
+    const lines = negotiationLines(stack);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(line);
+    expect(await streamDetails(stack)).toMatchObject({ protocol: 'vi_json', api_release: release });
+    await expectEventFlows(stack);
+    const stats = await stack.peer!.stats();
+    expect(stats.soap_calls).toBe(0);
+    expect(stats.hello_calls).toBe(1);
+  });
+});
+
+describe('auto on a SOAP-only server (the simulator itself)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      stream: (sim) => ({
+        ...vcenterEntry(sim),
+        options: { ...vcenterEntry(sim).options, protocol: 'auto' },
+      }),
+    });
+  });
+  afterAll(async () => stack?.stop());
+
+  test('SOAP: the log and /readyz say so, events flow', async () => {
+    const lines = negotiationLines(stack);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      'vCenter calls go over SOAP (no System.hello, and no VI/JSON release 8.0.1.0)',
+    );
+    const details = await streamDetails(stack);
+    expect(details.protocol).toBe('soap');
+    expect(details).not.toHaveProperty('api_release');
+    await expectEventFlows(stack);
+  });
+});
