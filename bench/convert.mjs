@@ -2,9 +2,12 @@
 // Conversion throughput: a captured SOAP reply (RetrievePropertiesEx of a
 // 1000-event latestPage) parsed and converted to CloudEvent JSON in-process,
 // on one core (this process's main thread), with the compiled router code.
+// With --vijson REPLY.json (the same page read over VI/JSON), the VI/JSON
+// pipeline too: parseViJson + convertJsonEvent + CloudEvent JSON.
 //
-//   node bench/convert.mjs REPLY.xml [seconds per pipeline=5] [source] [instanceUuid]
-//   -> one JSON line {events, bytes, classes, results: {pipeline: median events/s}, best, loadavg}
+//   node bench/convert.mjs REPLY.xml [seconds per pipeline=5] [source] [instanceUuid] [--vijson REPLY.json]
+//   -> one JSON line {events, bytes, classes, results: {pipeline: median events/s}, best, loadavg,
+//      vijson: {events, bytes, sameData} when given}
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -17,11 +20,26 @@ const { parseXml, parseXmlFast } = dist('src/stream/vcenter/vim25/xml.js');
 const { convertEvent } = dist('src/stream/vcenter/vim25/convert.js');
 const { toCloudEvent, cloudEventJson } = dist('src/events/cloudevent.js');
 
-const file = process.argv[2];
-const seconds = Number(process.argv[3] ?? 5);
-const source = process.argv[4] ?? 'http://127.0.0.1/sdk';
-const instanceUuid = process.argv[5] ?? 'dbed6e0c-bd88-4ef6-b594-21283e1c677f';
+const { convertJsonEvent, parseViJson } = dist('src/stream/vcenter/vim25/convert-json.js');
+
+const argv = process.argv.slice(2);
+const vijsonAt = argv.indexOf('--vijson');
+const jsonFile = vijsonAt >= 0 ? argv.splice(vijsonAt, 2)[1] : undefined;
+const file = argv[0];
+const seconds = Number(argv[1] ?? 5);
+const source = argv[2] ?? 'http://127.0.0.1/sdk';
+const instanceUuid = argv[3] ?? 'dbed6e0c-bd88-4ef6-b594-21283e1c677f';
 const xml = fs.readFileSync(file, 'utf8');
+const jsonText = jsonFile ? fs.readFileSync(jsonFile, 'utf8') : undefined;
+
+/** RetrieveResult -> objects -> propSet -> val (ArrayOfEvent) -> _value */
+function eventObjects(result) {
+  const out = [];
+  for (const obj of result?.objects ?? [])
+    for (const prop of obj.propSet ?? [])
+      if (prop.name === 'latestPage') out.push(...(prop.val?._value ?? []));
+  return out;
+}
 
 const kids = (el, name) => el.children.filter((c) => c.name === name);
 /** Envelope -> Body -> RetrievePropertiesExResponse -> returnval -> objects -> propSet -> val -> Event* */
@@ -79,6 +97,30 @@ const pipelines = {
   'parseXml only': () => eventElements(parseXml(xml)).length,
   'parseXmlFast only': () => eventElements(parseXmlFast(xml)).length,
 };
+let vijson;
+if (jsonText !== undefined) {
+  const objs = eventObjects(parseViJson(jsonText));
+  // The two replies hold the same page: the same data both ways, or the figures compare nothing.
+  const xmlData = new Map(els.map((el) => [convertEvent(el).key, JSON.stringify(convertEvent(el).data)]));
+  const same = objs.filter((o) => xmlData.get(o.key) === JSON.stringify(convertJsonEvent(o).data)).length;
+  vijson = { events: objs.length, bytes: jsonText.length, sameData: same };
+  Object.assign(pipelines, {
+    'VI/JSON: parseViJson + convertJsonEvent + toCloudEvent + cloudEventJson': () => {
+      const list = eventObjects(parseViJson(jsonText));
+      let bytes = 0;
+      for (const o of list)
+        bytes += cloudEventJson(toCloudEvent(convertJsonEvent(o), source, instanceUuid)).length;
+      sink += bytes;
+      return list.length;
+    },
+    'VI/JSON: convertJsonEvent + toCloudEvent + cloudEventJson (pre-parsed)': () => {
+      for (const o of objs)
+        sink += cloudEventJson(toCloudEvent(convertJsonEvent(o), source, instanceUuid)).length;
+      return objs.length;
+    },
+    'VI/JSON: parseViJson only': () => eventObjects(parseViJson(jsonText)).length,
+  });
+}
 // The machine may be shared: interleave ROUNDS short rounds of every pipeline and
 // report the median round (and the best) rather than one long run.
 const ROUNDS = 5;
@@ -107,6 +149,7 @@ process.stdout.write(
     best,
     rounds: ROUNDS,
     loadavg,
+    ...(vijson ? { vijson } : {}),
     sink: sink > 0,
   }) + '\n',
 );

@@ -158,6 +158,15 @@ const SIMULATORS = [
   { bin: 'vcsim', tickMs: 250, targets: false },
 ];
 
+const VIJSON_BIN = path.join(BIN, 'vijson');
+
+/** The VI/JSON harness peer in front of the running simulator (SOAP passes through it unchanged). */
+async function startViJsonPeer() {
+  const child = start(VIJSON_BIN, ['-target', simUrl, '-listen', '127.0.0.1:0', '-exit-on-stdin-eof']);
+  const { url } = await waitLine(child, (v) => typeof v.url === 'string', 'vijson');
+  return { child, url };
+}
+
 let sim;
 let simUrl;
 let sessionFile = path.join(tmp, 'vctool-session');
@@ -638,7 +647,11 @@ function soapEnvelope(body) {
   );
 }
 
-/** Posts 1,000 mixed events, then captures the raw RetrievePropertiesEx reply of a 1000-event latestPage. */
+/**
+ * Posts 1,000 mixed events, then captures the raw RetrievePropertiesEx reply of a 1000-event latestPage,
+ * over SOAP and (with the VI/JSON harness peer, when built) over VI/JSON: the same collector read in the
+ * same session both ways, so that both replies hold the same page.
+ */
 async function captureReply() {
   const lines = [];
   for (let i = 0; i < 1000; i++) lines.push(JSON.stringify(MIX[i % MIX.length]));
@@ -683,10 +696,57 @@ async function captureReply() {
   const reply = await call(
     `<RetrievePropertiesEx xmlns="urn:vim25"><_this ${ref('propertyCollector')}</_this><specSet><propSet><type>EventHistoryCollector</type><all>false</all><pathSet>latestPage</pathSet></propSet><objectSet><obj type="EventHistoryCollector">${collector}</obj><skip>false</skip></objectSet></specSet><options></options></RetrievePropertiesEx>`,
   );
+  let json;
+  if (fs.existsSync(VIJSON_BIN)) {
+    // The peer's VI/JSON session id is the simulator's session cookie: the same session, no new Login event.
+    const vj = await startViJsonPeer();
+    const pc = /<propertyCollector type="[^"]+">([^<]+)</.exec(sc)[1];
+    const res = await fetch(
+      `${vj.url}/vim25/8.0.3.0/PropertyCollector/${encodeURIComponent(pc)}/RetrievePropertiesEx`,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'vmware-api-session-id': cookie.replace(/^vmware_soap_session=/, '').replace(/^"|"$/g, ''),
+        },
+        body: JSON.stringify({
+          specSet: [
+            {
+              _typeName: 'PropertyFilterSpec',
+              propSet: [
+                {
+                  _typeName: 'PropertySpec',
+                  type: 'EventHistoryCollector',
+                  all: false,
+                  pathSet: ['latestPage'],
+                },
+              ],
+              objectSet: [
+                {
+                  _typeName: 'ObjectSpec',
+                  obj: {
+                    _typeName: 'ManagedObjectReference',
+                    type: 'EventHistoryCollector',
+                    value: collector,
+                  },
+                  skip: false,
+                },
+              ],
+            },
+          ],
+          options: { _typeName: 'RetrieveOptions' },
+        }),
+      },
+    );
+    json = await res.text();
+    await stopChild(vj.child);
+    if (!res.ok) throw new Error(`VI/JSON RetrievePropertiesEx ${res.status}: ${json.slice(0, 500)}`);
+  } else log(`${VIJSON_BIN} missing: no VI/JSON figures`);
   await call(`<Logout xmlns="urn:vim25"><_this ${ref('sessionManager')}</_this></Logout>`).catch(
     () => undefined,
   );
-  return reply;
+  return { reply, json };
 }
 
 // ------------------------------------------------------------------ main
@@ -740,15 +800,29 @@ async function main() {
     throw new Error(`${CLI} missing: run npx tsc -p . && node scripts/write-version.js`);
 
   const runs = [];
-  for (const [i, simulator] of sims.entries()) {
-    runs.push(await runOnSimulator(simulator, i === sims.length - 1));
-    if (i < sims.length - 1) await stopChild(sim);
+  // The VI/JSON path runs on the simulator that carries the targets, right after the SOAP run there,
+  // with its own reference measured beside it (two routers at once would share the simulator's
+  // wake-ups: it wakes only the newest of two sessions' waits).
+  const viJson = fs.existsSync(VIJSON_BIN) && process.env.BENCH_VIJSON !== '0';
+  const plan = sims.flatMap((simulator) =>
+    simulator.targets && viJson
+      ? [
+          { simulator, protocol: 'soap' },
+          { simulator, protocol: 'vi_json' },
+        ]
+      : [{ simulator, protocol: 'soap' }],
+  );
+  for (const [i, { simulator, protocol }] of plan.entries()) {
+    runs.push(await runOnSimulator(simulator, protocol));
+    if (i < plan.length - 1) await stopChild(sim);
   }
 
   log('capturing a 1,000-event RetrievePropertiesEx reply (mixed classes)');
-  const reply = await captureReply();
+  const { reply, json: jsonReply } = await captureReply();
   const replyFile = path.join(tmp, 'reply.xml');
   fs.writeFileSync(replyFile, reply);
+  const jsonFile = path.join(tmp, 'reply.json');
+  if (jsonReply) fs.writeFileSync(jsonFile, jsonReply);
   await stopChild(sim);
   log(`converting (bench/convert.mjs, one core), reply ${(reply.length / 1024).toFixed(0)} KiB`);
   const conv = start(process.execPath, [
@@ -756,6 +830,7 @@ async function main() {
     replyFile,
     QUICK ? '1' : '5',
     simUrl,
+    ...(jsonReply ? ['--vijson', jsonFile] : []),
   ]);
   const convCode = await exited(conv);
   if (convCode !== 0) throw new Error(`convert.mjs failed: ${conv.errText}`);
@@ -787,13 +862,16 @@ async function main() {
 }
 
 /** One complete run (peer, router, reference, warm-up, idle, phases) on one simulator; leaves it running. */
-async function runOnSimulator(simulator) {
+async function runOnSimulator(simulator, protocol = 'soap') {
   const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS) || (QUICK ? 3 : 10);
   const bigBurst = QUICK ? 2000 : 10_000;
   const loadAtStart = os.loadavg();
   await startSimulator(simulator.bin);
   log(`simulator ${simulator.bin} ${simUrl} (pid ${sim.pid}, WaitForUpdates tick ${simulator.tickMs} ms)`);
   await vctool(['about']); // the one login of vctool (session file)
+  // vi_json: our router follows the simulator through the VI/JSON peer; vctool and the reference stay on SOAP.
+  const vj = protocol === 'vi_json' ? await startViJsonPeer() : undefined;
+  if (vj) log(`VI/JSON peer ${vj.url} (pid ${vj.child.pid})`);
 
   peer = start(process.execPath, [
     path.join(ROOT, 'bench', 'peer.mjs'),
@@ -816,13 +894,16 @@ async function runOnSimulator(simulator) {
         {
           type: 'stream',
           provider: 'vmware_vcenter',
-          address: simUrl,
+          address: vj ? vj.url : simUrl,
           auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
           // BENCH_CHECKPOINT=1: the same run with the stream's checkpoints on (their cost).
-          options:
-            process.env.BENCH_CHECKPOINT === '1'
-              ? { insecure: 'true', checkpoint: 'true', checkpoint_dir: path.join(tmp, 'checkpoint') }
-              : { insecure: 'true' },
+          options: {
+            insecure: 'true',
+            ...(process.env.BENCH_CHECKPOINT === '1'
+              ? { checkpoint: 'true', checkpoint_dir: path.join(tmp, 'checkpoint') }
+              : {}),
+            ...(vj ? { protocol: 'vi_json' } : {}),
+          },
         },
         {
           type: 'processor',
@@ -972,8 +1053,12 @@ async function runOnSimulator(simulator) {
   log(`router exit ${routerCode}, reference exit ${refCode} (${stopMs} ms)`);
 
   await stopChild(peer);
+  const viJsonCalls = vj ? await (await fetch(new URL(vj.url).origin + '/vijson-stats')).json() : undefined;
+  if (vj) await stopChild(vj.child);
   return {
     simulator,
+    protocol,
+    viJsonCalls,
     loadAtStart,
     loadAtEnd: os.loadavg(),
     idle,
@@ -1020,7 +1105,7 @@ function cpuAll(run, s) {
 
 /** Rows of one simulator's run; verdicts only where the simulator carries the targets. */
 function figures(run) {
-  const judge = run.simulator.targets;
+  const judge = run.simulator.targets && run.protocol !== 'vi_json';
   const v = (ok) => (judge ? passFail(ok) : '');
   const t = (x) => (judge ? x : '—');
   const [steady, b1k, b10k] = run.phases;
@@ -1177,6 +1262,25 @@ function conversionRows(r) {
       ratioStr: '',
       verdict: passFail(convFast >= TARGETS.conversion),
     },
+    ...viJsonConversionRows(r, convFast),
+  ];
+}
+
+/** Issue 16: the VI/JSON pipeline on the same page, at least 1.5 × the router's SOAP path. */
+function viJsonConversionRows(r, convFast) {
+  const vj = r.conversion.vijson;
+  const conv =
+    r.conversion.results['VI/JSON: parseViJson + convertJsonEvent + toCloudEvent + cloudEventJson'];
+  if (!vj || conv === undefined) return [];
+  return [
+    {
+      metric: `conversion, VI/JSON path (events/s, one core; same page, ${vj.sameData}/${vj.events} events with equal data)`,
+      target: '≥ 1.5 × parseXmlFast path',
+      ours: String(conv),
+      ref: '—',
+      ratioStr: ratio(conv, convFast),
+      verdict: passFail(conv >= 1.5 * convFast && vj.sameData === vj.events),
+    },
   ];
 }
 
@@ -1197,12 +1301,46 @@ function phaseTable(run) {
 ${phaseLines.join('\n')}`;
 }
 
+/** The latency of the vi_json path beside the SOAP path and the reference, from the runs on one simulator. */
+function viJsonBeside(r) {
+  const json = r.runs.find((x) => x.protocol === 'vi_json');
+  const soap = json && r.runs.find((x) => x.protocol !== 'vi_json' && x.simulator.bin === json.simulator.bin);
+  if (!json || !soap) return '';
+  const lines = [];
+  for (const pj of json.phases) {
+    const ps = soap.phases.find((p) => p.name === pj.name);
+    if (!ps) continue;
+    for (const [what, key] of [
+      ['p50', 'p50'],
+      ['p99', 'p99'],
+      ['max', 'max'],
+    ])
+      lines.push(
+        `| ${pj.name}: latency ${what} (ms) | ${fmt(ps.ours[key])} | ${fmt(pj.ours[key])} | ${fmt(ps.ref[key])} / ${fmt(pj.ref[key])} | ${ratio(pj.ours[key], ps.ours[key])} |`,
+      );
+    lines.push(
+      `| ${pj.name}: lost / duplicated | ${ps.ours.lost} / ${ps.ours.duplicated} | ${pj.ours.lost} / ${pj.ours.duplicated} | ${ps.ref.lost} / ${ps.ref.duplicated} , ${pj.ref.lost} / ${pj.ref.duplicated} | |`,
+      `| ${pj.name}: CPU s per 1,000 delivered | ${fmt(ps.ours.cpuPer1000, 3)} | ${fmt(pj.ours.cpuPer1000, 3)} | ${fmt(ps.ref.cpuPer1000, 3)} / ${fmt(pj.ref.cpuPer1000, 3)} | ${ratio(pj.ours.cpuPer1000, ps.ours.cpuPer1000)} |`,
+    );
+  }
+  return `## VI/JSON beside SOAP (on \`${json.simulator.bin}\`)
+
+Ours over SOAP and ours over VI/JSON (through the harness peer) in two consecutive parts of this run on the
+same simulator, each beside the reference (govmomi over SOAP) measured at the same time.
+
+| metric | ours, SOAP | ours, VI/JSON | reference (SOAP part / VI/JSON part) | VI/JSON ÷ SOAP |
+|---|---|---|---|---|
+${lines.join('\n')}
+`;
+}
+
 function runSection(run) {
   const sm = run.simulator;
-  return `## On \`${sm.bin}\` (WaitForUpdates tick ${sm.tickMs} ms${sm.bin === 'vcsim' ? ", Debian's simulator as built" : ', the TEST VARIANT'})
-
+  const json = run.protocol === 'vi_json';
+  return `## On \`${sm.bin}\` (WaitForUpdates tick ${sm.tickMs} ms${sm.bin === 'vcsim' ? ", Debian's simulator as built" : ', the TEST VARIANT'})${json ? ', ours over VI/JSON' : ''}
+${json ? `\nOur router follows the simulator through the VI/JSON harness peer (\`test/harness/bin/vijson\`, stream option \`protocol: vi_json\`); vctool and the reference stay on SOAP. The peer counted ${run.viJsonCalls?.vijson_calls} VI/JSON calls and ${run.viJsonCalls?.soap_calls} SOAP calls from the router. The peer adds a hop (JSON → SOAP to the simulator → JSON) that a vCenter does not have. No verdicts here: see the SOAP run above for the targets, and "VI/JSON beside SOAP" below.\n` : ''}
 Load average (1/5/15 min) at the start of this part: ${run.loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at its end: ${run.loadAtEnd.map((x) => x.toFixed(2)).join(' / ')}.
-${sm.targets ? 'The targets of issue 11 (part 2) are judged here, each against the reference measured in this same run.' : "Shown for comparison (the 250 ms tick hides most of a follower's own latency); no verdicts."}
+${json ? '' : sm.targets ? 'The targets of issue 11 (part 2) are judged here, each against the reference measured in this same run.' : "Shown for comparison (the 250 ms tick hides most of a follower's own latency); no verdicts."}
 
 ${table(figures(run))}
 
@@ -1288,6 +1426,7 @@ Everything ran on this machine at once, on 127.0.0.1: the govmomi simulator (vcs
   send of its batch). p50/p99 are interpolated inside the histogram's buckets.
 
 ${r.runs.map(runSection).join('\n')}
+${viJsonBeside(r)}
 ## Conversion
 
 ${table(conversionRows(r))}
@@ -1313,7 +1452,10 @@ ${Object.entries(r.conversion.results)
 function summary(r) {
   return (
     r.runs
-      .map((run) => `\n${run.simulator.bin} (tick ${run.simulator.tickMs} ms)\n${table(figures(run))}\n`)
+      .map(
+        (run) =>
+          `\n${run.simulator.bin} (tick ${run.simulator.tickMs} ms)${run.protocol === 'vi_json' ? ', ours over VI/JSON' : ''}\n${table(figures(run))}\n`,
+      )
       .join('') +
     '\n' +
     table(conversionRows(r)) +
