@@ -424,6 +424,65 @@ describe('vijson: the VI/JSON test peer in front of the simulator', () => {
     });
   });
 
+  it('serves calls while a WaitForUpdatesEx hangs; CancelWaitForUpdates ends it with RequestCanceled', async () => {
+    const own = await login();
+    const collector = await viJson(peer, {
+      moType: 'EventManager',
+      moId: 'EventManager',
+      name: 'CreateCollectorForEvents',
+      session: own,
+      body: { filter: { _typeName: 'EventFilterSpec', eventTypeId: ['com.example.never'] } },
+    });
+    expect(collector.status).toBe(200);
+    const filter = await viJson(peer, {
+      moType: 'PropertyCollector',
+      moId: 'propertyCollector',
+      name: 'CreateFilter',
+      session: own,
+      body: {
+        spec: {
+          _typeName: 'PropertyFilterSpec',
+          propSet: [{ _typeName: 'PropertySpec', type: 'EventHistoryCollector', pathSet: ['latestPage'] }],
+          objectSet: [{ _typeName: 'ObjectSpec', obj: collector.body }],
+        },
+        partialUpdates: false,
+      },
+    });
+    expect(filter.status).toBe(200);
+    const wait = (version: string): ReturnType<typeof viJson> =>
+      viJson(peer, {
+        moType: 'PropertyCollector',
+        moId: 'propertyCollector',
+        name: 'WaitForUpdatesEx',
+        session: own,
+        body: { version, options: { _typeName: 'WaitOptions', maxWaitSeconds: 60 } },
+      });
+    const first = await wait('');
+    expect(first.status).toBe(200);
+    const pending = wait((first.body as { version: string }).version);
+    await new Promise((r) => setTimeout(r, 300));
+    // other calls (same session, same peer) are served meanwhile
+    const now = await viJson(peer, {
+      moType: 'ServiceInstance',
+      moId: 'ServiceInstance',
+      name: 'CurrentTime',
+      session: own,
+      body: {},
+    });
+    expect(now.status).toBe(200);
+    const cancel = await viJson(peer, {
+      moType: 'PropertyCollector',
+      moId: 'propertyCollector',
+      name: 'CancelWaitForUpdates',
+      session: own,
+      body: {},
+    });
+    expect(cancel.status).toBe(204);
+    const res = await pending;
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ _typeName: 'RequestCanceled' });
+  });
+
   it('rejects bodies it cannot decode (400) and unknown methods (404)', async () => {
     const withThis = await viJson(peer, {
       moType: 'ServiceInstance',

@@ -108,6 +108,11 @@
 //     (e.g. Event "key", "chainId", "createdTime", "userName":"" even when empty).
 //     So optional strings like fullFormattedMessage/changeTag vanish when "", and
 //     optional arrays vanish when empty: a client must default missing members.
+//     A REQUIRED array member (no omitempty, rare: e.g. VmAlreadyExistsInDatacenter
+//     "vm") with no elements is written as [] (govmomi's encoder would write null);
+//     a required pointer/anyType member that is unset is written as null (e.g.
+//     KeyAnyValue "value":null); a required MoRef that is unset is
+//     {"_typeName":"ManagedObjectReference","type":"","value":""}.
 //   - Numbers: xsd int/short/byte/long/float/double are JSON numbers (int64/long too,
 //     e.g. "key" of a long field: 123, never a string; JavaScript clients beware of
 //     > 2^53). Booleans: true/false.
