@@ -113,9 +113,13 @@
 //     a required pointer/anyType member that is unset is written as null (e.g.
 //     KeyAnyValue "value":null); a required MoRef that is unset is
 //     {"_typeName":"ManagedObjectReference","type":"","value":""}.
-//   - Numbers: xsd int/short/byte/long/float/double are JSON numbers (int64/long too,
-//     e.g. "key" of a long field: 123, never a string; JavaScript clients beware of
-//     > 2^53). Booleans: true/false.
+//   - Numbers: xsd int/short/byte/long/float/double are JSON numbers, long (int64)
+//     too, with all digits: -9223372036854775808, never a string. JSON.parse in
+//     JavaScript rounds integers beyond 2^53 (real WWNs in HostWwnChangedEvent
+//     newNodeWwns/oldNodeWwns, long members of filled test events): parse losslessly
+//     where exact digits matter. Requests: an integer member must be a JSON integer
+//     within the Go type's range ("5.0", "5e3" or an out-of-range value -> 400).
+//     Floats as Go's encoding/json writes them. Booleans: true/false.
 //   - dateTime: a JSON string, RFC 3339 with the simulator's precision, UTC "Z":
 //     "2026-12-02T14:30:00.123456789Z" (Go's time.Time JSON = RFC3339Nano, trailing
 //     zeros trimmed, as govmomi's encoder writes it). A real vCenter writes
