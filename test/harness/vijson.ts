@@ -13,10 +13,10 @@
  *    can assert that the router's calls went over VI/JSON.
  *  - `viJson(peer, ...)` makes one VI/JSON call (fetch) and returns status, headers and body.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as path from 'path';
 
-import { buildHarness, HARNESS_BIN, Simulator } from './simulator';
+import { buildHarness, HARNESS_BIN, Simulator, track, waitExit } from './simulator';
 
 export const VIJSON = path.join(HARNESS_BIN, 'vijson');
 
@@ -54,33 +54,6 @@ export interface ViJsonPeer {
   stderr(): string;
 }
 
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Synchronous last resort; vijson also exits on its own when our end of its stdin closes.
-    process.once('exit', () => {
-      for (const c of children) {
-        try {
-          c.kill('SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    });
-  }
-}
-
-function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/** Starts vijson in front of the simulator and resolves when it serves. */
 export async function startViJson(opts: ViJsonOptions): Promise<ViJsonPeer> {
   buildHarness();
   const target = typeof opts.target === 'string' ? opts.target : opts.target.url;
