@@ -122,7 +122,8 @@ const children = new Set<ChildProcess>();
 const simDirs = new Set<string>();
 let exitHookInstalled = false;
 
-function track(child: ChildProcess): void {
+/** Kill `child` when this process exits, whatever the tests did (also used for the VI/JSON peer). */
+export function track(child: ChildProcess): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (!exitHookInstalled) {
@@ -141,7 +142,7 @@ function track(child: ChildProcess): void {
   }
 }
 
-function waitExit(child: ChildProcess): Promise<void> {
+export function waitExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }

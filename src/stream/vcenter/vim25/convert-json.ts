@@ -24,7 +24,6 @@
  * name with the first letter upper-cased.
  */
 import { isEventClass } from './model';
-import { markExactRoot } from '../../../util/exact-json';
 import {
   buildObject,
   ENUM,
@@ -36,7 +35,6 @@ import {
   parseBool,
   parseFloat32,
   parseUint,
-  PRIM_KIND,
   subPlan,
   upperFirst,
   vimEvent,
@@ -230,27 +228,6 @@ function convGeneric(o: JsonObject, base: TypePlan | undefined): Record<string, 
     out[upperFirst(key)] = genericValue(o[key]);
   }
   return out;
-}
-
-/**
- * Convert a VI/JSON value of vim25 type `typeName` (a struct, enum, or
- * primitive code such as `int32`/`time`/`any`), honouring its `_typeName`.
- */
-export function convertJsonValue(v: unknown, typeName: string): unknown {
-  exact.saw = false;
-  exact.pending = undefined;
-  const out = convertJsonValueOf(v, typeName);
-  if (exact.saw && typeof out === 'object' && out !== null) markExactRoot(out);
-  return out;
-}
-
-function convertJsonValueOf(v: unknown, typeName: string): unknown {
-  const prim = PRIM_KIND[typeName];
-  if (prim !== undefined) return prim === K.Any ? polymorphic(v, undefined) : scalar(prim, v);
-  const declared = lookupType(typeName);
-  if (declared === ENUM) return String(v);
-  if (declared === null) throw new Error(`vim25: unknown type ${typeName}`);
-  return polymorphic(v, declared);
 }
 
 /** Convert one VI/JSON event object (`{"_typeName": "VmPoweredOnEvent", "key": 42, ...}`). */
