@@ -290,4 +290,13 @@ describe('a wrong password', () => {
     expect(await run(sim.url, 'soap')).toBe(overJson);
     expect((await peer.stats()).by_method.Login).toBe(1);
   });
+
+  test('vi_json against a SOAP-only server: exit 1 at once, naming what answered', async () => {
+    const entry = { ...streamEntry(sim.url, sim) };
+    const { code, stderr } = await runCli(['-config', writeConfig([entry, stdoutEntry, metricsEntry()])]);
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n').pop()).toMatch(
+      /could not start: http:\/\/127\.0\.0\.1:\d+\/sdk is not a vCenter VI\/JSON \(release 8\.0\.1\.0\) endpoint: RetrieveServiceContent was answered with HTTP \d{3}.*protocol auto falls back to SOAP\)$/,
+    );
+  });
 });

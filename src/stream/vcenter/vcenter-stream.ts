@@ -352,7 +352,8 @@ export class VCenterStream implements Stream {
     return (
       `${this.source} is not a vCenter ${json ? `VI/JSON (release ${this.client?.release})` : 'SOAP'} endpoint: ` +
       `${err.method} was answered with ${err.answered ?? err.message}, ` +
-      `where a vCenter answers with ${json ? 'VI/JSON' : 'a SOAP envelope'}; set the stream address to the vCenter's https://HOST/sdk`
+      `where a vCenter answers with ${json ? 'VI/JSON' : 'a SOAP envelope'}; set the stream address to the vCenter's https://HOST/sdk` +
+      (json ? ' (VI/JSON needs vCenter 8.0 Update 1 or later: protocol auto falls back to SOAP)' : '')
     );
   }
 
