@@ -4,8 +4,26 @@
  * (VI/JSON at 8.0.1.0), and a SOAP-only server (Debian's simulator: SOAP).
  * The log says which in one line, and /readyz names protocol and release.
  */
-import { postEvents, referenceEvents } from '../harness/simulator';
-import { startStack, vcenterEntry, waitFor, type Stack } from '../helpers/e2e';
+import https from 'node:https';
+import {
+  about,
+  buildHarness,
+  postEvents,
+  referenceEvents,
+  startSimulator,
+  type Simulator,
+} from '../harness/simulator';
+import { startViJson, type ViJsonPeer } from '../harness/vijson';
+import {
+  metricsEntry,
+  startRouterProcess,
+  startStack,
+  stdoutEntry,
+  vcenterEntry,
+  waitFor,
+  type RouterProcess,
+  type Stack,
+} from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -90,5 +108,51 @@ describe('auto on a SOAP-only server (the simulator itself)', () => {
     expect(details.protocol).toBe('soap');
     expect(details).not.toHaveProperty('api_release');
     await expectEventFlows(stack);
+  });
+});
+
+describe('auto over https (the peer with a self-signed certificate, insecure: true)', () => {
+  let sim: Simulator;
+  let peer: ViJsonPeer;
+  let router: RouterProcess;
+  beforeAll(async () => {
+    buildHarness();
+    sim = await startSimulator();
+    await about(sim);
+    peer = await startViJson({ target: sim, tls: true });
+    const entry = vcenterEntry(sim);
+    router = await startRouterProcess([
+      { ...entry, address: peer.url, options: { ...entry.options, protocol: 'auto' } },
+      stdoutEntry,
+      metricsEntry(),
+    ]);
+    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+  });
+  afterAll(async () => {
+    await router?.stop();
+    await peer?.stop();
+    await sim?.stop();
+  });
+
+  test('System.hello and the calls go over TLS: VI/JSON at 8.0.3.0, events flow', async () => {
+    expect(peer.url).toMatch(/^https:/);
+    expect(router.stderr()).toContain(
+      'vCenter calls go over VI/JSON release 8.0.3.0 (negotiated with System.hello)',
+    );
+    await postEvents(sim, [{ class: 'VmSuspendedEvent', entities: vm }]);
+    await waitFor('the posted event', () => router.events().some((e) => e.subject === 'VmSuspendedEvent'));
+    // The test's own fetch would refuse the self-signed certificate.
+    const stats = await new Promise<{ soap_calls: number; vijson_calls: number }>((resolve, reject) =>
+      https
+        .get(`${peer.origin}/vijson-stats`, { rejectUnauthorized: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve(JSON.parse(body) as { soap_calls: number; vijson_calls: number }));
+        })
+        .on('error', reject),
+    );
+    expect(stats.soap_calls).toBe(0);
+    expect(stats.vijson_calls).toBeGreaterThan(0);
   });
 });
