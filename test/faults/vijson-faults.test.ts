@@ -19,6 +19,7 @@ import {
   metricsEntry,
   runCli,
   startRouterProcess,
+  startStack,
   stdoutEntry,
   waitFor,
   writeConfig,
@@ -298,5 +299,24 @@ describe('a wrong password', () => {
     expect(stderr.trimEnd().split('\n').pop()).toMatch(
       /could not start: http:\/\/127\.0\.0\.1:\d+\/sdk is not a vCenter VI\/JSON \(release 8\.0\.1\.0\) endpoint: RetrieveServiceContent was answered with HTTP \d{3}.*protocol auto falls back to SOAP\)$/,
     );
+  });
+});
+
+describe('shutdown over VI/JSON', () => {
+  test('SIGTERM while waiting: exit 0, collectors destroyed and logged out over VI/JSON', async () => {
+    const stack = await startStack({ protocol: 'vi_json', stream: (sim) => streamEntry(sim.url, sim, '10') });
+    try {
+      await postEvents(stack.sim, [{ class: 'VmPoweredOnEvent', entities: vm }]);
+      await waitFor('the event', () => stack.router.events().some((e) => e.subject === 'VmPoweredOnEvent'));
+      // A WaitForUpdatesEx is pending now: stopping aborts it, then cleans up over VI/JSON.
+      expect(await stack.router.stop('SIGTERM')).toBe(0);
+      expect(stack.router.stderr()).toMatch(/collector destroyed and logged out of vCenter/);
+      const stats = await stack.peer!.stats();
+      expect(stats.by_method.DestroyCollector).toBe(2);
+      expect(stats.by_method.Logout).toBe(1);
+      expect(stats.soap_calls).toBe(0);
+    } finally {
+      await stack.stop();
+    }
   });
 });

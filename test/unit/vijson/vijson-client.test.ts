@@ -151,6 +151,55 @@ describe('ViJsonTransport', () => {
     }
   });
 
+  test('a fault echoing the request (the Login password) is withheld from the message', async () => {
+    registerSecret('pw-echoed-by-a-peer');
+    server = await tinyServer((_req, body, res) =>
+      json(res, 500, { _typeName: 'SystemError', faultstring: `could not process ${body}` }),
+    );
+    const t = new ViJsonTransport(server.address, '8.0.2.0', opts);
+    try {
+      const err = (await t
+        .login(CONTENT_REFS, 'u', 'pw-echoed-by-a-peer')
+        .catch((e: unknown) => e)) as VimFault;
+      expect(err).toBeInstanceOf(VimFault);
+      expect(err.message).toMatch(
+        /^Login: vCenter fault SystemError: \(peer text of \d+ characters withheld/,
+      );
+      expect(err.message).not.toContain('pw-echoed-by-a-peer');
+    } finally {
+      t.close();
+    }
+  });
+
+  test('a reply beyond the cap is refused without reading it whole', async () => {
+    let written = 0;
+    server = await tinyServer((_req, _body, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const pump = (): void => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      res.write('{"_typeName":"RetrieveResult","pad":"');
+      pump();
+    });
+    const client = new ViJsonClient(server.address, '8.0.2.0', { insecure: false, timeoutMs: 10_000 });
+    try {
+      const err = (await client
+        .invoke(SERVICE_INSTANCE, 'RetrievePropertiesEx')
+        .catch((e: unknown) => e)) as VimTransportError;
+      expect(err.code).toBe('ETOOLARGE');
+      expect(err.message).toMatch(/^RetrievePropertiesEx: reply larger than 16 MiB refused/);
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      client.close();
+    }
+  });
+
   test('a redirect is refused and named, never followed', async () => {
     let attacker = 0;
     const other = await tinyServer((_req, _body, res) => {
