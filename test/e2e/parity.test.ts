@@ -160,6 +160,15 @@ describe.each(PROTOCOLS)('over %s', (protocol) => {
     );
   });
 
+  if (protocol === 'soap')
+    test('the log says the calls go over SOAP, once', () => {
+      expect(
+        router
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('vCenter calls go over')),
+      ).toEqual([expect.stringContaining('vCenter calls go over SOAP protocol=soap')]);
+    });
   if (protocol !== 'soap')
     test('the router made every call over VI/JSON (the peer counted no SOAP call)', async () => {
       const stats = await stack.peer!.stats();

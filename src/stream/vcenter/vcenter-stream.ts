@@ -284,6 +284,7 @@ export class VCenterStream implements Stream {
         // The committed WSDL could not be loaded: a broken installation.
         throw new FatalStreamError((err as Error).message);
       }
+      this.log.info('vCenter calls go over SOAP', { protocol: 'soap' });
     }
     this.setConnected(false);
     let everConnected = false;
