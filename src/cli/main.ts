@@ -156,11 +156,16 @@ export function buildProgram(): Command {
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)
           : opts.config;
+      const { RootCAError, rootCAsOf } = await import('../util/tls');
       let config;
+      let rootCAs;
       try {
         config = loadConfig(file);
+        // The CA files are part of what the router needs to start: checked here too.
+        rootCAs = rootCAsOf(config);
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message);
+        if (err instanceof RootCAError) fail(`invalid configuration ${file}: ${err.message}`);
         throw err;
       }
       if (!opts.connect) {
@@ -171,7 +176,7 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`${file}: configuration is valid; reaching each peer\n`);
       const { checkConnections } = await import('./connect');
-      const lines = await checkConnections(config);
+      const lines = await checkConnections(config, rootCAs);
       for (const l of lines) process.stdout.write(l.text + '\n');
       process.exit(lines.every((l) => l.ok) ? 0 : 1);
     });

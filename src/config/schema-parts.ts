@@ -28,6 +28,14 @@ export const stringOption = (description: string, extra: JsonSchema = {}): JsonS
   ...extra,
 });
 
+/** A list of files (at least one), each a non-empty path. */
+export const fileListOption = (description: string): JsonSchema => ({
+  description,
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  minItems: 1,
+});
+
 /** A `secret` object: exactly these keys, each a non-empty string. */
 export function secretSchema(keys: string[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
