@@ -12,7 +12,8 @@ import { natsJetStreamProcessor } from '../../../src/processor/nats_jetstream/de
 import { NatsJetStreamProcessor } from '../../../src/processor/nats_jetstream/nats-jetstream-processor';
 import { waitFor } from '../../helpers/wait';
 import { testProcessor } from '../../helpers/processor';
-import { makeCertificates, startNatsServer, type NatsServer } from '../../peers/nats';
+import { makeCertificates } from '../../helpers/test-ca';
+import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
 
 jest.setTimeout(60_000);
