@@ -22,7 +22,9 @@ import {
 } from '../helpers/e2e';
 import { makeCertificates, type TestCertificates } from '../helpers/test-ca';
 import { CloudEventsReceiver } from '../peers/cloudevents-receiver';
+import type { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
+import { entryFor, startEndpoint } from '../processor/aws_event_bridge/helpers';
 
 jest.setTimeout(120_000);
 
@@ -241,6 +243,32 @@ describe('processors over https with a test CA', () => {
       expect(receiver.received.length).toBe(count);
     } finally {
       expect(await destinationOnly.stop()).toBe(0);
+    }
+  });
+
+  test('EventBridge: with the CA the rule is read and the events put; without it the start fails saying what to set', async () => {
+    const ep: EventBridgeEndpoint = await startEndpoint(undefined, serverTls());
+    try {
+      const r = await startRouterProcess([stream(), entryFor(ep), metricsEntry(), rootCAs(certs.ca)]);
+      try {
+        await ready(r);
+        await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM1' }]);
+        await waitFor('the event put over https', () =>
+          ep.entries.some((e) => e.Detail.includes('VmPoweredOffEvent')),
+        );
+      } finally {
+        await r.stop();
+      }
+
+      const config = writeConfig([stream(true), entryFor(ep), metricsEntry()]);
+      const without = await runCli(['-config', config]);
+      expect(without.code).toBe(1);
+      const lines = without.stderr.split('\n').filter((l) => l.includes('could not start'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`the certificate of EventBridge endpoint ${ep.url} is not trusted (`);
+      expect(lines[0]).toContain('options.root_cas of the router entry');
+    } finally {
+      await ep.close();
     }
   });
 

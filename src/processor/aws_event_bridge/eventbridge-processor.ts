@@ -34,7 +34,7 @@ import {
   type PutEntry,
 } from './envelope';
 import { compilePattern, type EventMatcher } from '../../pattern';
-import { trustOptions } from '../../util/tls';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 
 const PROVIDER = 'aws_event_bridge';
 const PREFIX = METRIC_PREFIX + 'eventbridge_';
@@ -253,6 +253,12 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
       rule = await this.findRule();
     } catch (err) {
       const e = errorInfo(err);
+      if (e.code !== undefined && isUntrustedCertificate(e.code))
+        // A configuration problem: retrying would not help.
+        throw new Error(
+          `ListRules failed for ${this.where()}: ${untrustedHint(`EventBridge endpoint ${this.endpoint ?? `of ${this.region}`}`, e.code)}`,
+          { cause: err },
+        );
       const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`, {
         cause: err,
       });
