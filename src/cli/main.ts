@@ -84,7 +84,11 @@ async function runRouter(opts: {
     throw err;
   }
   // A changed config file (e.g. a Kubernetes Secret update): valid → clean exit 0, invalid → logged.
-  const configWatch = watchConfigForRestart(opts.config, logger, parseConfig);
+  // Its root CA files are checked too: a restart on a config naming a missing one would not start.
+  const { rootCAsOf } = await import('../util/tls');
+  const configWatch = watchConfigForRestart(opts.config, logger, (text, file) =>
+    rootCAsOf(parseConfig(text, file)),
+  );
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
   // A failed start is an error (the same line for every cause, as docs/troubleshooting.md lists them).

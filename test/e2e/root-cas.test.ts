@@ -300,6 +300,28 @@ describe('processors over https with a test CA', () => {
 });
 
 describe('unusable root CA files', () => {
+  test('a config change to a missing CA file is refused while running: logged naming the file, the router goes on', async () => {
+    const r = await startRouterProcess([stream(true), stdoutEntry, metricsEntry()]);
+    try {
+      await ready(r);
+      const file = /starting vmware-event-router .*config=(\S+)/.exec(r.stderr())![1];
+      const missing = path.join(path.dirname(file), 'gone.pem');
+      writeFileSync(file, JSON.stringify([stream(), stdoutEntry, metricsEntry(), rootCAs(missing)]));
+      await waitFor('the refused change in the log', () => /new file is invalid/.test(r.stderr()));
+      const line = r
+        .stderr()
+        .split('\n')
+        .find((l) => /new file is invalid/.test(l))!;
+      expect(line).toContain(`root CA file ${missing} not found`);
+      const count = r.events().length;
+      await postEvents(sim, SPECS);
+      await waitFor('events still delivered', () => r.events().length >= count + SPECS.length);
+      expect(r.proc.exitCode).toBeNull();
+    } finally {
+      expect(await r.stop()).toBe(0);
+    }
+  });
+
   test('a missing file or one without a PEM certificate: one line naming the file, exit 1 (start and validate)', async () => {
     const dir = path.dirname(writeConfig([]));
     const notPem = path.join(dir, 'not-a-ca.pem');
