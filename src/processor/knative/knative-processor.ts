@@ -149,7 +149,7 @@ export class KnativeProcessor implements Sink<null> {
     return !this.stopped;
   }
 
-  /** The destination accepts a TCP connection (nothing is posted). */
+  /** The destination accepts a connection, for https a verified TLS handshake (nothing is posted). */
   async probe(): Promise<string> {
     try {
       await reach(this.url.href, 5000, this.tls);
