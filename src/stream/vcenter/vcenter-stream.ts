@@ -26,6 +26,7 @@ import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { currentTime, login, logout, retrieveServiceContent, type ServiceContent } from './session';
 import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
 import { convertEvent } from './vim25/convert';
+import { isUntrustedCertificate } from '../../util/tls';
 
 const PROVIDER = 'vmware_vcenter';
 /** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
@@ -214,6 +215,7 @@ export class VCenterStream implements Stream {
   async check(): Promise<string> {
     const client = await VimClient.create(this.entry.address ?? '', {
       insecure: this.insecure,
+      rootCAs: this.ctx.rootCAs,
       timeoutMs: this.callTimeoutMs,
     });
     try {
@@ -265,6 +267,7 @@ export class VCenterStream implements Stream {
     try {
       this.client = await VimClient.create(this.entry.address ?? '', {
         insecure: this.insecure,
+        rootCAs: this.ctx.rootCAs,
         timeoutMs: this.callTimeoutMs,
       });
     } catch (err) {
@@ -302,16 +305,20 @@ export class VCenterStream implements Stream {
           this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason });
           const delay = expired && this.failures === 0 ? 0 : this.backoff(this.failures);
           this.failures++;
-          this.log.warn(
-            expired
-              ? 'vCenter session expired, logging in again'
-              : 'vCenter stream interrupted, reconnecting',
-            {
-              error: err as Error,
-              retry_in_ms: delay,
-              attempt: this.failures,
-            },
-          );
+          if (err instanceof VimTransportError && isUntrustedCertificate(err.code))
+            // A configuration problem, not an outage: the line says what to set (it stays one until fixed).
+            this.log.error(`${err.message}; retrying`, { retry_in_ms: delay, attempt: this.failures });
+          else
+            this.log.warn(
+              expired
+                ? 'vCenter session expired, logging in again'
+                : 'vCenter stream interrupted, reconnecting',
+              {
+                error: err as Error,
+                retry_in_ms: delay,
+                attempt: this.failures,
+              },
+            );
           await this.abandonSession(expired);
           await this.sleep(delay);
         }
