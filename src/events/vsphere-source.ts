@@ -9,7 +9,8 @@
  *    EventEx and ExtendedEvent and the Go type name (= vim25 class) otherwise;
  *  - id: the vCenter event key in decimal;
  *  - source: the vCenter SDK URL without credentials (govmomi's client URL);
- *  - time: the event's createdTime;
+ *  - time: the event's createdTime, which the Go SDK writes in UTC (RFC 3339
+ *    with nanoseconds); vCenter sends UTC already, a zone offset is converted;
  *  - extension `eventclass`: `eventex`, `extendedevent` or `event`;
  *  - extension `vsphereapiversion`: ServiceContent.about.apiVersion;
  *  - datacontenttype and data: the source's payloadEncoding, `application/xml`
@@ -43,6 +44,17 @@ export function eventDetails(ev: Pick<SourceEvent, 'className' | 'eventTypeId'>)
   return { eventclass: 'event', name: ev.className };
 }
 
+const TIME_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d:\d\d)$/;
+
+/** An RFC 3339 time (as formatTime gives it) in UTC, keeping every fractional digit. */
+export function utcTime(t: string): string {
+  const m = TIME_RE.exec(t);
+  if (!m) return t; // already Z, or not a time we can convert
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return t;
+  return `${new Date(ms).toISOString().slice(0, 19)}${m[2] ?? ''}Z`;
+}
+
 export interface VSphereSourceContext {
   /** The vCenter SDK URL without credentials. */
   source: string;
@@ -63,7 +75,7 @@ export function toVSphereSourceCloudEvent(ev: SourceEvent, ctx: VSphereSourceCon
       source: ctx.source,
       type: `${VSPHERE_SOURCE_TYPE_PREFIX}${name}${VSPHERE_SOURCE_TYPE_SUFFIX}`,
       subject: typeAndSubject(ev).subject,
-      time: ev.createdTime,
+      time: utcTime(ev.createdTime),
       datacontenttype: ctx.encoding,
       data: xml ? ctx.xml() : ev.data,
       eventclass,

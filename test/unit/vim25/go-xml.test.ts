@@ -6,6 +6,7 @@
  */
 import { goEscape, goFormatFloat, marshalEventXml } from '../../../src/stream/vcenter/vim25/go-xml';
 import { parseXmlFast } from '../../../src/stream/vcenter/vim25/xml';
+import { utcTime } from '../../../src/events/vsphere-source';
 
 test.each([
   [0, 64, '0'],
@@ -46,4 +47,10 @@ test('an EventEx: Go type name as root, zero non-omitempty fields, anyType value
       '<arguments><key>b</key><value>true</value></arguments>' +
       '<arguments><key>l</key><value>9007199254740993</value></arguments></EventEx>',
   );
+});
+
+test('the vsphere_source time is in UTC with every fractional digit', () => {
+  expect(utcTime('2026-01-02T03:04:05.123456789Z')).toBe('2026-01-02T03:04:05.123456789Z');
+  expect(utcTime('2026-01-02T00:04:05.5+01:30')).toBe('2026-01-01T22:34:05.5Z');
+  expect(utcTime('2026-12-31T23:00:00-02:00')).toBe('2027-01-01T01:00:00Z');
 });
