@@ -30,6 +30,7 @@ jest.setTimeout(180_000);
 let sim: Simulator;
 let binary: CloudEventsReceiver;
 let structured: CloudEventsReceiver;
+let eventex: CloudEventsReceiver;
 let r: InProcessRouter;
 
 beforeAll(async () => {
@@ -38,6 +39,7 @@ beforeAll(async () => {
   await about(sim); // vctool's own login predates the router
   binary = await CloudEventsReceiver.start();
   structured = await CloudEventsReceiver.start();
+  eventex = await CloudEventsReceiver.start();
   const stream = vcenterEntry(sim);
   r = await startRouterInProcess({
     streams: [{ ...stream, options: { ...stream.options, cloudevent_format: 'vsphere_source' } }],
@@ -50,6 +52,14 @@ beforeAll(async () => {
         options: { encoding: 'binary' },
       },
       { type: 'processor', provider: 'knative', name: 'kn-structured', address: structured.url },
+      // a filter as a Trigger for VSphereSource would write it: on the extension attribute
+      {
+        type: 'processor',
+        provider: 'knative',
+        name: 'kn-eventex',
+        address: eventex.url,
+        filter: { eventclass: ['eventex'] },
+      },
     ],
     metrics: metricsEntry(),
   });
@@ -60,6 +70,7 @@ afterAll(async () => {
   await r?.stop();
   await binary?.close();
   await structured?.close();
+  await eventex?.close();
   await sim?.stop();
 });
 
@@ -77,6 +88,9 @@ test('binary mode: ce- headers and the XML body as VSphereSource sends them; str
   await waitFor('both receivers got the posted events', () =>
     keys.every((k) => binary.ids.includes(k) && structured.ids.includes(k)),
   );
+  const eventexKeys = [...refs].filter(([, ref]) => ref.class === 'EventEx').map(([k]) => String(k));
+  expect(eventexKeys).toHaveLength(1);
+  await waitFor('the filtered processor got the EventEx', () => eventex.ids.includes(eventexKeys[0]));
   const apiVersion = (await about(sim)).ApiVersion;
   for (const [key, ref] of refs) {
     const b = binary.received.find((e) => e.event.id === String(key))!;
@@ -101,4 +115,9 @@ test('binary mode: ce- headers and the XML body as VSphereSource sends them; str
     expect(doc.eventclass).toBe(h('ce-eventclass'));
     expect(doc.vsphereapiversion).toBe(apiVersion);
   }
+  // the filter on eventclass let only the EventEx through: a runner takes the log in order, so the
+  // VmPoweredOnEvent posted before it had already been filtered (and counted) when it arrived
+  expect(eventex.ids.filter((id) => keys.includes(id))).toEqual(eventexKeys);
+  const metrics = await (await fetch(`${r.metricsUrl}/metrics`)).text();
+  expect(metrics).toMatch(/processor_filtered_total\{processor="kn-eventex"\} [1-9]/);
 });
