@@ -455,6 +455,8 @@ export interface ReferenceEvent {
   json: unknown;
   /** govmomi's json.Marshal output, byte for byte. */
   raw: string;
+  /** Go's encoding/xml.Marshal of the event (a Go CloudEvents SDK's application/xml data). */
+  xml: string;
 }
 
 /**
@@ -471,11 +473,11 @@ export async function referenceEvents(
   const events = new Map<number, ReferenceEvent>();
   for (const line of out.split('\n')) {
     if (line.trim() === '') continue;
-    const parsed = JSON.parse(line) as { key: number; class: string; json: unknown };
+    const parsed = JSON.parse(line) as { key: number; class: string; xml: string; json: unknown };
     const marker = ',"json":';
     const at = line.indexOf(marker);
     const raw = line.slice(at + marker.length, line.lastIndexOf('}'));
-    events.set(parsed.key, { class: parsed.class, json: parsed.json, raw });
+    events.set(parsed.key, { class: parsed.class, json: parsed.json, raw, xml: parsed.xml });
   }
   return events;
 }
@@ -518,8 +520,8 @@ export interface FillResult {
   mangled: Array<{ class: string; path: string; posted: string; readBack: string }>;
   /** Concrete types chosen per polymorphic interface ("BaseMethodFault", "AnyType", ...). */
   chosen: Record<string, string[]>;
-  /** govmomi's json.Marshal of each event read back, as text (int64 digits intact). */
-  events: Array<{ key: number; class: string; json: string }>;
+  /** govmomi's json.Marshal of each event read back, as text (int64 digits intact), and Go's xml.Marshal. */
+  events: Array<{ key: number; class: string; json: string; xml: string }>;
 }
 
 /**

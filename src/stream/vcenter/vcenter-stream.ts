@@ -16,6 +16,7 @@ import { defaultBool, defaultNumber, optionDefault } from '../../config/schema-p
 import { vcenterStream } from './definition';
 import { boolOption, entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
+import { toVSphereSourceCloudEvent, type PayloadEncoding } from '../../events/vsphere-source';
 import { backoffMs, sleep } from '../../delivery/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
@@ -27,6 +28,7 @@ import { currentTime, login, logout, retrieveServiceContent, type ServiceContent
 import { VimClient, VimFault, VimTransportError } from './soap/vim-client';
 import { convertEvent } from './vim25/convert';
 import { isUntrustedCertificate } from '../../util/tls';
+import { marshalEventXml } from './vim25/go-xml';
 
 const PROVIDER = 'vmware_vcenter';
 /** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
@@ -67,6 +69,8 @@ export class VCenterStream implements Stream {
   private readonly maxBackoffMs: number;
   /** WaitForUpdatesEx waits this long server-side before an empty reply (also the stall heartbeat). */
   readonly maxWaitSeconds: number;
+  /** Set for the `vsphere_source` CloudEvent dialect: the payload encoding of its data. */
+  private readonly payloadEncoding?: PayloadEncoding;
 
   private client?: VimClient;
   private content?: ServiceContent;
@@ -121,6 +125,13 @@ export class VCenterStream implements Stream {
           numberOption(entry, 'checkpoint_interval', defaultNumber(schema, 'checkpoint_interval')) * 1000,
         windowMs: numberOption(entry, 'replay_window', defaultNumber(schema, 'replay_window')) * 1000,
       };
+    }
+    // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
+    const format =
+      stringOption(entry, 'cloudevent_format') ?? String(optionDefault(schema, 'cloudevent_format'));
+    if (format === 'vsphere_source') {
+      this.payloadEncoding = (stringOption(entry, 'vsphere_source_payload_encoding') ??
+        String(optionDefault(schema, 'vsphere_source_payload_encoding'))) as PayloadEncoding;
     }
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
@@ -541,7 +552,15 @@ export class VCenterStream implements Stream {
           key: ev.key,
         });
       }
-      const ce = toCloudEvent(ev, this.source, this.identity());
+      const encoding = this.payloadEncoding;
+      const ce = encoding
+        ? toVSphereSourceCloudEvent(ev, {
+            source: this.source,
+            apiVersion: this.content?.apiVersion ?? '',
+            encoding,
+            xml: () => marshalEventXml(raw.el, ev.className),
+          })
+        : toCloudEvent(ev, this.source, this.identity());
       this.log.debug('event', { key: ev.key, subject: ce.subject });
       await handler(ce, ev.key, raw.arrivedAt);
       this.ctx.metrics.streamEvents.inc(this.labels);
