@@ -29,6 +29,8 @@ type Schema = JsonSchema & {
   pattern?: string;
   minimum?: number;
   anyOf?: Schema[];
+  items?: Schema;
+  minItems?: number;
   allOf?: Schema[];
   properties?: Record<string, Schema>;
   required?: string[];
@@ -62,6 +64,8 @@ function typeOf(s: Schema): string {
       return `integer${int.minimum !== undefined ? ` ≥ ${int.minimum}` : ''} (a number or a string of digits)`;
     return s.anyOf.map(typeOf).join(' or ');
   }
+  if (s.type === 'array' && s.items)
+    return `array of ${typeOf(s.items)}s${s.minItems ? ` (at least ${s.minItems})` : ''}`;
   let t = s.type ?? 'any';
   if (s.pattern) t += ` matching ${code(s.pattern)}`;
   return t;
@@ -248,7 +252,7 @@ function v1alpha1Section(): string[] {
     '| `eventProcessor.type: aws_event_bridge` / `awsEventBridge` | processor `aws_event_bridge`: `region`, `eventBus`, `ruleARN` → `options.aws_region`, `aws_eventbridge_event_bus`, `aws_eventbridge_rule_arn`; `aws_access_key` → `access_key`; `aws_iam_role` → no `auth` (the AWS default credential chain) |',
     '| `eventProcessor.type: knative` | processor `knative`: `destination.uri` (a URL, or `{scheme, host, path}`) → `address`; `encoding` → `options.encoding`; `insecureSSL` → `options.insecure`; `destination.ref` needs the Kubernetes API: a start error that says to use `uri` |',
     '| `metricsProvider.type: default` | metrics `internal`: `default.bindAddress` → `address`, `default.auth.basicAuth` → `basic_auth` (none when left out) |',
-    '| `certificates.rootCAs` | not supported yet: a start error |',
+    '| `certificates.rootCAs` | the router entry (`event_log`): `options.root_cas`, trusted for the vCenter and every processor |',
     '| `metadata`, the `name`s | `metadata` is checked and ignored; each section `name` becomes the entry `name` |',
     '',
     'Every key of the format:',

@@ -21,6 +21,7 @@ import type { MetricsServer } from './metrics/server';
 import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
+import { rootCAsOf } from './util/tls';
 
 export interface RouterOptions {
   logger: Logger;
@@ -55,7 +56,9 @@ export class Router {
 
   static async create(config: RouterConfig, opts: RouterOptions): Promise<Router> {
     const metrics = opts.metrics ?? new RouterMetrics();
-    const ctx: ComponentContext = { logger: opts.logger, metrics };
+    // Read before anything connects: an unusable CA file is a start error naming the file.
+    const rootCAs = rootCAsOf(config);
+    const ctx: ComponentContext = { logger: opts.logger, metrics, ...(rootCAs ? { rootCAs } : {}) };
     const log = await eventLogDefinition.create(
       config.router ?? { type: 'router', provider: 'event_log' },
       ctx,

@@ -18,17 +18,23 @@ import { processors } from '../processor/registry';
 import type { Stream } from '../stream/stream';
 import { streams } from '../stream/registry';
 import { withoutCredentials } from '../util/address';
+import type { RootCAs } from '../util/tls';
 
 export interface CheckLine {
   ok: boolean;
   text: string;
 }
 
-export async function checkConnections(config: RouterConfig): Promise<CheckLine[]> {
+/** `rootCAs`: the CAs the router would trust, read from the config's files by the caller. */
+export async function checkConnections(config: RouterConfig, rootCAs?: RootCAs): Promise<CheckLine[]> {
   // What the components log while starting is kept; the last error explains a failure.
   const logged: string[] = [];
   const logger = createLogger({ level: 'warn', json: false, write: (l) => logged.push(l) });
-  const ctx: ComponentContext = { logger, metrics: new RouterMetrics({ defaultMetrics: false }) };
+  const ctx: ComponentContext = {
+    logger,
+    metrics: new RouterMetrics({ defaultMetrics: false }),
+    ...(rootCAs ? { rootCAs } : {}),
+  };
   const lastProblem = (): string | undefined =>
     logged
       .filter((l) => / (ERROR|WARN) /.test(l))

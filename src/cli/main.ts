@@ -84,7 +84,11 @@ async function runRouter(opts: {
     throw err;
   }
   // A changed config file (e.g. a Kubernetes Secret update): valid → clean exit 0, invalid → logged.
-  const configWatch = watchConfigForRestart(opts.config, logger, parseConfig);
+  // Its root CA files are checked too: a restart on a config naming a missing one would not start.
+  const { rootCAsOf } = await import('../util/tls');
+  const configWatch = watchConfigForRestart(opts.config, logger, (text, file) =>
+    rootCAsOf(parseConfig(text, file)),
+  );
   const { version, commit } = buildInfo();
   logger.info('starting vmware-event-router', { version, commit, config: opts.config });
   // A failed start is an error (the same line for every cause, as docs/troubleshooting.md lists them).
@@ -156,11 +160,16 @@ export function buildProgram(): Command {
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)
           : opts.config;
+      const { RootCAError, rootCAsOf } = await import('../util/tls');
       let config;
+      let rootCAs;
       try {
         config = loadConfig(file);
+        // The CA files are part of what the router needs to start: checked here too.
+        rootCAs = rootCAsOf(config);
       } catch (err) {
         if (err instanceof ConfigError) fail(err.message);
+        if (err instanceof RootCAError) fail(`invalid configuration ${file}: ${err.message}`);
         throw err;
       }
       if (!opts.connect) {
@@ -171,7 +180,7 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`${file}: configuration is valid; reaching each peer\n`);
       const { checkConnections } = await import('./connect');
-      const lines = await checkConnections(config);
+      const lines = await checkConnections(config, rootCAs);
       for (const l of lines) process.stdout.write(l.text + '\n');
       process.exit(lines.every((l) => l.ok) ? 0 : 1);
     });

@@ -10,6 +10,7 @@
 import type { ConfigEntry } from '../config/types';
 import type { Logger } from '../log/logger';
 import type { RouterMetrics } from '../metrics/metrics';
+import type { RootCAs } from '../util/tls';
 
 /** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
 export type JsonSchema = Record<string, unknown>;
@@ -19,6 +20,8 @@ export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router';
 export interface ComponentContext {
   logger: Logger;
   metrics: RouterMetrics;
+  /** The operator's root CAs, read once at start: every TLS client trusts them (absent: the default CAs only). */
+  rootCAs?: RootCAs;
 }
 
 export interface ComponentDefinition<T> {

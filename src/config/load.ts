@@ -186,8 +186,12 @@ function describe(e: ErrorObject, root: unknown[], components: AnyDefinition[]):
       return `${path}: expected ${(e.params as { type: string }).type}, found ${shown(path, e.data)}`;
     case 'const':
       return `${path}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${shown(path, e.data)}`;
-    case 'enum':
-      return `${path}: expected one of ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}, found ${shown(path, e.data)}`;
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues ?? [];
+      const strings = allowed.filter((v): v is string => typeof v === 'string');
+      const hint = typeof e.data === 'string' ? didYouMean(e.data, strings) : undefined;
+      return `${path}: expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, found ${shown(path, e.data)}${hint ? ` (did you mean "${hint}"?)` : ''}`;
+    }
     case 'pattern': {
       // The description says what is expected; a long pattern (ports 0-65535) would only be noise.
       const pattern = (e.params as { pattern: string }).pattern;

@@ -28,6 +28,13 @@ export const stringOption = (description: string, extra: JsonSchema = {}): JsonS
   ...extra,
 });
 
+/** A list of files, each a non-empty path (an empty list, as a template may write it, is no file). */
+export const fileListOption = (description: string): JsonSchema => ({
+  description,
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+});
+
 /** A `secret` object: exactly these keys, each a non-empty string. */
 export function secretSchema(keys: string[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};

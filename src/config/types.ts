@@ -1,6 +1,7 @@
 /** The shapes of a validated configuration file (see config.schema.json). */
 
-export type OptionValue = string | boolean | number;
+/** An option's value; a list of strings for the few options that take several (root_cas). */
+export type OptionValue = string | boolean | number | string[];
 
 export interface AuthConfig {
   method: string;

@@ -192,9 +192,18 @@ export const v1alpha1Schema: JsonSchema = {
         },
         ['type', 'name', 'default'],
       ),
-      certificates: obj({ rootCAs: { type: 'array', items: { type: 'string' } } }, [], {
-        description: 'PEM files of root CAs to trust',
-      }),
+      certificates: obj(
+        {
+          rootCAs: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              'PEM files of CAs trusted, besides the public CAs, for the vCenter and every processor (the router entry options.root_cas)',
+          },
+        },
+        [],
+        { description: 'PEM files of root CAs to trust' },
+      ),
     },
     ['apiVersion', 'kind', 'metadata', 'eventProvider', 'eventProcessor', 'metricsProvider'],
   ),
@@ -257,10 +266,13 @@ export function mapV1alpha1(doc: Record<string, unknown>): MapResult {
   const processor = doc.eventProcessor as Record<string, unknown> & { type: string; name: string };
   const metrics = doc.metricsProvider as { default: { bindAddress: string; auth?: Auth } };
 
-  if (doc.certificates !== undefined)
-    problems.push(
-      '/certificates: certificates.rootCAs is not supported by this version of the router (remove it, and set insecureSSL or trust the CA through NODE_EXTRA_CA_CERTS)',
-    );
+  // The root CAs: the router entry's root_cas, trusted by the vCenter and every processor alike.
+  const rootCAs = (doc.certificates as { rootCAs?: string[] } | undefined)?.rootCAs ?? [];
+  if (rootCAs.length > 0)
+    entries.push({
+      from: '/certificates/rootCAs',
+      entry: { type: 'router', provider: 'event_log', options: { root_cas: rootCAs } },
+    });
 
   // The event provider: one stream.
   switch (provider.type) {

@@ -180,7 +180,7 @@ export const RESTART_MESSAGE =
 export function watchConfigForRestart(
   file: string,
   logger: Logger,
-  /** Validates the new text (the catalogue's parseConfig); throws ConfigError when invalid. */
+  /** Validates the new text (the catalogue's parseConfig, and what the start reads besides); throws when invalid. */
   parseConfig: (text: string, file: string) => unknown,
   opts: WatchOptions = {},
 ): RestartOnConfigChange {

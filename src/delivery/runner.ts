@@ -48,10 +48,26 @@ interface Tracked {
   done?: () => void;
 }
 
-/** The CloudEvent as a plain object, as a filter pattern sees it (no copy of `data`). */
+const VIEW_ATTRIBUTES = new Set([
+  'id',
+  'source',
+  'specversion',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'data',
+]);
+
+/**
+ * The CloudEvent as a plain object, as a filter pattern sees it (no copy of
+ * `data`), extension attributes included: a filter ported from a Knative
+ * Trigger names them (`eventclass` of the vsphere_source format, a webhook
+ * event's own extensions).
+ */
 function filterView(entry: LogEntry): Record<string, unknown> {
   const e = entry.event;
-  return {
+  const view: Record<string, unknown> = {
     id: e.id,
     source: e.source,
     specversion: e.specversion,
@@ -61,6 +77,11 @@ function filterView(entry: LogEntry): Record<string, unknown> {
     datacontenttype: e.datacontenttype,
     data: e.data,
   };
+  const attrs = e as unknown as Record<string, unknown>;
+  for (const k of Object.keys(attrs)) {
+    if (!VIEW_ATTRIBUTES.has(k) && k !== 'data_base64' && attrs[k] !== undefined) view[k] = attrs[k];
+  }
+  return view;
 }
 
 export class DeliveryRunner<T = unknown> {

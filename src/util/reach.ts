@@ -1,16 +1,30 @@
 import net from 'node:net';
+import tls from 'node:tls';
 
-/** A TCP connection to the host of an http(s) address, within `timeoutMs`. */
-export function reach(address: string, timeoutMs: number): Promise<void> {
+/**
+ * A connection to the host of an http(s) address, within `timeoutMs`: TCP for
+ * http; for https also the TLS handshake, verified with `tlsOptions` as the
+ * sink's requests are (so that a certificate the router does not trust fails
+ * here too, with its code).
+ */
+export function reach(
+  address: string,
+  timeoutMs: number,
+  tlsOptions: { rejectUnauthorized?: boolean; ca?: string[] } = {},
+): Promise<void> {
   const url = new URL(address);
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const secure = url.protocol === 'https:';
+  const port = Number(url.port || (secure ? 443 : 80));
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port });
+    const socket = secure
+      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...tlsOptions })
+      : net.connect({ host, port });
     const timer = setTimeout(
       () => socket.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.end();
       resolve();

@@ -149,6 +149,22 @@ test('unknown keys are errors with a did-you-mean hint', async () => {
   );
 });
 
+test('cloudevent_format: a value outside the enum names the choices and the likely one', async () => {
+  const s = clone(stream) as Record<string, unknown>;
+  s.options = { insecure: 'true', cloudevent_format: 'vsphere-source' };
+  await expectInvalid(
+    [s, openfaas, metrics],
+    /\/0\/options\/cloudevent_format: expected one of "router", "vsphere_source", found "vsphere-source" \(did you mean "vsphere_source"\?\)/,
+  );
+  s.options = { cloudevent_format: 'vsphere_source', vsphere_source_payload_encoding: 'application/text' };
+  await expectInvalid(
+    [s, openfaas, metrics],
+    /\/0\/options\/vsphere_source_payload_encoding: expected one of "application\/xml", "application\/json", found "application\/text"/,
+  );
+  s.options = { cloudevent_format: 'vsphere_source', vsphere_source_payload_encoding: 'application/json' };
+  expect((await runCli(['validate', '-config', writeConfig([s, openfaas, metrics])])).code).toBe(0);
+});
+
 test('bad URLs and bind addresses', async () => {
   await expectInvalid(
     [{ ...stream, address: 'vc01.example.com' }, openfaas, metrics],

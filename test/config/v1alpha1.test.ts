@@ -261,6 +261,29 @@ ${destination}`);
     ]);
   });
 
+  it('maps certificates.rootCAs onto the router entry (options.root_cas), kept in order', () => {
+    const cfg = parseConfig(
+      VC_OPENFAAS.replace(
+        'metricsProvider:',
+        'certificates:\n  rootCAs:\n    - /etc/ssl/ca.pem\n    - /etc/ssl/other.pem\nmetricsProvider:',
+      ),
+      'x.yaml',
+    );
+    expect(cfg.router).toEqual({
+      type: 'router',
+      provider: 'event_log',
+      options: { root_cas: ['/etc/ssl/ca.pem', '/etc/ssl/other.pem'] },
+    });
+    // Without CAs (no certificates, or an empty list): no router entry, the defaults apply.
+    expect(parseConfig(VC_OPENFAAS, 'x.yaml').router).toBeUndefined();
+    expect(
+      parseConfig(
+        VC_OPENFAAS.replace('metricsProvider:', 'certificates:\n  rootCAs: []\nmetricsProvider:'),
+        'x.yaml',
+      ).router,
+    ).toBeUndefined();
+  });
+
   // Every key of the format that is not mapped: rejected, and the message says why.
   it.each([
     [
@@ -289,10 +312,10 @@ ${destination}`);
       /\/eventProvider\/vcenter\/auth\/type: auth type "active_directory" is not supported for vCenter/,
     ],
     [
-      'certificates.rootCAs',
+      'certificates.rootCAs, an empty path',
       'metricsProvider:',
-      'certificates:\n  rootCAs:\n    - /etc/ssl/ca.pem\nmetricsProvider:',
-      /\/certificates: certificates.rootCAs is not supported/,
+      'certificates:\n  rootCAs:\n    - ""\nmetricsProvider:',
+      /\/certificates\/rootCAs \(mapped onto the event_log entry, \/options\/root_cas\/0\): must not be empty/,
     ],
     [
       'metricsProvider.type',

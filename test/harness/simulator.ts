@@ -67,7 +67,8 @@
  *  - About.InstanceUuid is CONSTANT ("dbed6e0c-bd88-4ef6-b594-21283e1c677f", vpx/service_content.go;
  *    the simulator's attempt to randomize it is lost on a struct copy), also across restarts,
  *    while keys restart at 1: (instanceUuid, key) is NOT unique across simulator restarts.
- *  - -tls serves https with the httptest localhost certificate (self-signed: skip verification).
+ *  - -tls serves https with the httptest localhost certificate (self-signed: skip verification),
+ *    or with -tls-cert/-tls-key a given certificate (one a test CA issued: verify against that CA).
  *  - WaitForUpdatesEx on EventHistoryCollector.latestPage works: the first call (version "")
  *    returns the current page (as an ArrayOfEvent, newest first) and version "-"; every later
  *    call must pass version "-" and the simulator returns "-" again (not an increasing version).
@@ -156,8 +157,10 @@ export interface SimulatorOptions {
   password?: string;
   /** Go duration, e.g. "2s", "500ms"; absent/"0" = sessions never expire. */
   sessionIdleTimeout?: string;
-  /** Serve https with a self-signed certificate. */
+  /** Serve https with a self-signed certificate (or `tlsCert`). */
   tls?: boolean;
+  /** With tls: serve this certificate and key (PEM files), e.g. issued by a test CA (test/helpers/test-ca.ts). */
+  tlsCert?: { cert: string; key: string };
   /** Dump the SOAP traffic on the simulator's stderr (see Simulator.stderr()). */
   trace?: boolean;
   /** A standalone ESXi host (govmomi's simulator.ESX()) instead of a vCenter. */
@@ -225,6 +228,7 @@ class SimulatorProcess implements Simulator {
       '-exit-on-stdin-eof',
     ];
     if (this.opts.tls) args.push('-tls');
+    if (this.opts.tlsCert) args.push('-tls-cert', this.opts.tlsCert.cert, '-tls-key', this.opts.tlsCert.key);
     if (this.opts.trace) args.push('-trace');
     if (this.opts.esx) args.push('-esx');
     fs.rmSync(this.sessionFile, { force: true });
@@ -451,6 +455,8 @@ export interface ReferenceEvent {
   json: unknown;
   /** govmomi's json.Marshal output, byte for byte. */
   raw: string;
+  /** Go's encoding/xml.Marshal of the event (a Go CloudEvents SDK's application/xml data). */
+  xml: string;
 }
 
 /**
@@ -467,11 +473,11 @@ export async function referenceEvents(
   const events = new Map<number, ReferenceEvent>();
   for (const line of out.split('\n')) {
     if (line.trim() === '') continue;
-    const parsed = JSON.parse(line) as { key: number; class: string; json: unknown };
+    const parsed = JSON.parse(line) as { key: number; class: string; xml: string; json: unknown };
     const marker = ',"json":';
     const at = line.indexOf(marker);
     const raw = line.slice(at + marker.length, line.lastIndexOf('}'));
-    events.set(parsed.key, { class: parsed.class, json: parsed.json, raw });
+    events.set(parsed.key, { class: parsed.class, json: parsed.json, raw, xml: parsed.xml });
   }
   return events;
 }
@@ -514,8 +520,8 @@ export interface FillResult {
   mangled: Array<{ class: string; path: string; posted: string; readBack: string }>;
   /** Concrete types chosen per polymorphic interface ("BaseMethodFault", "AnyType", ...). */
   chosen: Record<string, string[]>;
-  /** govmomi's json.Marshal of each event read back, as text (int64 digits intact). */
-  events: Array<{ key: number; class: string; json: string }>;
+  /** govmomi's json.Marshal of each event read back, as text (int64 digits intact), and Go's xml.Marshal. */
+  events: Array<{ key: number; class: string; json: string; xml: string }>;
 }
 
 /**

@@ -22,6 +22,7 @@ describe('config-examples', () => {
         'aws-event-bridge.json',
         'knative.json',
         'event-stream.json',
+        'webhook.json',
       ]),
     );
   });

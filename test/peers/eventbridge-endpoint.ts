@@ -14,6 +14,7 @@
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface EndpointRule {
@@ -92,11 +93,17 @@ export class EventBridgeEndpoint {
   get url(): string {
     const addr = this.server?.address() as AddressInfo | null;
     if (!addr) throw new Error('endpoint not started');
-    return `http://127.0.0.1:${addr.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+  /** Whether it serves https. */
+  private tls = false;
+
+  /** Listen on a loopback port; `tls`: serve https with this key and certificate (PEM text). */
+  async start(tls?: { key: string; cert: string }): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    this.tls = tls !== undefined;
+    this.server = tls ? createTlsServer(tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }

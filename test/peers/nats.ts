@@ -7,7 +7,7 @@
  * again on the same ports and store directory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,65 +134,6 @@ export class NatsServer {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
-}
-
-/**
- * A throw-away CA and a server certificate for 127.0.0.1 and localhost signed by it
- * (openssl), in a temporary directory.
- */
-export function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ver-nats-tls-'));
-  const f = (n: string) => path.join(dir, n);
-  const run = (args: string[]) => {
-    const r = spawnSync('openssl', args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
-  };
-  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=ver-test-ca',
-  ]);
-  run([
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    f('server.key'),
-    '-out',
-    f('server.csr'),
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  run([
-    'x509',
-    '-req',
-    '-in',
-    f('server.csr'),
-    '-CA',
-    f('ca.pem'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    f('server.pem'),
-    '-days',
-    '1',
-    '-extfile',
-    f('ext.cnf'),
-  ]);
-  return { dir, ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
 /** Whether a start failed because a port picked free was taken meanwhile (tests run in parallel). */

@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export const DEFAULT_NAMESPACE = 'openfaas-fn';
@@ -95,6 +96,8 @@ export interface GatewayOptions {
   /** Namespaces listed even without functions (the default namespace always is). */
   extraNamespaces?: string[];
   port?: number;
+  /** Serve https with this key and certificate (PEM text), e.g. issued by a test CA. */
+  tls?: { key: string; cert: string };
 }
 
 export class OpenFaasGateway {
@@ -103,7 +106,7 @@ export class OpenFaasGateway {
   readonly invocations: Invocation[] = [];
   readonly systemRequests: SystemRequest[] = [];
   private readonly functions = new Map<string, FunctionState>();
-  private server: http.Server | undefined;
+  private server: http.Server | https.Server | undefined;
   private sockets = new Set<import('node:net').Socket>();
   private username: string;
   private password: string;
@@ -126,7 +129,7 @@ export class OpenFaasGateway {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get isUp(): boolean {
@@ -230,7 +233,8 @@ export class OpenFaasGateway {
   /** Start listening (again, on the same port after `down()`). */
   async up(): Promise<void> {
     if (this.server) return;
-    const server = http.createServer((req, res) => this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    const server = this.opts.tls ? https.createServer(this.opts.tls, handler) : http.createServer(handler);
     server.keepAliveTimeout = 5000;
     server.on('connection', (s) => {
       this.sockets.add(s);

@@ -34,6 +34,7 @@ import {
   type PutEntry,
 } from './envelope';
 import { compilePattern, type EventMatcher } from '../../pattern';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 
 const PROVIDER = 'aws_event_bridge';
 const PREFIX = METRIC_PREFIX + 'eventbridge_';
@@ -185,7 +186,12 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
       ...(credentials ? { credentials } : {}),
       // Retries are ours: counted, bounded by `retries`, never after a success.
       maxAttempts: 1,
-      requestHandler: { requestTimeout: this.tuning.requestTimeoutMs, connectionTimeout: 5000 },
+      requestHandler: {
+        requestTimeout: this.tuning.requestTimeoutMs,
+        connectionTimeout: 5000,
+        // The operator's CAs (an endpoint behind a TLS-inspecting proxy, a private endpoint).
+        ...(ctx.rootCAs ? { httpsAgent: { keepAlive: true, ...trustOptions(ctx.rootCAs) } } : {}),
+      },
     });
 
     const reg = ctx.metrics.registry;
@@ -247,6 +253,12 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
       rule = await this.findRule();
     } catch (err) {
       const e = errorInfo(err);
+      if (e.code !== undefined && isUntrustedCertificate(e.code))
+        // A configuration problem: retrying would not help.
+        throw new Error(
+          `ListRules failed for ${this.where()}: ${untrustedHint(`EventBridge endpoint ${this.endpoint ?? `of ${this.region}`}`, e.code)}`,
+          { cause: err },
+        );
       const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`, {
         cause: err,
       });

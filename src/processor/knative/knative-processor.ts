@@ -35,6 +35,7 @@ import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../
 import type { LogEntry } from '../../eventlog/event-log';
 import { binaryMessage } from '../../events/binary';
 import { withoutCredentials } from '../../util/address';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 
 export type Encoding = 'structured' | 'binary';
 
@@ -93,6 +94,8 @@ export class KnativeProcessor implements Sink<null> {
   private readonly url: URL;
   private readonly secure: boolean;
   private readonly agent: http.Agent;
+  /** How the destination's certificate is verified (the agent and the probe alike). */
+  private readonly tls: { rejectUnauthorized: boolean; ca?: string[] };
   private readonly auth: string | undefined;
   private readonly log: Logger;
   private readonly stopAbort = new AbortController();
@@ -123,16 +126,11 @@ export class KnativeProcessor implements Sink<null> {
       defaultNumber(knativeProcessor.schema, 'max_in_flight'),
     );
     const agentOpts = { keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight };
-    this.agent = this.secure
-      ? new https.Agent({
-          ...agentOpts,
-          rejectUnauthorized: !boolOption(
-            entry,
-            'insecure',
-            defaultBool(knativeProcessor.schema, 'insecure'),
-          ),
-        })
-      : new http.Agent(agentOpts);
+    this.tls = {
+      rejectUnauthorized: !boolOption(entry, 'insecure', defaultBool(knativeProcessor.schema, 'insecure')),
+      ...trustOptions(ctx.rootCAs),
+    };
+    this.agent = this.secure ? new https.Agent({ ...agentOpts, ...this.tls }) : new http.Agent(agentOpts);
     this.log = ctx.logger.child({ component: 'processor', provider: 'knative' });
     setMaxListeners(0, this.stopAbort.signal);
   }
@@ -151,10 +149,19 @@ export class KnativeProcessor implements Sink<null> {
     return !this.stopped;
   }
 
-  /** The destination accepts a TCP connection (nothing is posted). */
+  /** The destination accepts a connection, for https a verified TLS handshake (nothing is posted). */
   async probe(): Promise<string> {
-    await reach(this.url.href, 5000);
-    return 'destination accepts connections';
+    try {
+      await reach(this.url.href, 5000, this.tls);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code && isUntrustedCertificate(code))
+        throw new Error(untrustedHint(`Knative destination ${this.destination}`, code, 'options.insecure'), {
+          cause: err,
+        });
+      throw err;
+    }
+    return this.secure ? 'destination accepts TLS connections' : 'destination accepts connections';
   }
 
   route(): Route<null> {
@@ -211,10 +218,12 @@ export class KnativeProcessor implements Sink<null> {
       const failure: Failure = {
         reason: code ?? 'error',
         message:
-          `Knative destination ${this.destination} did not take the event (${code}: ${detail})` +
-          (/CERT|SELF_SIGNED|TLS|SSL/.test(code ?? '')
-            ? ': check its certificate, or set options.insecure for a test setup'
-            : ''),
+          code !== undefined && isUntrustedCertificate(code)
+            ? `Knative destination ${this.destination} did not take the event: ${untrustedHint(`Knative destination ${this.destination}`, code, 'options.insecure')}`
+            : `Knative destination ${this.destination} did not take the event (${code}: ${detail})` +
+              (/CERT|SELF_SIGNED|TLS|SSL/.test(code ?? '')
+                ? ': check its certificate, or set options.insecure for a test setup'
+                : ''),
         fields: { ...fields, error: code },
       };
       return RETRY_CODES.has(code ?? '') ? { status: 'retry', failure } : { status: 'failed', failure };

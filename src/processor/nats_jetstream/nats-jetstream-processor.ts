@@ -33,6 +33,7 @@ import { optionDefault } from '../../config/schema-parts';
 import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import { quotePeer, type Logger } from '../../log/logger';
+import { trustOptions } from '../../util/tls';
 import { natsJetStreamProcessor } from './definition';
 import { filterCovers, natsSubject } from './subject';
 
@@ -99,11 +100,16 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
 
     const insecure = boolOption(entry, 'insecure', Boolean(defaultOf('insecure')));
     const caFile = stringOption(entry, 'ca_file');
+    // ca_file is this processor's own CA (it replaces the others, as the NATS client reads it);
+    // otherwise the operator's root CAs, besides the default ones, for tls:// servers only (TLS
+    // options make the client refuse a server without TLS).
+    const tlsServers = this.servers.some((s) => s.startsWith('tls://'));
+    const ca = caFile || !tlsServers ? {} : trustOptions(ctx.rootCAs);
     const tls =
-      insecure || caFile
+      insecure || caFile || ca.ca
         ? // The node transport hands these to tls.connect (rejectUnauthorized included).
           ({
-            ...(caFile ? { caFile } : {}),
+            ...(caFile ? { caFile } : ca),
             ...(insecure ? { rejectUnauthorized: false } : {}),
           } as NonNullable<NodeConnectionOptions['tls']>)
         : undefined;

@@ -35,6 +35,7 @@ import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/
 import type { LogEntry } from '../../eventlog/event-log';
 import { quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 import { postOnce, requestError } from '../../util/http-post';
 import { defaultBool, defaultNumber } from '../../config/schema-parts';
 import { openfaasProcessor } from './definition';
@@ -133,7 +134,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.
     const agentOpts = { keepAlive: true, maxSockets: maxInFlight + 4, maxFreeSockets: maxInFlight + 4 };
     this.httpAgent = new http.Agent(agentOpts);
-    this.httpsAgent = new https.Agent(agentOpts);
+    this.httpsAgent = new https.Agent({ ...agentOpts, ...trustOptions(ctx.rootCAs) });
     const common = {
       baseURL,
       httpAgent: this.httpAgent,
@@ -346,7 +347,9 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       reason: status !== undefined ? `HTTP_${status}` : (code ?? 'error'),
       message: timedOut
         ? `OpenFaaS function ${fn} did not answer within ${this.timeoutMs / 1000}s`
-        : `OpenFaaS function ${fn} invocation failed`,
+        : code !== undefined && isUntrustedCertificate(code)
+          ? `OpenFaaS function ${fn} invocation failed: ${untrustedHint(`OpenFaaS gateway ${this.gateway}`, code)}`
+          : `OpenFaaS function ${fn} invocation failed`,
       fields: {
         function: fn,
         topic: subject,

@@ -13,6 +13,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { isAxiosError } from 'axios';
 import { quotePeer } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
+import { isUntrustedCertificate, untrustedHint } from '../../util/tls';
 
 /**
  * The largest `/system/*` reply read (8 MiB, some 15,000 functions): a bigger
@@ -76,6 +77,7 @@ export class TopicMapError extends Error {
       | 'unauthorized'
       | 'forbidden'
       | 'unreachable'
+      | 'untrusted_certificate'
       | 'http_status'
       | 'invalid_response'
       | 'too_large'
@@ -127,6 +129,8 @@ export async function fetchTopicMap(
           `OpenFaaS gateway ${gateway} answered GET ${path} with more than ${MAX_SYSTEM_REPLY_BYTES / 1024 / 1024} MiB: reply refused (the cap keeps the router within its memory limit)`,
         );
       }
+      if (isUntrustedCertificate(code))
+        throw new TopicMapError('untrusted_certificate', untrustedHint(`OpenFaaS gateway ${gateway}`, code));
       throw new TopicMapError(
         'unreachable',
         `OpenFaaS gateway ${gateway} is unreachable (GET ${path}: ${code || detail})`,

@@ -45,6 +45,14 @@ export const vcenterStream: ComponentDefinition<Stream> = {
         }),
         checkpoint_interval: intOption('Seconds between checkpoint writes', 1, 1),
         replay_window: intOption('Seconds: the oldest event replayed after a restart', 1, 3600),
+        cloudevent_format: stringOption(
+          'CloudEvent dialect: `router` (type com.vmware.event.router/event, subject = class) or `vsphere_source` (type, id, extensions and data as the Knative VSphereSource gives them; see docs/vsphere-source.md)',
+          { enum: ['router', 'vsphere_source'], default: 'router' },
+        ),
+        vsphere_source_payload_encoding: stringOption(
+          'With `cloudevent_format: vsphere_source`: the data encoding, as VSphereSource `payloadEncoding`: `application/xml` (its default) or `application/json`',
+          { enum: ['application/xml', 'application/json'], default: 'application/xml' },
+        ),
       },
     },
   }),

@@ -48,7 +48,7 @@ export async function hello(
   opts: VimClientOptions,
   signal?: AbortSignal,
 ): Promise<{ release: string | null; offered?: string }> {
-  const agent = agentFor(address, opts.insecure);
+  const agent = agentFor(address, opts);
   try {
     const reply = await requestJson(`${originOf(address)}/api/vcenter/system?action=hello`, {
       method: 'POST',

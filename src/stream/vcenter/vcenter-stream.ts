@@ -16,6 +16,7 @@ import { defaultBool, defaultNumber, optionDefault } from '../../config/schema-p
 import { vcenterStream } from './definition';
 import { boolOption, entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
+import { toVSphereSourceCloudEvent, type PayloadEncoding } from '../../events/vsphere-source';
 import { backoffMs, sleep } from '../../delivery/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
@@ -28,6 +29,8 @@ import { VimFault, VimTransportError } from './soap/vim-client';
 import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
 import { convertEvent } from './vim25/convert';
 import { convertJsonEvent } from './vim25/convert-json';
+import { isUntrustedCertificate } from '../../util/tls';
+import { marshalEventXml } from './vim25/go-xml';
 
 const PROVIDER = 'vmware_vcenter';
 /** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
@@ -68,6 +71,8 @@ export class VCenterStream implements Stream {
   private readonly maxBackoffMs: number;
   /** WaitForUpdatesEx waits this long server-side before an empty reply (also the stall heartbeat). */
   readonly maxWaitSeconds: number;
+  /** Set for the `vsphere_source` CloudEvent dialect: the payload encoding of its data. */
+  private readonly payloadEncoding?: PayloadEncoding;
 
   /** The protocol option; the protocol itself is known once `client` exists. */
   private readonly protocol: ProtocolOption;
@@ -127,6 +132,13 @@ export class VCenterStream implements Stream {
     }
     this.protocol = (stringOption(entry, 'protocol') ??
       String(optionDefault(schema, 'protocol'))) as ProtocolOption;
+    // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
+    const format =
+      stringOption(entry, 'cloudevent_format') ?? String(optionDefault(schema, 'cloudevent_format'));
+    if (format === 'vsphere_source') {
+      this.payloadEncoding = (stringOption(entry, 'vsphere_source_payload_encoding') ??
+        String(optionDefault(schema, 'vsphere_source_payload_encoding'))) as PayloadEncoding;
+    }
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }
 
@@ -219,15 +231,33 @@ export class VCenterStream implements Stream {
 
   /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
   private open(): Promise<{ transport: VimTransport; how: string }> {
+    // vsphere_source's application/xml data is written from the SOAP element of each event.
+    const soapOnly = this.payloadEncoding === 'application/xml' && this.protocol === 'auto';
     return openTransport(
       this.entry.address ?? '',
-      this.protocol,
-      { insecure: this.insecure, timeoutMs: this.callTimeoutMs },
+      soapOnly ? 'soap' : this.protocol,
+      { insecure: this.insecure, rootCAs: this.ctx.rootCAs, timeoutMs: this.callTimeoutMs },
       this.stopSignal.signal,
+    ).then((n) =>
+      soapOnly
+        ? {
+            ...n,
+            how: 'SOAP (protocol auto: the vsphere_source application/xml data is written from SOAP replies)',
+          }
+        : n,
     );
   }
 
+  /** The one combination of options that cannot work: XML data of events read as VI/JSON. */
+  private unsupported(): string | undefined {
+    if (this.payloadEncoding === 'application/xml' && this.protocol === 'vi_json')
+      return 'protocol vi_json cannot give the vsphere_source application/xml data (it is written from SOAP replies): set vsphere_source_payload_encoding to application/json, or protocol to auto or soap';
+    return undefined;
+  }
+
   async check(): Promise<string> {
+    const unsupported = this.unsupported();
+    if (unsupported) throw new Error(unsupported);
     const { transport: client, how } = await this.open();
     try {
       const content = await client.retrieveServiceContent();
@@ -277,6 +307,8 @@ export class VCenterStream implements Stream {
   }
 
   private async loop(handler: EventHandler): Promise<void> {
+    const unsupported = this.unsupported();
+    if (unsupported) throw new FatalStreamError(unsupported);
     if (this.protocol === 'soap') {
       try {
         this.client = (await this.open()).transport;
@@ -317,16 +349,20 @@ export class VCenterStream implements Stream {
           this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason });
           const delay = expired && this.failures === 0 ? 0 : this.backoff(this.failures);
           this.failures++;
-          this.log.warn(
-            expired
-              ? 'vCenter session expired, logging in again'
-              : 'vCenter stream interrupted, reconnecting',
-            {
-              error: err as Error,
-              retry_in_ms: delay,
-              attempt: this.failures,
-            },
-          );
+          if (err instanceof VimTransportError && isUntrustedCertificate(err.code))
+            // A configuration problem, not an outage: the line says what to set (it stays one until fixed).
+            this.log.error(`${err.message}; retrying`, { retry_in_ms: delay, attempt: this.failures });
+          else
+            this.log.warn(
+              expired
+                ? 'vCenter session expired, logging in again'
+                : 'vCenter stream interrupted, reconnecting',
+              {
+                error: err as Error,
+                retry_in_ms: delay,
+                attempt: this.failures,
+              },
+            );
           await this.abandonSession(expired);
           await this.sleep(delay);
         }
@@ -562,7 +598,16 @@ export class VCenterStream implements Stream {
           key: ev.key,
         });
       }
-      const ce = toCloudEvent(ev, this.source, this.identity());
+      const encoding = this.payloadEncoding;
+      const ce = encoding
+        ? toVSphereSourceCloudEvent(ev, {
+            source: this.source,
+            apiVersion: this.content?.apiVersion ?? '',
+            encoding,
+            // Never a JSON event here: application/xml data keeps the stream on SOAP (see `open`).
+            xml: () => marshalEventXml(raw.xml!, ev.className),
+          })
+        : toCloudEvent(ev, this.source, this.identity());
       this.log.debug('event', { key: ev.key, subject: ce.subject });
       await handler(ce, ev.key, raw.arrivedAt);
       this.ctx.metrics.streamEvents.inc(this.labels);

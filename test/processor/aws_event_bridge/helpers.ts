@@ -60,8 +60,12 @@ export function makeCtx(): ComponentContext & { logger: CaptureLogger } {
   return { logger: new CaptureLogger(), metrics: new RouterMetrics({ defaultMetrics: false }) };
 }
 
-export async function startEndpoint(pattern: unknown = SEED_PATTERN): Promise<EventBridgeEndpoint> {
-  const ep = await new EventBridgeEndpoint({ region: REGION, credentials: { [KEY_ID]: SECRET } }).start();
+/** `tls`: serve https with this key and certificate (PEM text). */
+export async function startEndpoint(
+  pattern: unknown = SEED_PATTERN,
+  tls?: { key: string; cert: string },
+): Promise<EventBridgeEndpoint> {
+  const ep = await new EventBridgeEndpoint({ region: REGION, credentials: { [KEY_ID]: SECRET } }).start(tls);
   ep.setRules('default', [
     {
       Name: 'other-rule',

@@ -10,9 +10,11 @@ import { rmSync } from 'node:fs';
 import type { ConfigEntry } from '../../../src/config/types';
 import { natsJetStreamProcessor } from '../../../src/processor/nats_jetstream/definition';
 import { NatsJetStreamProcessor } from '../../../src/processor/nats_jetstream/nats-jetstream-processor';
+import { loadRootCAs, type RootCAs } from '../../../src/util/tls';
 import { waitFor } from '../../helpers/wait';
 import { testProcessor } from '../../helpers/processor';
-import { makeCertificates, startNatsServer, type NatsServer } from '../../peers/nats';
+import { makeCertificates } from '../../helpers/test-ca';
+import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
 
 jest.setTimeout(60_000);
@@ -37,8 +39,13 @@ function entry(
 }
 
 /** Start the processor, publish three events, stop; resolves with the stream's message count. */
-async function deliverThree(e: ConfigEntry, countWith: Parameters<typeof connect>[0]): Promise<number> {
+async function deliverThree(
+  e: ConfigEntry,
+  countWith: Parameters<typeof connect>[0],
+  rootCAs?: RootCAs,
+): Promise<number> {
   const { ctx } = makeContext();
+  if (rootCAs) ctx.rootCAs = rootCAs;
   const sink = new NatsJetStreamProcessor(e, ctx);
   const p = testProcessor(natsJetStreamProcessor, sink, e, ctx);
   await p.start();
@@ -96,7 +103,7 @@ test('basic_auth: user and password deliver; a wrong password is a start error w
   expect(msg).not.toContain('wrong-pass-000');
 });
 
-test('TLS: ca_file verifies the server; insecure skips verification; neither fails to start', async () => {
+test('TLS: ca_file or the root CAs verify the server; insecure skips verification; none of them fails to start', async () => {
   const certs = makeCertificates();
   try {
     const s = await startNatsServer({ tls: { cert: certs.cert, key: certs.key } });
@@ -105,8 +112,26 @@ test('TLS: ca_file verifies the server; insecure skips verification; neither fai
     const countWith = { servers: url, tls: { caFile: certs.ca } };
     expect(await deliverThree(entry(url, { method: 'none' }, { ca_file: certs.ca }), countWith)).toBe(3);
     expect(await deliverThree(entry(url, { method: 'none' }, { insecure: 'true' }), countWith)).toBe(6);
+    // The router's root CAs (options.root_cas of the router entry) verify it without ca_file.
+    expect(await deliverThree(entry(url, { method: 'none' }), countWith, loadRootCAs([certs.ca]))).toBe(9);
     const msg = await startError(entry(url, { method: 'none' }));
     expect(msg).toMatch(/could not connect to the NATS servers/);
+  } finally {
+    rmSync(certs.dir, { recursive: true, force: true });
+  }
+});
+
+test('root CAs leave a nats:// server without TLS alone (TLS options would make the client refuse it)', async () => {
+  const certs = makeCertificates();
+  try {
+    const s = await startNatsServer({ auth: { token: 'plain-token-321' } });
+    servers.push(s);
+    const n = await deliverThree(
+      entry(s.url, { method: 'token', secret: { token: 'plain-token-321' } }),
+      { servers: s.url, token: 'plain-token-321' },
+      loadRootCAs([certs.ca]),
+    );
+    expect(n).toBe(3);
   } finally {
     rmSync(certs.dir, { recursive: true, force: true });
   }

@@ -26,6 +26,7 @@ import path from 'node:path';
 import * as soap from 'soap';
 import { quotePeer } from '../../../log/logger';
 import { withoutCredentials } from '../../../util/address';
+import { isUntrustedCertificate, type RootCAs, trustOptions, untrustedHint } from '../../../util/tls';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
 import type { MoRef } from '../transport';
 
@@ -59,6 +60,8 @@ export class VimTransportError extends Error {
 
 export interface VimClientOptions {
   insecure: boolean;
+  /** The operator's root CAs, trusted besides the default ones. */
+  rootCAs?: RootCAs;
   /** Per-call timeout in milliseconds. */
   timeoutMs: number;
 }
@@ -168,7 +171,12 @@ export class VimClient {
     readonly address: string,
   ) {
     this.agent = address.startsWith('https:')
-      ? new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: !opts.insecure })
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: 4,
+          rejectUnauthorized: !opts.insecure,
+          ...trustOptions(opts.rootCAs),
+        })
       : new http.Agent({ keepAlive: true, maxSockets: 4 });
     client.on('response', (_body: unknown, response: { headers?: Record<string, unknown> } | undefined) => {
       const setCookie = response?.headers?.['set-cookie'];
@@ -360,7 +368,15 @@ export class VimClient {
     if (signal.aborted || (err as { code?: string }).code === 'ABORT_ERR') {
       return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
     }
-    return new VimTransportError(method, err.message || String(err), (err as { code?: string }).code);
+    const code = (err as { code?: string }).code;
+    return this.untrusted(method, code) ?? new VimTransportError(method, err.message || String(err), code);
+  }
+
+  /** A certificate the router does not trust: the error says what to set. */
+  private untrusted(method: string, code: string | undefined): VimTransportError | undefined {
+    if (!code || !isUntrustedCertificate(code)) return undefined;
+    const peer = `vCenter ${withoutCredentials(this.address)}`;
+    return new VimTransportError(method, untrustedHint(peer, code, 'the stream option insecure'), code);
   }
 
   private takeCookie(setCookie: string | string[] | undefined): void {
@@ -420,7 +436,7 @@ export class VimClient {
     if (e.code === 'ERR_CANCELED' || e.code === 'ECONNABORTED' || /aborted|timeout/i.test(e.message ?? '')) {
       return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
     }
-    return new VimTransportError(method, e.message ?? String(err), e.code);
+    return this.untrusted(method, e.code) ?? new VimTransportError(method, e.message ?? String(err), e.code);
   }
 
   close(): void {

@@ -21,6 +21,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { quotePeer } from '../../../log/logger';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../../util/tls';
 import type { MoRef } from '../transport';
 import { parseViJson } from '../vim25/convert-json';
 import {
@@ -113,10 +114,19 @@ export function requestJson(
       req.destroy();
       reject(err);
     };
-    const transportError = (err: Error): VimTransportError =>
-      controller.signal.aborted || (err as { code?: string }).code === 'ABORT_ERR'
-        ? new VimTransportError(name, `no reply within the call timeout`, 'ETIMEDOUT')
-        : new VimTransportError(name, err.message || String(err), (err as { code?: string }).code);
+    const transportError = (err: Error): VimTransportError => {
+      const code = (err as { code?: string }).code;
+      if (controller.signal.aborted || code === 'ABORT_ERR')
+        return new VimTransportError(name, `no reply within the call timeout`, 'ETIMEDOUT');
+      // A certificate the router does not trust: the error says what to set, as over SOAP.
+      if (code && isUntrustedCertificate(code))
+        return new VimTransportError(
+          name,
+          untrustedHint(`vCenter ${originOf(url)}`, code, 'the stream option insecure'),
+          code,
+        );
+      return new VimTransportError(name, err.message || String(err), code);
+    };
     const headers: Record<string, string | number> = { Accept: 'application/json', ...opts.headers };
     if (payload) {
       headers['Content-Type'] = 'application/json';
@@ -183,9 +193,14 @@ export function requestJson(
 }
 
 /** Keep-alive agent of a VI/JSON client (and of the negotiation before it). */
-export function agentFor(address: string, insecure: boolean): http.Agent {
+export function agentFor(address: string, opts: VimClientOptions): http.Agent {
   return address.startsWith('https:')
-    ? new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: !insecure })
+    ? new https.Agent({
+        keepAlive: true,
+        maxSockets: 4,
+        rejectUnauthorized: !opts.insecure,
+        ...trustOptions(opts.rootCAs),
+      })
     : new http.Agent({ keepAlive: true, maxSockets: 4 });
 }
 
@@ -199,7 +214,7 @@ export class ViJsonClient {
     address: string,
     readonly release: string,
     private readonly opts: VimClientOptions,
-    private readonly agent: http.Agent = agentFor(address, opts.insecure),
+    private readonly agent: http.Agent = agentFor(address, opts),
   ) {
     this.base = `${originOf(address)}/sdk/vim25/${encodeURIComponent(release)}`;
   }

@@ -53,6 +53,8 @@ func main() {
 	password := flag.String("password", "pass", "the only password accepted by Login")
 	idle := flag.Duration("session-idle-timeout", 0, "expire sessions idle for this long (0 = never)")
 	useTLS := flag.Bool("tls", false, "serve https (self-signed localhost certificate) instead of http")
+	tlsCert := flag.String("tls-cert", "", "with -tls: serve this PEM certificate (chain) instead of the self-signed one")
+	tlsKey := flag.String("tls-key", "", "with -tls-cert: the PEM private key of that certificate")
 	trace := flag.Bool("trace", false, "dump SOAP requests/responses on stderr")
 	quiet := flag.Bool("quiet", true, "silence the simulator's log output")
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin is closed (the parent died)")
@@ -83,8 +85,21 @@ func main() {
 	}
 
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fatal("-tls-cert and -tls-key go together")
+	}
 	if *useTLS {
 		model.Service.TLS = new(tls.Config)
+		if *tlsCert != "" {
+			// A certificate issued by a test CA: clients verify it against that CA.
+			pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+			if err != nil {
+				fatal("-tls-cert/-tls-key: %s", err)
+			}
+			model.Service.TLS.Certificates = []tls.Certificate{pair}
+		}
+	} else if *tlsCert != "" {
+		fatal("-tls-cert needs -tls")
 	}
 
 	if err := waitBindable(*listen, 10*time.Second); err != nil {

@@ -26,7 +26,8 @@
 //	 "missing": [{"class","error"}],          // posted but not read back
 //	 "mangled": [{"class","path","posted","readBack"}], // the simulator changed a value
 //	 "chosen": {"BaseMethodFault": [types...], "AnyType": [...], ...}, // polymorphic values used
-//	 "events": [{"key","class","json"}]}      // govmomi's JSON (as a string) of what was read back
+//	 "events": [{"key","class","json","xml"}]} // govmomi's JSON (as a string) of what was read back,
+//	                                          // and encoding/xml.Marshal of it
 //
 // "mangled" compares json.Marshal of the posted event with that of the event
 // read back, after copying the fields the simulator sets itself (Key,
@@ -37,6 +38,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -532,6 +534,7 @@ func cmdFill(ctx context.Context, args []string) error {
 		Key   int32  `json:"key"`
 		Class string `json:"class"`
 		JSON  string `json:"json"` // as text: a JS JSON.parse would round int64 values
+		XML   string `json:"xml"`  // encoding/xml.Marshal (see eventLine in main.go)
 	}
 	events := []line{}
 	mangledList := []mangled{}
@@ -547,8 +550,12 @@ func cmdFill(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		gotXML, err := xml.Marshal(ev)
+		if err != nil {
+			return err
+		}
 		cls := reflect.TypeOf(ev).Elem().Name()
-		events = append(events, line{Key: e.Key, Class: cls, JSON: string(got)})
+		events = append(events, line{Key: e.Key, Class: cls, JSON: string(got), XML: string(gotXML)})
 		// what was posted, with the values the simulator sets itself
 		pe := p.ev.GetEvent()
 		pe.Key, pe.ChainId, pe.CreatedTime, pe.UserName, pe.FullFormattedMessage =

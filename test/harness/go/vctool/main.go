@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -531,9 +532,14 @@ func cmdVM(ctx context.Context, args []string) error {
 // ---------------------------------------------------------------- reading events
 
 type eventLine struct {
-	Key   int32           `json:"key"`
-	Class string          `json:"class"`
-	JSON  json.RawMessage `json:"json"`
+	Key   int32  `json:"key"`
+	Class string `json:"class"`
+	// XML: the standard library's encoding/xml.Marshal of the event, which is
+	// what a CloudEvents SDK for Go puts in `data` for application/xml
+	// (VSphereSource's default payload encoding). Before JSON: readers cut
+	// the JSON text out from `,"json":` to the end of the line.
+	XML  string          `json:"xml"`
+	JSON json.RawMessage `json:"json"`
 }
 
 func eventLines(events []types.BaseEvent, since *int32) ([]eventLine, error) {
@@ -548,7 +554,11 @@ func eventLines(events []types.BaseEvent, since *int32) ([]eventLine, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, eventLine{Key: k, Class: reflect.TypeOf(ev).Elem().Name(), JSON: b})
+		x, err := xml.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, eventLine{Key: k, Class: reflect.TypeOf(ev).Elem().Name(), XML: string(x), JSON: b})
 	}
 	return out, nil
 }
