@@ -16,11 +16,13 @@ import {
 import { startViJson, type ViJsonPeer } from '../harness/vijson';
 import {
   metricsEntry,
+  runCli,
   startRouterProcess,
   startStack,
   stdoutEntry,
   vcenterEntry,
   waitFor,
+  writeConfig,
   type RouterProcess,
   type Stack,
 } from '../helpers/e2e';
@@ -154,5 +156,58 @@ describe('auto over https (the peer with a self-signed certificate, insecure: tr
     );
     expect(stats.soap_calls).toBe(0);
     expect(stats.vijson_calls).toBeGreaterThan(0);
+  });
+});
+
+describe('the vsphere_source dialect with its application/xml data (written from SOAP replies)', () => {
+  let sim: Simulator;
+  let peer: ViJsonPeer;
+  beforeAll(async () => {
+    buildHarness();
+    sim = await startSimulator();
+    peer = await startViJson({ target: sim });
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    await sim?.stop();
+  });
+
+  const entry = (protocol: string) => {
+    const e = vcenterEntry(sim);
+    return {
+      ...e,
+      address: peer.url,
+      options: { ...e.options, protocol, cloudevent_format: 'vsphere_source' },
+    };
+  };
+
+  test('protocol vi_json: a start error that says what to set, exit 1', async () => {
+    const { code, stderr } = await runCli([
+      '-config',
+      writeConfig([entry('vi_json'), stdoutEntry, metricsEntry()]),
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n').pop()).toContain(
+      'could not start: protocol vi_json cannot give the vsphere_source application/xml data (it is written from SOAP replies): set vsphere_source_payload_encoding to application/json, or protocol to auto or soap',
+    );
+  });
+
+  test('protocol auto: stays on SOAP and says why; events flow', async () => {
+    const router = await startRouterProcess([entry('auto'), stdoutEntry, metricsEntry()]);
+    try {
+      await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+      expect(router.stderr()).toContain(
+        'vCenter calls go over SOAP (protocol auto: the vsphere_source application/xml data is written from SOAP replies)',
+      );
+      await postEvents(sim, [{ class: 'VmSuspendedEvent', entities: vm }]);
+      await waitFor('the posted event', () =>
+        router.events().some((e) => String(e.type).includes('VmSuspendedEvent')),
+      );
+      const stats = await peer.stats();
+      expect(stats.hello_calls).toBe(0);
+      expect(stats.vijson_calls).toBe(0);
+    } finally {
+      await router.stop();
+    }
   });
 });
