@@ -31,6 +31,7 @@ import { convertEvent } from './vim25/convert';
 import { convertJsonEvent } from './vim25/convert-json';
 import { isUntrustedCertificate } from '../../util/tls';
 import { marshalEventXml } from './vim25/go-xml';
+import { elementOfViJson } from './vim25/vijson-element';
 
 const PROVIDER = 'vmware_vcenter';
 /** Empty early WaitForUpdatesEx replies in a row before they count as a fault (see `emptyReply`). */
@@ -231,33 +232,15 @@ export class VCenterStream implements Stream {
 
   /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
   private open(): Promise<{ transport: VimTransport; how: string }> {
-    // vsphere_source's application/xml data is written from the SOAP element of each event.
-    const soapOnly = this.payloadEncoding === 'application/xml' && this.protocol === 'auto';
     return openTransport(
       this.entry.address ?? '',
-      soapOnly ? 'soap' : this.protocol,
+      this.protocol,
       { insecure: this.insecure, rootCAs: this.ctx.rootCAs, timeoutMs: this.callTimeoutMs },
       this.stopSignal.signal,
-    ).then((n) =>
-      soapOnly
-        ? {
-            ...n,
-            how: 'SOAP (protocol auto: the vsphere_source application/xml data is written from SOAP replies)',
-          }
-        : n,
     );
   }
 
-  /** The one combination of options that cannot work: XML data of events read as VI/JSON. */
-  private unsupported(): string | undefined {
-    if (this.payloadEncoding === 'application/xml' && this.protocol === 'vi_json')
-      return 'protocol vi_json cannot give the vsphere_source application/xml data (it is written from SOAP replies): set vsphere_source_payload_encoding to application/json, or protocol to auto or soap';
-    return undefined;
-  }
-
   async check(): Promise<string> {
-    const unsupported = this.unsupported();
-    if (unsupported) throw new Error(unsupported);
     const { transport: client, how } = await this.open();
     try {
       const content = await client.retrieveServiceContent();
@@ -307,8 +290,6 @@ export class VCenterStream implements Stream {
   }
 
   private async loop(handler: EventHandler): Promise<void> {
-    const unsupported = this.unsupported();
-    if (unsupported) throw new FatalStreamError(unsupported);
     if (this.protocol === 'soap') {
       try {
         this.client = (await this.open()).transport;
@@ -604,8 +585,8 @@ export class VCenterStream implements Stream {
             source: this.source,
             apiVersion: this.content?.apiVersion ?? '',
             encoding,
-            // Never a JSON event here: application/xml data keeps the stream on SOAP (see `open`).
-            xml: () => marshalEventXml(raw.xml!, ev.className),
+            // Go's xml.Marshal is written from the SOAP element: over VI/JSON, the one the event's JSON describes.
+            xml: () => marshalEventXml(raw.xml ?? elementOfViJson(raw.json!), ev.className),
           })
         : toCloudEvent(ev, this.source, this.identity());
       this.log.debug('event', { key: ev.key, subject: ce.subject });
