@@ -18,6 +18,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ComponentContext } from '../components/component';
 import type { Consumer, LogEntry } from '../eventlog/event-log';
+import { cloudEventObject } from '../events/cloudevent';
 import type { Logger } from '../log/logger';
 import type { EventMatcher } from '../pattern';
 import { type BackoffPolicy, backoffMs, sleep } from './backoff';
@@ -48,40 +49,13 @@ interface Tracked {
   done?: () => void;
 }
 
-const VIEW_ATTRIBUTES = new Set([
-  'id',
-  'source',
-  'specversion',
-  'type',
-  'subject',
-  'time',
-  'datacontenttype',
-  'data',
-]);
-
 /**
- * The CloudEvent as a plain object, as a filter pattern sees it (no copy of
- * `data`), extension attributes included: a filter ported from a Knative
- * Trigger names them (`eventclass` of the vsphere_source format, a webhook
- * event's own extensions).
+ * The CloudEvent as a filter pattern sees it, extension attributes included:
+ * a filter ported from a Knative Trigger names them (`eventclass` of the
+ * vsphere_source format, a webhook event's own extensions).
  */
 function filterView(entry: LogEntry): Record<string, unknown> {
-  const e = entry.event;
-  const view: Record<string, unknown> = {
-    id: e.id,
-    source: e.source,
-    specversion: e.specversion,
-    type: e.type,
-    subject: e.subject,
-    time: e.time,
-    datacontenttype: e.datacontenttype,
-    data: e.data,
-  };
-  const attrs = e as unknown as Record<string, unknown>;
-  for (const k of Object.keys(attrs)) {
-    if (!VIEW_ATTRIBUTES.has(k) && k !== 'data_base64' && attrs[k] !== undefined) view[k] = attrs[k];
-  }
-  return view;
+  return cloudEventObject(entry.event);
 }
 
 export class DeliveryRunner<T = unknown> {

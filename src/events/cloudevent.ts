@@ -85,8 +85,24 @@ export function toCloudEvent(ev: SourceEvent, source: string, instanceUuid: stri
 
 const FIXED = new Set(['id', 'source', 'specversion', 'type', 'subject', 'time', 'data', 'datacontenttype']);
 
-/** Adds the attributes beyond the router's own (a webhook event's dataschema, extensions) in their order. */
-function addOtherAttributes(out: Record<string, unknown>, ev: RouterEvent): Record<string, unknown> {
+/**
+ * The CloudEvent as a plain object, in the original router's attribute order,
+ * with the attributes beyond the router's own (a webhook event's dataschema
+ * and extensions, vsphere_source's eventclass) in their order. `data` is not
+ * copied. Not the cloudevents class itself: it re-renders `time` through
+ * `Date`, cutting vCenter's microseconds to milliseconds.
+ */
+export function cloudEventObject(ev: RouterEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: ev.id,
+    source: ev.source,
+    specversion: ev.specversion,
+    type: ev.type,
+    subject: ev.subject,
+    time: ev.time,
+    data: ev.data,
+    datacontenttype: ev.datacontenttype,
+  };
   const attrs = ev as unknown as Record<string, unknown>;
   for (const k of Object.keys(attrs)) {
     const v = attrs[k];
@@ -97,27 +113,9 @@ function addOtherAttributes(out: Record<string, unknown>, ev: RouterEvent): Reco
 
 /**
  * The structured-mode JSON of a CloudEvent (what the stdout processor prints
- * and what OpenFaaS functions and EventBridge `Detail` receive). Attribute
- * order follows the original router's example payload. Not `JSON.stringify(ev)`:
- * the cloudevents class re-renders `time` through `Date`, cutting vCenter's
- * microseconds to milliseconds.
+ * and what OpenFaaS functions and EventBridge `Detail` receive).
  */
 export function cloudEventJson(ev: RouterEvent): string {
   // stringifyExact: int64 values beyond 2^53 keep their digits, as in govmomi's JSON
-  return stringifyExact(
-    addOtherAttributes(
-      {
-        id: ev.id,
-        source: ev.source,
-        specversion: ev.specversion,
-        type: ev.type,
-        subject: ev.subject,
-        time: ev.time,
-        data: ev.data,
-        datacontenttype: ev.datacontenttype,
-      },
-      ev,
-    ),
-    ev.data as object | undefined,
-  );
+  return stringifyExact(cloudEventObject(ev), ev.data as object | undefined);
 }

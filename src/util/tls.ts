@@ -75,10 +75,24 @@ export function rootCAsOf(config: RouterConfig): RootCAs | undefined {
   return files.length ? loadRootCAs(files) : undefined;
 }
 
-/** The CAs Node trusts by default: its bundled roots, plus NODE_EXTRA_CA_CERTS where Node can list them. */
+/**
+ * The CAs Node trusts by default: its bundled roots plus NODE_EXTRA_CA_CERTS.
+ * Node before 22.15 cannot list them (no tls.getCACertificates); there the
+ * extra file is read here, so that adding root_cas never drops a CA the
+ * operator trusted through NODE_EXTRA_CA_CERTS.
+ */
 function defaultCAs(): readonly string[] {
   const list = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-  return typeof list === 'function' ? list('default') : tls.rootCertificates;
+  if (typeof list === 'function') return list('default');
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (!extra) return tls.rootCertificates;
+  let text = '';
+  try {
+    text = readFileSync(extra, 'utf8');
+  } catch {
+    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS and goes on with its roots.
+  }
+  return [...tls.rootCertificates, ...(text.match(PEM_CERTIFICATE) ?? [])];
 }
 
 /**

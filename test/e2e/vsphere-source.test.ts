@@ -288,3 +288,27 @@ test('every Event class, every field filled: XML data equals Go encoding/xml.Mar
   }
   expect(differing).toEqual([]);
 });
+
+test('a payload encoding without cloudevent_format vsphere_source is named as ignored, and the router format is kept', async () => {
+  const e = vcenterEntry(sim);
+  const r = await startRouterProcess([
+    { ...e, options: { ...e.options, vsphere_source_payload_encoding: 'application/xml' } },
+    stdoutEntry,
+    metricsEntry(),
+  ]);
+  try {
+    await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+    const warned = r
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('vsphere_source_payload_encoding is ignored'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('cloudevent_format "vsphere_source"');
+    await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM1' }]);
+    await waitFor('a router-format event printed', () =>
+      r.stdoutLines.some((l) => (JSON.parse(l) as Line).type === 'com.vmware.event.router/event'),
+    );
+  } finally {
+    await r.stop();
+  }
+});

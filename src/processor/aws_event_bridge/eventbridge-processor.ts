@@ -100,6 +100,8 @@ function isRetryable(err: unknown): boolean {
   return code === 'ECONNREFUSED';
 }
 
+/** Certificate errors that time can cure (a renewal, a clock put right), unlike an untrusted CA. */
+const OUTSIDE_VALIDITY = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 export class EventBridgeProcessor implements Sink<PutTarget> {
   readonly provider = PROVIDER;
   readonly policy: SinkPolicy;
@@ -253,12 +255,16 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
       rule = await this.findRule();
     } catch (err) {
       const e = errorInfo(err);
-      if (e.code !== undefined && isUntrustedCertificate(e.code))
-        // A configuration problem: retrying would not help.
-        throw new Error(
+      if (e.code !== undefined && isUntrustedCertificate(e.code)) {
+        const untrusted = new Error(
           `ListRules failed for ${this.where()}: ${untrustedHint(`EventBridge endpoint ${this.endpoint ?? `of ${this.region}`}`, e.code)}`,
           { cause: err },
         );
+        // A CA the router does not trust needs a configuration change, so the start fails at once;
+        // a certificate outside its validity may be renewed (or the clock fixed) while we retry.
+        (untrusted as Error & { retryable?: boolean }).retryable = OUTSIDE_VALIDITY.has(e.code);
+        throw untrusted;
+      }
       const wrapped = new Error(`ListRules failed for ${this.where()}: ${e.name}: ${e.message}`, {
         cause: err,
       });

@@ -136,9 +136,16 @@ export class VCenterStream implements Stream {
     // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
     const format =
       stringOption(entry, 'cloudevent_format') ?? String(optionDefault(schema, 'cloudevent_format'));
+    const encoding = stringOption(entry, 'vsphere_source_payload_encoding');
     if (format === 'vsphere_source') {
-      this.payloadEncoding = (stringOption(entry, 'vsphere_source_payload_encoding') ??
+      this.payloadEncoding = (encoding ??
         String(optionDefault(schema, 'vsphere_source_payload_encoding'))) as PayloadEncoding;
+    } else if (encoding !== undefined) {
+      // Said once, so that an operator who expected VSphereSource's payload sees why it is not there.
+      this.log.warn(
+        'vsphere_source_payload_encoding is ignored: it applies only with cloudevent_format "vsphere_source"',
+        { cloudevent_format: format },
+      );
     }
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
   }

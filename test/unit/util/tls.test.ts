@@ -31,3 +31,21 @@ test('every certificate of a bundle is read, the files in order', () => {
   writeFileSync(bundle, `# two CAs\n${one}\n${server}`);
   expect(loadRootCAs([bundle, certs.ca]).certificates).toEqual([one.trim(), server.trim(), one.trim()]);
 });
+
+test('NODE_EXTRA_CA_CERTS stays trusted when root_cas are added, also on a Node.js that cannot list it', () => {
+  const roots = loadRootCAs([certs.ca]);
+  const extra = readFileSync(certs.cert, 'utf8').trim();
+  const node = tls as { getCACertificates?: unknown };
+  const listing = node.getCACertificates;
+  const saved = process.env.NODE_EXTRA_CA_CERTS;
+  // Node before 22.15 has no tls.getCACertificates: the module reads the extra file itself there.
+  node.getCACertificates = undefined;
+  process.env.NODE_EXTRA_CA_CERTS = certs.cert;
+  try {
+    expect(trustOptions(roots).ca).toEqual([...tls.rootCertificates, extra, ...roots.certificates]);
+  } finally {
+    node.getCACertificates = listing;
+    if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = saved;
+  }
+});

@@ -140,13 +140,30 @@ function scalar(k: K, v: unknown): unknown {
 
 const BITS: Record<number, number> = { [K.Uint8]: 8, [K.Uint16]: 16, [K.Uint32]: 32, [K.Uint64]: 64 };
 
+/** The items of array field `f` (index `i`), with the exact texts of integers beyond 2^53 added to `exacts`. */
+function arrayItems(
+  f: FieldPlan,
+  i: number,
+  items: unknown[],
+  exacts: ExactValue[] | undefined,
+): [unknown[], ExactValue[] | undefined] {
+  const a: unknown[] = new Array(items.length);
+  for (let j = 0; j < items.length; j++) {
+    a[j] = fieldValue(f, items[j]);
+    if (exact.pending !== undefined) {
+      (exacts ??= []).push([i, j, exact.pending]);
+      exact.pending = undefined;
+    }
+  }
+  return [a, exacts];
+}
+
 /** An `ArrayOf*` value: its items under `_value` fill the type's one array field. */
 function arrayOf(o: JsonObject, p: TypePlan): Record<string, unknown> {
-  const f = p.fields[0];
   const items = o._value as unknown[];
-  const vals: unknown[] = [items.length === 0 ? undefined : items.map((item) => fieldValue(f, item))];
-  exact.pending = undefined;
-  return buildObject(p, vals, undefined);
+  if (items.length === 0) return buildObject(p, [], undefined);
+  const [a, exacts] = arrayItems(p.fields[0], 0, items, undefined);
+  return buildObject(p, [a], exacts);
 }
 
 /** A polymorphic value: concrete type from `_typeName`, else `fallback` (a struct plan) or null. */
@@ -190,15 +207,7 @@ function convStruct(o: JsonObject, p: TypePlan): Record<string, unknown> {
     if (v === undefined || v === null) continue;
     if (f.array) {
       if (!Array.isArray(v) || v.length === 0) continue;
-      const a: unknown[] = new Array(v.length);
-      for (let j = 0; j < v.length; j++) {
-        a[j] = fieldValue(f, v[j]);
-        if (exact.pending !== undefined) {
-          (exacts ??= []).push([i, j, exact.pending]);
-          exact.pending = undefined;
-        }
-      }
-      vals[i] = a;
+      [vals[i], exacts] = arrayItems(f, i, v, exacts);
     } else {
       vals[i] = fieldValue(f, v);
       if (exact.pending !== undefined) {
