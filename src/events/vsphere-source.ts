@@ -30,7 +30,9 @@ export const VSPHERE_SOURCE_TYPE_PREFIX = 'com.vmware.vsphere.';
 /** VSphereSource marks its event API as unstable with this suffix. */
 export const VSPHERE_SOURCE_TYPE_SUFFIX = '.v0';
 
-export type PayloadEncoding = 'application/xml' | 'application/json';
+/** VSphereSource's `payloadEncoding` values, its default first. */
+export const PAYLOAD_ENCODINGS = ['application/xml', 'application/json'] as const;
+export type PayloadEncoding = (typeof PAYLOAD_ENCODINGS)[number];
 
 /** `eventclass` and the name inside the type, as getEventDetails derives them. */
 export function eventDetails(ev: Pick<SourceEvent, 'className' | 'eventTypeId'>): {

@@ -9,6 +9,7 @@ import {
 } from '../../config/schema-parts';
 import type { Stream } from '../stream';
 import { PROTOCOLS } from './transport';
+import { PAYLOAD_ENCODINGS } from '../../events/vsphere-source';
 
 export const vcenterStream: ComponentDefinition<Stream> = {
   kind: 'stream',
@@ -51,7 +52,7 @@ export const vcenterStream: ComponentDefinition<Stream> = {
         ),
         vsphere_source_payload_encoding: stringOption(
           'With `cloudevent_format: vsphere_source`: the data encoding, as VSphereSource `payloadEncoding`: `application/xml` (its default) or `application/json`',
-          { enum: ['application/xml', 'application/json'], default: 'application/xml' },
+          { enum: [...PAYLOAD_ENCODINGS], default: PAYLOAD_ENCODINGS[0] },
         ),
       },
     },
