@@ -51,6 +51,18 @@ describe('parseViJson', () => {
     expect(parseViJson('{"a":"1234567890123456","b":2}')).toEqual({ a: '1234567890123456', b: 2 });
   });
 
+  it('keeps the digits of the items of an anyType ArrayOfLong (the same text as over SOAP)', () => {
+    const xml =
+      '<returnval xsi:type="EventEx"><key>1</key><chainId>1</chainId><createdTime>2026-01-02T03:04:05Z</createdTime>' +
+      '<arguments><key>n</key><value xsi:type="ArrayOfLong"><long>9223372036854775807</long><long>5</long>' +
+      '<long>-9030083459117472695</long></value></arguments></returnval>';
+    const json =
+      '{"_typeName":"EventEx","key":1,"chainId":1,"createdTime":"2026-01-02T03:04:05Z","arguments":[{"_typeName":"KeyAnyValue","key":"n",' +
+      '"value":{"_typeName":"ArrayOfLong","_value":[9223372036854775807,5,-9030083459117472695]}}]}';
+    expect(viaJson(json)).toContain('{"Long":[9223372036854775807,5,-9030083459117472695]}');
+    expect(viaJson(json)).toBe(viaSoap(xml));
+  });
+
   it('fails on a reply that is not JSON', () => {
     expect(() => parseViJson('<html>')).toThrow(SyntaxError);
   });

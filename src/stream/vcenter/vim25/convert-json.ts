@@ -144,9 +144,18 @@ const BITS: Record<number, number> = { [K.Uint8]: 8, [K.Uint16]: 16, [K.Uint32]:
 function arrayOf(o: JsonObject, p: TypePlan): Record<string, unknown> {
   const f = p.fields[0];
   const items = o._value as unknown[];
-  const vals: unknown[] = [items.length === 0 ? undefined : items.map((item) => fieldValue(f, item))];
-  exact.pending = undefined;
-  return buildObject(p, vals, undefined);
+  if (items.length === 0) return buildObject(p, [undefined], undefined);
+  // Items beyond 2^53 (an ArrayOfLong) keep their digits, as in a struct's array field.
+  let exacts: ExactValue[] | undefined;
+  const a: unknown[] = new Array(items.length);
+  for (let j = 0; j < items.length; j++) {
+    a[j] = fieldValue(f, items[j]);
+    if (exact.pending !== undefined) {
+      (exacts ??= []).push([0, j, exact.pending]);
+      exact.pending = undefined;
+    }
+  }
+  return buildObject(p, [a], exacts);
 }
 
 /** A polymorphic value: concrete type from `_typeName`, else `fallback` (a struct plan) or null. */
