@@ -26,9 +26,33 @@ export function registerSecret(value: string | undefined): void {
   if (typeof value === 'string' && value.length > 0) secrets.add(value);
 }
 
+/**
+ * Secrets that live for a while only (a vCenter session key), by how many
+ * holders hold each: released when its session ends, unlike the configured ones.
+ */
+const held = new Map<string, number>();
+
+/**
+ * Treat `value` as a secret until the returned function is called (once):
+ * for a secret the router receives at run time, such as a session key.
+ */
+export function holdSecret(value: string): () => void {
+  if (value.length === 0) return () => undefined;
+  held.set(value, (held.get(value) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (held.get(value) ?? 1) - 1;
+    if (n > 0) held.set(value, n);
+    else held.delete(value);
+  };
+}
+
 /** Forget every registered secret (tests). */
 export function clearSecrets(): void {
   secrets.clear();
+  held.clear();
 }
 
 const XML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -81,9 +105,10 @@ function readings(text: string): string[] {
 
 /** Whether `text` holds a registered secret, raw or in any escaped form. */
 export function containsSecret(text: string): boolean {
-  if (secrets.size === 0 || text === '') return false;
+  if ((secrets.size === 0 && held.size === 0) || text === '') return false;
   const all = readings(text);
   for (const s of secrets) for (const r of all) if (r.includes(s)) return true;
+  for (const s of held.keys()) for (const r of all) if (r.includes(s)) return true;
   return false;
 }
 

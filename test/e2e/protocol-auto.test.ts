@@ -4,7 +4,9 @@
  * (VI/JSON at 8.0.1.0), and a SOAP-only server (Debian's simulator: SOAP).
  * The log says which in one line, and /readyz names protocol and release.
  */
+import http from 'node:http';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import {
   about,
   buildHarness,
@@ -24,6 +26,7 @@ import {
   type RouterProcess,
   type Stack,
 } from '../helpers/e2e';
+import { FaultyViJsonProxy } from '../peers/faulty-vijson-proxy';
 
 jest.setTimeout(120_000);
 
@@ -229,4 +232,131 @@ describe('the vsphere_source dialect (application/xml data, Go xml.Marshal) over
     }
     expect((await peer.stats()).soap_calls).toBe(0);
   });
+});
+
+describe('auto where System.hello and the 8.0.1.0 probe answer with a redirect', () => {
+  let sim: Simulator;
+  let peer: ViJsonPeer;
+  let proxy: FaultyViJsonProxy;
+  let elsewhere: http.Server;
+  let elsewhereRequests = 0;
+  let router: RouterProcess | undefined;
+  beforeAll(async () => {
+    buildHarness();
+    sim = await startSimulator();
+    await about(sim);
+    peer = await startViJson({ target: sim });
+    proxy = new FaultyViJsonProxy(new URL(peer.url));
+    await proxy.start();
+    elsewhere = http.createServer((_req, res) => {
+      elsewhereRequests++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await router?.stop();
+    await proxy?.stop();
+    elsewhere?.closeAllConnections();
+    await new Promise<void>((resolve) => (elsewhere ? elsewhere.close(() => resolve()) : resolve()));
+    await peer?.stop();
+    await sim?.stop();
+  });
+
+  test('SOAP: the log names both redirects, neither is followed, events flow', async () => {
+    const to = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    proxy.inject('hello', {
+      kind: 'redirect',
+      status: 302,
+      location: `${to}/api/vcenter/system?action=hello`,
+    });
+    proxy.inject('content', { kind: 'redirect', status: 307, location: `${to}/sdk/vim25/8.0.1.0/content` });
+    const entry = vcenterEntry(sim);
+    router = await startRouterProcess([
+      { ...entry, address: proxy.url, options: { ...entry.options, protocol: 'auto' } },
+      stdoutEntry,
+      metricsEntry(),
+    ]);
+    const r = router;
+    await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+    const lines = r
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('vCenter calls go over'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      `vCenter calls go over SOAP (System.hello answered HTTP 302 redirect to ${to}/api/vcenter/system?action=hello, not followed, ` +
+        `and release 8.0.1.0 answered HTTP 307 redirect to ${to}/sdk/vim25/8.0.1.0/content, not followed)`,
+    );
+    expect(proxy.injected).toEqual([
+      { method: 'hello', kind: 'redirect' },
+      { method: 'content', kind: 'redirect' },
+    ]);
+    await postEvents(sim, [{ class: 'VmSuspendedEvent', entities: vm }]);
+    await waitFor('the posted event', () => r.events().some((e) => e.subject === 'VmSuspendedEvent'));
+    const stats = await peer.stats();
+    expect(stats.vijson_calls).toBe(0);
+    expect(stats.soap_calls).toBeGreaterThan(0);
+    expect(elsewhereRequests).toBe(0);
+  });
+});
+
+describe('SIGTERM while auto negotiates with a peer that never answers', () => {
+  /** A peer that answers System.hello with 404 unless `silentHello`, and never answers anything else. */
+  async function silentPeer(silentHello: boolean) {
+    let arrived!: (url: string) => void;
+    const seen = new Promise<string>((resolve) => (arrived = resolve));
+    const server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      req.resume();
+      if (url.startsWith('/api/') && !silentHello)
+        return void res
+          .writeHead(404, { 'Content-Type': 'application/json' })
+          .end('{"error_type":"NOT_FOUND"}');
+      arrived(url);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`,
+      seen,
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  // call_timeout is 60 s (its maximum) and the test's own timeout below it: a stop that waits for
+  // the call instead of ending it shows as this test timing out.
+  test.each([
+    ['System.hello', true, '/api/vcenter/system?action=hello'],
+    ['the 8.0.1.0 probe', false, '/sdk/vim25/8.0.1.0/ServiceInstance/ServiceInstance/content'],
+  ])(
+    'unanswered %s: the router exits 0',
+    async (_what, silentHello, path) => {
+      const peer = await silentPeer(silentHello);
+      let router: RouterProcess | undefined;
+      try {
+        router = await startRouterProcess([
+          {
+            type: 'stream',
+            provider: 'vmware_vcenter',
+            address: peer.url,
+            auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
+            options: { protocol: 'auto', call_timeout: '60' },
+          },
+          stdoutEntry,
+          metricsEntry(),
+        ]);
+        expect(await peer.seen).toBe(path);
+        expect(await router.stop()).toBe(0);
+        expect(router.proc.exitCode).toBe(0);
+        expect(router.stderr()).toContain('stopped');
+      } finally {
+        await router?.stop('SIGKILL');
+        await peer.stop();
+      }
+    },
+    40_000,
+  );
 });

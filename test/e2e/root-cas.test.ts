@@ -11,6 +11,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigEntry } from '../../src/config/types';
 import { buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
+import { startViJson, type ViJsonPeer } from '../harness/vijson';
 import {
   metricsEntry,
   runCli,
@@ -143,6 +144,58 @@ describe('a vCenter behind a test CA (insecure false)', () => {
       expect(line).toContain('retrying');
       expect(r.proc.exitCode).toBeNull();
       expect((await fetch(`${r.metricsUrl}/readyz`)).status).toBe(503);
+      expect(r.stdoutLines).toEqual([]);
+    } finally {
+      expect(await r.stop()).toBe(0);
+    }
+  });
+});
+
+describe('a VI/JSON vCenter behind a test CA (the VI/JSON peer serving the CA-issued certificate, insecure false)', () => {
+  let peer: ViJsonPeer;
+  beforeAll(async () => {
+    peer = await startViJson({ target: sim, tls: true, tlsCert: { cert: certs.cert, key: certs.key } });
+  });
+  afterAll(async () => peer?.stop());
+
+  const viJsonStream = (): ConfigEntry => ({
+    ...stream(),
+    address: peer.url,
+    options: { ...stream().options, protocol: 'vi_json' },
+  });
+
+  test('with the CA in root_cas: VI/JSON negotiated over verified TLS, events delivered', async () => {
+    const r = await startRouterProcess([viJsonStream(), stdoutEntry, metricsEntry(), rootCAs(certs.ca)]);
+    try {
+      await ready(r);
+      expect(r.stderr()).toContain(
+        'vCenter calls go over VI/JSON release 8.0.3.0 (negotiated with System.hello)',
+      );
+      await postEvents(sim, [{ class: 'VmMigratedEvent', entities: 'vm:DC0_H0_VM0' }]);
+      await waitFor('the posted event on stdout', () =>
+        r.events().some((e) => e.subject === 'VmMigratedEvent'),
+      );
+      expect(untrustedLines(r, 'vCenter')).toEqual([]);
+    } finally {
+      expect(await r.stop()).toBe(0);
+    }
+  });
+
+  test('without the CA: the same line as over SOAP, naming the vCenter by its stream address https://HOST/sdk', async () => {
+    const r = await startRouterProcess([viJsonStream(), stdoutEntry, metricsEntry()]);
+    try {
+      await waitFor(
+        'two attempts refused for the certificate',
+        () => untrustedLines(r, 'vCenter').length >= 2,
+      );
+      const [line] = untrustedLines(r, 'vCenter');
+      expect(peer.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/sdk$/);
+      expect(line).toMatch(/ ERROR /);
+      expect(line).toContain(`the certificate of vCenter ${peer.url} is not trusted (`);
+      expect(line).toContain('options.root_cas of the router entry; certificates.rootCAs in a RouterConfig');
+      expect(line).toContain('or set the stream option insecure');
+      expect(line).toContain('retrying');
+      expect(r.proc.exitCode).toBeNull();
       expect(r.stdoutLines).toEqual([]);
     } finally {
       expect(await r.stop()).toBe(0);

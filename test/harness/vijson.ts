@@ -29,6 +29,8 @@ export interface ViJsonOptions {
   releases?: string[];
   /** Serve https with a self-signed localhost certificate. */
   tls?: boolean;
+  /** With tls: serve this certificate (PEM files, e.g. one a test CA issued) instead. */
+  tlsCert?: { cert: string; key: string };
 }
 
 export interface ViJsonStats {
@@ -67,6 +69,7 @@ export async function startViJson(opts: ViJsonOptions): Promise<ViJsonPeer> {
   ];
   if (opts.releases) args.push('-releases', opts.releases.join(','));
   if (opts.tls) args.push('-tls');
+  if (opts.tlsCert) args.push('-tls-cert', opts.tlsCert.cert, '-tls-key', opts.tlsCert.key);
   const child = spawn(VIJSON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   track(child);
   let err = '';

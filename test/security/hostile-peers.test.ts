@@ -369,3 +369,86 @@ describe('signals', () => {
     expect(await router.stop('SIGTERM')).toBe(0);
   });
 });
+
+describe('the vCenter session key', () => {
+  /**
+   * A VI/JSON vCenter that hands out a new session key on each Login, then
+   * answers every CurrentTime with a fault whose faultstring echoes the key.
+   */
+  async function echoingViJson() {
+    const keys: string[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const url = req.url ?? '';
+        const json = (status: number, value: unknown, headers: Record<string, string> = {}) =>
+          res
+            .writeHead(status, { 'Content-Type': 'application/json', ...headers })
+            .end(JSON.stringify(value));
+        if (url === '/api/vcenter/system?action=hello') return json(200, { api_release: '8.0.2.0' });
+        if (url.endsWith('/ServiceInstance/ServiceInstance/content'))
+          return json(200, {
+            _typeName: 'ServiceContent',
+            rootFolder: { _typeName: 'ManagedObjectReference', type: 'Folder', value: 'group-d1' },
+            propertyCollector: {
+              _typeName: 'ManagedObjectReference',
+              type: 'PropertyCollector',
+              value: 'pc',
+            },
+            sessionManager: { _typeName: 'ManagedObjectReference', type: 'SessionManager', value: 'sm' },
+            eventManager: { _typeName: 'ManagedObjectReference', type: 'EventManager', value: 'em' },
+            about: { _typeName: 'AboutInfo', fullName: 'hostile', instanceUuid: 'u', apiVersion: '8.0.2.0' },
+          });
+        if (url.endsWith('/Login')) {
+          const key = `session-key-${keys.length}-${Math.random().toString(36).slice(2)}`;
+          keys.push(key);
+          return json(200, { _typeName: 'UserSession', key: 'k' }, { 'vmware-api-session-id': key });
+        }
+        if (url.endsWith('/Logout')) return void res.writeHead(204).end();
+        const sent = String(req.headers['vmware-api-session-id'] ?? '');
+        json(500, { _typeName: 'SystemError', faultstring: `session ${sent} cannot do that` });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`,
+      keys,
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  test('a VI/JSON peer echoing the session id in its faults: the router log never shows it', async () => {
+    const peer = await echoingViJson();
+    let router: RouterProcess | undefined;
+    try {
+      router = await startRouterProcess([
+        {
+          type: 'stream',
+          provider: 'vmware_vcenter',
+          address: peer.url,
+          auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
+          options: { protocol: 'vi_json', call_timeout: '10', max_backoff: '1' },
+        },
+        stdoutEntry,
+        metricsEntry(),
+      ]);
+      const r = router;
+      const withheld = () =>
+        r
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('CurrentTime: vCenter fault SystemError: (peer text of'));
+      await waitFor('two faults logged, their text withheld', () => withheld().length >= 2);
+      expect(withheld()[0]).toContain('withheld: it contains a configured secret');
+      expect(peer.keys.length).toBeGreaterThanOrEqual(2);
+      expect(await r.stop()).toBe(0);
+      for (const key of peer.keys) expect(r.stderr()).not.toContain(key);
+    } finally {
+      await router?.stop('SIGKILL');
+      await peer.stop();
+    }
+  });
+});

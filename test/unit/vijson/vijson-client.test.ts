@@ -325,3 +325,135 @@ describe('negotiation', () => {
     expect(err).toMatchObject({ code: 'HTTP_503' });
   });
 });
+
+describe('negotiation: redirects mean "no VI/JSON here", never followed', () => {
+  /** A server whose System.hello and/or 8.0.1.0 content answer with a redirect to `other`. */
+  async function redirecting(other: TinyServer, on: { hello: boolean; probe: boolean }) {
+    return tinyServer((req, _body, res) => {
+      if (req.url === '/api/vcenter/system?action=hello') {
+        if (on.hello)
+          return res.writeHead(302, { Location: `http://u:pw@${new URL(other.address).host}/hello` }).end();
+        return json(res, 404, { error_type: 'NOT_FOUND' });
+      }
+      if (req.url === '/sdk/vim25/8.0.1.0/ServiceInstance/ServiceInstance/content' && on.probe)
+        return res.writeHead(301, { Location: `${other.address}/vim25/8.0.1.0/content` }).end();
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found');
+    });
+  }
+
+  test('auto, System.hello and the 8.0.1.0 probe redirected: SOAP, saying which redirect (no credentials shown)', async () => {
+    const other = await tinyServer((_req, _body, res) => json(res, 200, {}));
+    server = await redirecting(other, { hello: true, probe: true });
+    try {
+      const n = await openTransport(server.address, 'auto', opts);
+      try {
+        expect(n.transport.protocol).toBe('soap');
+        expect(n.how).toBe(
+          `SOAP (System.hello answered HTTP 302 redirect to http://${new URL(other.address).host}/hello, not followed, ` +
+            `and release 8.0.1.0 answered HTTP 301 redirect to ${other.address}/vim25/8.0.1.0/content, not followed)`,
+        );
+      } finally {
+        n.transport.close();
+      }
+      expect(other.requests).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('auto, only the 8.0.1.0 probe redirected (no System.hello): SOAP, saying so', async () => {
+    const other = await tinyServer((_req, _body, res) => json(res, 200, CONTENT));
+    server = await redirecting(other, { hello: false, probe: true });
+    try {
+      const n = await openTransport(server.address, 'auto', opts);
+      try {
+        expect(n.transport.protocol).toBe('soap');
+        expect(n.how).toBe(
+          `SOAP (no System.hello, and release 8.0.1.0 answered HTTP 301 redirect to ${other.address}/vim25/8.0.1.0/content, not followed)`,
+        );
+      } finally {
+        n.transport.close();
+      }
+      expect(other.requests).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('vi_json, System.hello redirected: release 8.0.1.0, saying why', async () => {
+    const other = await tinyServer((_req, _body, res) => json(res, 200, {}));
+    server = await redirecting(other, { hello: true, probe: false });
+    try {
+      const n = await openTransport(server.address, 'vi_json', opts);
+      try {
+        expect(n.transport.protocol).toBe('vi_json');
+        expect(n.transport.release).toBe('8.0.1.0');
+        expect(n.how).toMatch(/^VI\/JSON release 8\.0\.1\.0 \(System\.hello answered HTTP 302 redirect to /);
+      } finally {
+        n.transport.close();
+      }
+      expect(other.requests).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('negotiation: the stop signal ends it', () => {
+  /** A server that accepts each request and never answers the ones `silent` picks; `seen`: the first arrived. */
+  async function silentOn(silent: (url: string) => boolean): Promise<{ seen: Promise<void> }> {
+    let arrived!: () => void;
+    const seen = new Promise<void>((resolve) => (arrived = resolve));
+    server = await tinyServer((req, _body, res) => {
+      if (silent(req.url ?? '')) return arrived();
+      json(res, 404, { error_type: 'NOT_FOUND' });
+    });
+    return { seen };
+  }
+  const long = { insecure: false, timeoutMs: 600_000 };
+
+  test.each([
+    ['System.hello', (url: string) => url.startsWith('/api/')],
+    ['the 8.0.1.0 probe', (url: string) => url.startsWith('/sdk/vim25/')],
+  ])(
+    'a peer that never answers %s: the stop ends the negotiation with an error saying so',
+    async (_what, silent) => {
+      const { seen } = await silentOn(silent);
+      const stop = new AbortController();
+      const negotiating = openTransport(server!.address, 'auto', long, stop.signal);
+      await seen;
+      stop.abort();
+      const err = (await negotiating.catch((e: unknown) => e)) as VimTransportError;
+      expect(err).toBeInstanceOf(VimTransportError);
+      expect(err.code).toBe('ESTOPPED');
+    },
+  );
+
+  test('an already stopped stream does not negotiate', async () => {
+    await silentOn(() => true);
+    const stop = new AbortController();
+    stop.abort();
+    const err = await openTransport(server!.address, 'auto', long, stop.signal).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ESTOPPED' });
+    expect(server!.requests).toEqual([]);
+  });
+});
+
+describe('peer text in the negotiation', () => {
+  test('an offered release is quoted through quotePeer: cut like every peer text, withheld when it holds a secret', async () => {
+    registerSecret('offered-secret');
+    let offered = 'x'.repeat(500);
+    server = await tinyServer((req, _body, res) => {
+      if (req.url === '/api/vcenter/system?action=hello') return json(res, 200, { api_release: offered });
+      res.writeHead(404).end();
+    });
+    const first = await openTransport(server.address, 'auto', opts);
+    first.transport.close();
+    expect(first.how).toContain(`System.hello offered release "${'x'.repeat(199)}..., none of`);
+    offered = 'echo offered-secret';
+    const second = await openTransport(server.address, 'auto', opts);
+    second.transport.close();
+    expect(second.how).toMatch(/System\.hello offered release \(peer text of \d+ characters withheld/);
+    expect(second.how).not.toContain('offered-secret');
+  });
+});

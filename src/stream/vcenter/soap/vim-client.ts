@@ -13,22 +13,34 @@
  *
  * The one call made in a loop, `WaitForUpdatesEx` (up to 50 times a second
  * when a vCenter answers promptly), skips node-soap and axios: its envelope
- * is a fixed string with three escaped values, posted with node:http on the
- * same keep-alive agent and parsed by the same parser, with the same
- * timeout, reply cap, redirect refusal, cookie and error classification. The
+ * is a fixed string with three escaped values, posted through the bounded
+ * exchange both protocols share (../http-exchange.ts) on the same keep-alive
+ * agent and parsed by the same parser, with the same timeout, reply cap,
+ * redirect refusal, cookie and error classification. The
  * profile of a steady 100 events/s showed node-soap's envelope building and
  * axios' request pipeline as about a fifth of the router's CPU.
  */
 import { accessSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import path from 'node:path';
 import * as soap from 'soap';
 import { quotePeer } from '../../../log/logger';
-import { withoutCredentials } from '../../../util/address';
-import { isUntrustedCertificate, type RootCAs, trustOptions, untrustedHint } from '../../../util/tls';
+import type { RootCAs } from '../../../util/tls';
+import {
+  answeredOf,
+  exchange,
+  MAX_REPLY_BYTES,
+  redirectRefused,
+  tooLarge,
+  untrustedCertificate,
+  vcenterAgent,
+  VimTransportError,
+} from '../http-exchange';
+import { SessionSecret } from '../session-secret';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
 import type { MoRef } from '../transport';
+
+export { VimTransportError };
 
 /** A SOAP fault from the vCenter (`InvalidLogin`, `NotAuthenticated`, ...). */
 export class VimFault extends Error {
@@ -39,22 +51,8 @@ export class VimFault extends Error {
     readonly faultString: string,
   ) {
     // The vCenter's words: an echoing peer may put the request (the Login password) into them.
-    super(`${method}: vCenter fault ${quotePeer(faultType, 100)}: ${quotePeer(faultString)}`);
+    super(`${method}: vCenter fault ${quotePeer(faultType)}: ${quotePeer(faultString)}`);
     this.name = 'VimFault';
-  }
-}
-
-/** The vCenter did not answer usably: connection failure, timeout, HTTP error, unparseable body. */
-export class VimTransportError extends Error {
-  constructor(
-    readonly method: string,
-    message: string,
-    readonly code?: string,
-    /** What answered when it was not SOAP: `HTTP 404 (text/html)`. */
-    readonly answered?: string,
-  ) {
-    super(`${method}: ${message}`);
-    this.name = 'VimTransportError';
   }
 }
 
@@ -65,15 +63,6 @@ export interface VimClientOptions {
   /** Per-call timeout in milliseconds. */
   timeoutMs: number;
 }
-
-/**
- * The largest SOAP reply read (16 MiB: a 1,000-event page of 16 KB events). A
- * bigger one is refused (a transport error that names the cap; the stream
- * backs off and retries) instead of being parsed: a parsed reply costs about
- * seven times its size, and the router must stay within its memory limit
- * (256 Mi in deploy/).
- */
-export const MAX_SOAP_REPLY_BYTES = 16 * 1024 * 1024;
 
 const WSDL = path.join(__dirname, 'vim25-subset.wsdl');
 const WSDL_SOURCE = path.resolve(__dirname, '../../../../../src/stream/vcenter/soap/vim25-subset.wsdl');
@@ -97,29 +86,6 @@ function xmlEscape(v: string): string {
 
 /** The SOAPAction node-soap sends for every method of the WSDL subset (its binding's soapAction). */
 const SOAP_ACTION = '"urn:vim25/6.7"';
-
-export function tooLarge(method: string): VimTransportError {
-  return new VimTransportError(
-    method,
-    `reply larger than ${MAX_SOAP_REPLY_BYTES / 1024 / 1024} MiB refused (the cap keeps the router within its memory limit)`,
-    'ETOOLARGE',
-  );
-}
-
-export function redirectRefused(
-  method: string,
-  status: number,
-  location: unknown,
-  protocol = 'SOAP',
-): VimTransportError {
-  const where =
-    typeof location === 'string' && location ? quotePeer(withoutCredentials(location)) : 'no Location';
-  return new VimTransportError(
-    method,
-    `HTTP ${status} redirect to ${where} refused (${protocol} calls never follow redirects: set the stream address to the vCenter's own https://HOST/sdk)`,
-    'EREDIRECT',
-  );
-}
 
 function faultFrom(method: string, body: XmlElement): VimFault | undefined {
   const fault = child(body, 'Fault');
@@ -162,6 +128,8 @@ export function replyArrivedAt(response: XmlElement): number | undefined {
 
 export class VimClient {
   private cookie?: string;
+  /** The session key (the cookie's value), withheld from quoted peer text while it is the session. */
+  private readonly sessionKey = new SessionSecret();
   private readonly agent: http.Agent;
   private readonly active = new Set<AbortController>();
 
@@ -170,21 +138,10 @@ export class VimClient {
     private readonly opts: VimClientOptions,
     readonly address: string,
   ) {
-    this.agent = address.startsWith('https:')
-      ? new https.Agent({
-          keepAlive: true,
-          maxSockets: 4,
-          rejectUnauthorized: !opts.insecure,
-          ...trustOptions(opts.rootCAs),
-        })
-      : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    this.agent = vcenterAgent(address, opts);
     client.on('response', (_body: unknown, response: { headers?: Record<string, unknown> } | undefined) => {
       const setCookie = response?.headers?.['set-cookie'];
-      const list = Array.isArray(setCookie) ? (setCookie as string[]) : setCookie ? [String(setCookie)] : [];
-      for (const c of list) {
-        const m = /^(vmware_soap_session=[^;]*)/.exec(c);
-        if (m) this.cookie = m[1];
-      }
+      if (setCookie !== undefined) this.takeCookie(setCookie as string | string[]);
     });
     // Our own single-pass reply parsing (see the module comment). node-soap
     // calls this for every reply body, including HTTP 500 fault bodies.
@@ -206,6 +163,7 @@ export class VimClient {
   /** Forget the session cookie (a new Login starts a new session). */
   resetSession(): void {
     this.cookie = undefined;
+    this.sessionKey.set(undefined);
   }
 
   hasSession(): boolean {
@@ -239,8 +197,8 @@ export class VimClient {
           signal: controller.signal,
           httpAgent: this.agent,
           httpsAgent: this.agent,
-          maxContentLength: MAX_SOAP_REPLY_BYTES,
-          maxBodyLength: MAX_SOAP_REPLY_BYTES,
+          maxContentLength: MAX_REPLY_BYTES,
+          maxBodyLength: MAX_REPLY_BYTES,
           // A redirect would re-send the envelope (the Login password included) to
           // a host the operator never configured: never follow one, and make
           // every 3xx an error (node-soap otherwise resolves any status).
@@ -280,110 +238,76 @@ export class VimClient {
     return this.post(method, inner, timeoutMs);
   }
 
-  /** One SOAP exchange on node:http: the envelope around `inner`, the reply parsed. */
-  private post(method: string, inner: string, timeoutMs: number): Promise<XmlElement> {
+  /** One SOAP exchange (../http-exchange.ts): the envelope around `inner`, the reply parsed. */
+  private async post(method: string, inner: string, timeoutMs: number): Promise<XmlElement> {
     const body = Buffer.from(
       '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body>' +
         inner +
         '</soap:Body></soap:Envelope>',
     );
-    const controller = new AbortController();
-    this.active.add(controller);
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const request = this.address.startsWith('https:') ? https.request : http.request;
-    return new Promise<XmlElement>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        req.destroy();
-        reject(err);
-      };
-      const headers: Record<string, string | number> = {
-        'Content-Type': 'text/xml; charset=utf-8',
-        'Content-Length': body.length,
-        SOAPAction: SOAP_ACTION,
-      };
-      if (this.cookie) headers.Cookie = this.cookie;
-      const req = request(
-        this.address,
-        { method: 'POST', agent: this.agent, headers, signal: controller.signal },
-        (res) => {
-          this.takeCookie(res.headers['set-cookie']);
-          const status = res.statusCode ?? 0;
-          if (status >= 300 && status < 400) {
-            res.resume();
-            return fail(redirectRefused(method, status, res.headers.location));
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_SOAP_REPLY_BYTES) return fail(tooLarge(method));
-            chunks.push(c);
-          });
-          res.on('error', (err) => fail(this.transportError(method, err, controller.signal)));
-          res.on('end', () => {
-            if (settled) return;
-            const arrivedAt = performance.now();
-            const xml = Buffer.concat(chunks).toString('utf8');
-            chunks.length = 0;
-            const type = res.headers['content-type'];
-            const answered = `HTTP ${status}${typeof type === 'string' && type ? ` (${type.split(';')[0]})` : ''}`;
-            let parsed: Parsed | undefined;
-            try {
-              parsed = parseReply(method, xml);
-            } catch (err) {
-              if (status < 400) {
-                return fail(
-                  new VimTransportError(
-                    method,
-                    `unreadable reply (HTTP ${status}): ${quotePeer((err as Error).message || 'malformed XML')}`,
-                    'EBADREPLY',
-                    `${answered}, a body that is not a SOAP envelope`,
-                  ),
-                );
-              }
-            }
-            if (parsed && 'fault' in parsed) return fail(parsed.fault);
-            if (!parsed || status >= 400) {
-              return fail(new VimTransportError(method, `HTTP ${status}`, `HTTP_${status}`, answered));
-            }
-            settled = true;
-            replyArrivals.set(parsed.response, arrivedAt);
-            resolve(parsed.response);
-          });
-        },
-      );
-      req.on('error', (err) => fail(this.transportError(method, err, controller.signal)));
-      req.end(body);
-    }).finally(() => {
-      clearTimeout(timer);
-      this.active.delete(controller);
-    });
-  }
-
-  private transportError(method: string, err: Error, signal: AbortSignal): VimTransportError {
-    if (signal.aborted || (err as { code?: string }).code === 'ABORT_ERR') {
-      return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
+    const headers: http.OutgoingHttpHeaders = {
+      'Content-Type': 'text/xml; charset=utf-8',
+      'Content-Length': body.length,
+      SOAPAction: SOAP_ACTION,
+    };
+    if (this.cookie) headers.Cookie = this.cookie;
+    const abort = new AbortController();
+    this.active.add(abort);
+    let reply;
+    try {
+      reply = await exchange({
+        url: this.address,
+        method: 'POST',
+        name: method,
+        protocol: 'SOAP',
+        address: this.address,
+        headers,
+        body,
+        agent: this.agent,
+        timeoutMs,
+        abort,
+      });
+    } finally {
+      this.active.delete(abort);
     }
-    const code = (err as { code?: string }).code;
-    return this.untrusted(method, code) ?? new VimTransportError(method, err.message || String(err), code);
+    const { status } = reply;
+    const setCookie = reply.headers['set-cookie'];
+    if (setCookie !== undefined) this.takeCookie(setCookie);
+    let parsed: Parsed | undefined;
+    try {
+      parsed = parseReply(method, reply.body);
+    } catch (err) {
+      if (status < 400) {
+        throw new VimTransportError(
+          method,
+          `unreadable reply (HTTP ${status}): ${quotePeer((err as Error).message || 'malformed XML')}`,
+          'EBADREPLY',
+          `${answeredOf(status, reply.headers)}, a body that is not a SOAP envelope`,
+        );
+      }
+    }
+    if (parsed && 'fault' in parsed) throw parsed.fault;
+    if (!parsed || status >= 400) {
+      throw new VimTransportError(
+        method,
+        `HTTP ${status}`,
+        `HTTP_${status}`,
+        answeredOf(status, reply.headers),
+      );
+    }
+    replyArrivals.set(parsed.response, reply.arrivedAt);
+    return parsed.response;
   }
 
-  /** A certificate the router does not trust: the error says what to set. */
-  private untrusted(method: string, code: string | undefined): VimTransportError | undefined {
-    if (!code || !isUntrustedCertificate(code)) return undefined;
-    const peer = `vCenter ${withoutCredentials(this.address)}`;
-    return new VimTransportError(method, untrustedHint(peer, code, 'the stream option insecure'), code);
-  }
-
-  private takeCookie(setCookie: string | string[] | undefined): void {
-    const list = Array.isArray(setCookie) ? setCookie : setCookie ? [String(setCookie)] : [];
+  private takeCookie(setCookie: string | string[]): void {
+    const list = Array.isArray(setCookie) ? setCookie : [String(setCookie)];
     for (const c of list) {
-      const m = /^(vmware_soap_session=[^;]*)/.exec(c);
-      if (m) this.cookie = m[1];
+      const m = /^(vmware_soap_session=([^;]*))/.exec(c);
+      if (m && m[1] !== this.cookie) {
+        this.cookie = m[1];
+        this.sessionKey.set(m[2].replace(/^"(.*)"$/, '$1'));
+      }
     }
   }
 
@@ -403,11 +327,10 @@ export class VimClient {
     if (e.root instanceof VimFault) return new VimFault(method, e.root.faultType, e.root.faultString);
     if (/maxContentLength/.test(e.message ?? '')) return tooLarge(method);
     if (e.response?.status && e.response.status >= 300 && e.response.status < 400) {
-      return redirectRefused(method, e.response.status, e.response.headers?.location);
+      return redirectRefused(method, e.response.status, e.response.headers?.location, 'SOAP');
     }
     if (e.response?.status) {
-      const type = e.response.headers?.['content-type'];
-      const answered = `HTTP ${e.response.status}${typeof type === 'string' && type ? ` (${type.split(';')[0]})` : ''}`;
+      const answered = answeredOf(e.response.status, (e.response.headers ?? {}) as http.IncomingHttpHeaders);
       // An HTTP error whose body is a SOAP fault is a fault; anything else is transport.
       if (typeof e.response.data === 'string' && e.response.data.includes('Fault')) {
         try {
@@ -436,10 +359,14 @@ export class VimClient {
     if (e.code === 'ERR_CANCELED' || e.code === 'ECONNABORTED' || /aborted|timeout/i.test(e.message ?? '')) {
       return new VimTransportError(method, `no reply within the call timeout`, 'ETIMEDOUT');
     }
-    return this.untrusted(method, e.code) ?? new VimTransportError(method, e.message ?? String(err), e.code);
+    return (
+      untrustedCertificate(method, this.address, e.code) ??
+      new VimTransportError(method, e.message ?? String(err), e.code)
+    );
   }
 
   close(): void {
+    this.sessionKey.set(undefined);
     this.agent.destroy();
   }
 }

@@ -13,25 +13,19 @@
  *   throws, so the stream's handling (wrong password, expired session) is the
  *   same whichever protocol carries the calls.
  *
- * The same bounds as the SOAP client: a per-call timeout that also covers a
- * body that stalls, the reply cap, redirects refused (a redirect would carry
- * the Login password, or the session key, to a host the operator never
- * configured), keep-alive sockets, and every call abortable at shutdown.
+ * The HTTP exchange is the SOAP client's (../http-exchange.ts): a per-call
+ * timeout that also covers a body that stalls, the reply cap, redirects
+ * refused (a redirect would carry the Login password, or the session key, to
+ * a host the operator never configured), keep-alive sockets, and every call
+ * abortable at shutdown. Here only the requests are built and the replies read.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { quotePeer } from '../../../log/logger';
-import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../../util/tls';
+import { answeredOf, exchange, vcenterAgent, VimTransportError } from '../http-exchange';
+import { SessionSecret } from '../session-secret';
 import type { MoRef } from '../transport';
 import { parseViJson } from '../vim25/convert-json';
-import {
-  MAX_SOAP_REPLY_BYTES,
-  redirectRefused,
-  tooLarge,
-  VimFault,
-  VimTransportError,
-  type VimClientOptions,
-} from '../soap/vim-client';
+import { VimFault, type VimClientOptions } from '../soap/vim-client';
 
 export const SESSION_HEADER = 'vmware-api-session-id';
 
@@ -39,9 +33,6 @@ export const SESSION_HEADER = 'vmware-api-session-id';
 export const SUPPORTED_RELEASES = ['8.0.3.0', '8.0.2.0', '8.0.1.0'];
 /** The release of a vCenter without System.hello (8.0 Update 1, where VI/JSON began). */
 export const RELEASE_WITHOUT_HELLO = '8.0.1.0';
-
-/** Characters of a reply that is not JSON quoted in the error. */
-const EXCERPT_CHARS = 120;
 
 export interface JsonReply {
   status: number;
@@ -58,13 +49,8 @@ export function originOf(address: string): string {
   return `${u.protocol}//${u.host}`;
 }
 
-function answeredOf(status: number, headers: http.IncomingHttpHeaders): string {
-  const type = headers['content-type'];
-  return `HTTP ${status}${typeof type === 'string' && type ? ` (${type.split(';')[0]})` : ''}`;
-}
-
 function notJson(method: string, status: number, headers: http.IncomingHttpHeaders, text: string) {
-  const excerpt = text.trim() === '' ? 'an empty body' : quotePeer(text.trim(), EXCERPT_CHARS);
+  const excerpt = text.trim() === '' ? 'an empty body' : quotePeer(text.trim());
   return new VimTransportError(
     method,
     `reply is not JSON (HTTP ${status}): ${excerpt}`,
@@ -82,139 +68,80 @@ function faultOf(method: string, value: unknown): VimFault | undefined {
 }
 
 /**
- * One HTTP exchange with JSON in and out. Rejects with VimFault for a VI/JSON
+ * One VI/JSON exchange, JSON in and out. Rejects with VimFault for a VI/JSON
  * fault and VimTransportError for everything else (including HTTP errors
  * other than a fault: the caller decides what a 404 means).
  */
-export function requestJson(
+export async function requestJson(
   url: string,
   opts: {
     method: 'GET' | 'POST';
     /** The vim25 method (or `System.hello`) the errors name. */
     name: string;
+    /** The stream address (an untrusted certificate's message names the vCenter by it). */
+    address: string;
     body?: unknown;
     headers?: Record<string, string>;
     agent: http.Agent;
     timeoutMs: number;
-    signal?: AbortSignal;
+    /** Aborting it (shutdown) ends the exchange; the call timeout aborts it too. */
+    abort: AbortController;
   },
 ): Promise<JsonReply> {
   const { name } = opts;
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
-  const onAbort = () => controller.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const request = url.startsWith('https:') ? https.request : http.request;
-  return new Promise<JsonReply>((resolve, reject) => {
-    let settled = false;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      req.destroy();
-      reject(err);
-    };
-    const transportError = (err: Error): VimTransportError => {
-      const code = (err as { code?: string }).code;
-      if (controller.signal.aborted || code === 'ABORT_ERR')
-        return new VimTransportError(name, `no reply within the call timeout`, 'ETIMEDOUT');
-      // A certificate the router does not trust: the error says what to set, as over SOAP.
-      if (code && isUntrustedCertificate(code))
-        return new VimTransportError(
-          name,
-          untrustedHint(`vCenter ${originOf(url)}`, code, 'the stream option insecure'),
-          code,
-        );
-      return new VimTransportError(name, err.message || String(err), code);
-    };
-    const headers: Record<string, string | number> = { Accept: 'application/json', ...opts.headers };
-    if (payload) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = payload.length;
-    }
-    const req = request(
-      url,
-      { method: opts.method, agent: opts.agent, headers, signal: controller.signal },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
-          res.resume();
-          return fail(redirectRefused(name, status, res.headers.location, 'VI/JSON'));
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_SOAP_REPLY_BYTES) return fail(tooLarge(name));
-          chunks.push(c);
-        });
-        res.on('error', (err) => fail(transportError(err)));
-        res.on('end', () => {
-          if (settled) return;
-          const arrivedAt = performance.now();
-          const text = Buffer.concat(chunks).toString('utf8');
-          chunks.length = 0;
-          let value: unknown;
-          let parsed = true;
-          if (status !== 204 && text.trim() !== '') {
-            try {
-              // Integers beyond 2^53 (int64 fields of events) keep their digits.
-              value = parseViJson(text);
-            } catch {
-              parsed = false;
-            }
-          }
-          if (status === 500 && parsed) {
-            const fault = faultOf(name, value);
-            if (fault) return fail(fault);
-          }
-          if (status < 200 || status >= 300) {
-            return fail(
-              new VimTransportError(
-                name,
-                `HTTP ${status}`,
-                `HTTP_${status}`,
-                answeredOf(status, res.headers),
-              ),
-            );
-          }
-          if (!parsed) return fail(notJson(name, status, res.headers, text));
-          settled = true;
-          resolve({ status, value, arrivedAt, headers: res.headers });
-        });
-      },
-    );
-    req.on('error', (err) => fail(transportError(err)));
-    req.end(payload);
-  }).finally(() => {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
+  const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', ...opts.headers };
+  if (payload) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = payload.length;
+  }
+  const reply = await exchange({
+    url,
+    method: opts.method,
+    name,
+    protocol: 'VI/JSON',
+    address: opts.address,
+    headers,
+    body: payload,
+    agent: opts.agent,
+    timeoutMs: opts.timeoutMs,
+    abort: opts.abort,
   });
-}
-
-/** Keep-alive agent of a VI/JSON client (and of the negotiation before it). */
-export function agentFor(address: string, opts: VimClientOptions): http.Agent {
-  return address.startsWith('https:')
-    ? new https.Agent({
-        keepAlive: true,
-        maxSockets: 4,
-        rejectUnauthorized: !opts.insecure,
-        ...trustOptions(opts.rootCAs),
-      })
-    : new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const { status, body: text } = reply;
+  let value: unknown;
+  let parsed = true;
+  if (status !== 204 && text.trim() !== '') {
+    try {
+      // Integers beyond 2^53 (int64 fields of events) keep their digits.
+      value = parseViJson(text);
+    } catch {
+      parsed = false;
+    }
+  }
+  if (status === 500 && parsed) {
+    const fault = faultOf(name, value);
+    if (fault) throw fault;
+  }
+  if (status < 200 || status >= 300) {
+    throw new VimTransportError(name, `HTTP ${status}`, `HTTP_${status}`, answeredOf(status, reply.headers));
+  }
+  if (!parsed) throw notJson(name, status, reply.headers, text);
+  return { status, value, arrivedAt: reply.arrivedAt, headers: reply.headers };
 }
 
 /** A VI/JSON client at one release, holding the session key. */
 export class ViJsonClient {
   private session?: string;
+  /** The session key, withheld from quoted peer text while it is the session. */
+  private readonly sessionKey = new SessionSecret();
   private readonly base: string;
   private readonly active = new Set<AbortController>();
 
   constructor(
-    address: string,
+    private readonly address: string,
     readonly release: string,
     private readonly opts: VimClientOptions,
-    private readonly agent: http.Agent = agentFor(address, opts),
+    private readonly agent: http.Agent = vcenterAgent(address, opts),
   ) {
     this.base = `${originOf(address)}/sdk/vim25/${encodeURIComponent(release)}`;
   }
@@ -230,23 +157,27 @@ export class ViJsonClient {
     body: unknown,
     timeoutMs: number,
   ): Promise<JsonReply> {
-    const controller = new AbortController();
-    this.active.add(controller);
+    const abort = new AbortController();
+    this.active.add(abort);
     try {
       const reply = await requestJson(url, {
         method,
         name,
+        address: this.address,
         body,
         headers: this.session ? { [SESSION_HEADER]: this.session } : {},
         agent: this.agent,
         timeoutMs,
-        signal: controller.signal,
+        abort,
       });
       const key = reply.headers[SESSION_HEADER];
-      if (typeof key === 'string' && key) this.session = key;
+      if (typeof key === 'string' && key) {
+        this.session = key;
+        this.sessionKey.set(key);
+      }
       return reply;
     } finally {
-      this.active.delete(controller);
+      this.active.delete(abort);
     }
   }
 
@@ -267,6 +198,7 @@ export class ViJsonClient {
 
   resetSession(): void {
     this.session = undefined;
+    this.sessionKey.set(undefined);
   }
 
   hasSession(): boolean {
@@ -278,6 +210,7 @@ export class ViJsonClient {
   }
 
   close(): void {
+    this.sessionKey.set(undefined);
     this.agent.destroy();
   }
 }

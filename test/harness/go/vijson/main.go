@@ -1,18 +1,24 @@
 // vijson: a VI/JSON (vSphere Web Services over JSON, vCenter 8.0U1+) test peer in
-// front of the govmomi simulator (test/harness/bin/vcsim), for the event router's
-// VI/JSON client (issue 16). Built by scripts/build-harness.sh against Debian's
+// front of the govmomi simulator (test/harness/bin/vcsim), so that the event
+// router's VI/JSON client (the vCenter stream's `protocol` vi_json and auto) is
+// tested against a server that speaks the wire format a vCenter 8.0U1+ speaks,
+// with real simulator events behind it: no VI/JSON-capable simulator is
+// packaged, and a client tested only against its own idea of the format would
+// prove nothing. Built by scripts/build-harness.sh against Debian's
 // govmomi 0.24 (which has NO VI/JSON code: the codec here is our own reflection
 // over the 0.24 types, written to match the format of govmomi v0.31+'s
 // vim25/json + vim25/types/json.go + vim25/soap/json_client.go, read from
 // github.com/vmware/govmomi; none of that code is copied here).
 //
 //	vijson -target http://127.0.0.1:PORT/sdk [-listen 127.0.0.1:0] [-hello=true|false]
-//	       [-releases 8.0.1.0,8.0.2.0,8.0.3.0] [-tls] [-exit-on-stdin-eof]
+//	       [-releases 8.0.1.0,8.0.2.0,8.0.3.0] [-tls [-tls-cert FILE -tls-key FILE]]
+//	       [-exit-on-stdin-eof]
 //
 // prints one JSON line {"url":"http://127.0.0.1:PORT/sdk","pid":N} on stdout when
 // ready (like vcsim), then serves until SIGTERM/SIGINT (or stdin EOF with
 // -exit-on-stdin-eof). -tls serves https (httptest's self-signed localhost
-// certificate); an https -target is not verified.
+// certificate, or with -tls-cert/-tls-key a certificate a test CA issued, which
+// clients then verify against that CA); an https -target is not verified.
 //
 // ENDPOINTS
 //
@@ -1174,11 +1180,19 @@ func main() {
 	hello := flag.Bool("hello", true, "serve POST /api/vcenter/system?action=hello (false: 404, a vCenter 8.0.1)")
 	releasesFlag := flag.String("releases", "", "comma-separated VI/JSON releases served (default 8.0.1.0,8.0.2.0,8.0.3.0; only 8.0.1.0 with -hello=false)")
 	useTLS := flag.Bool("tls", false, "serve https (self-signed localhost certificate) instead of http")
+	tlsCert := flag.String("tls-cert", "", "with -tls: serve this PEM certificate (chain) instead of the self-signed one")
+	tlsKey := flag.String("tls-key", "", "with -tls-cert: the PEM private key of that certificate")
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin is closed (the parent died)")
 	flag.Parse()
 
 	if *target == "" {
 		fatal("-target is required")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fatal("-tls-cert and -tls-key go together")
+	}
+	if *tlsCert != "" && !*useTLS {
+		fatal("-tls-cert needs -tls")
 	}
 	tu, err := url.Parse(*target)
 	if err != nil || tu.Host == "" || (tu.Scheme != "http" && tu.Scheme != "https") {
@@ -1231,6 +1245,14 @@ func main() {
 	srv.Listener = l
 	srv.Config.ErrorLog = log.New(ioutil.Discard, "", 0)
 	if *useTLS {
+		if *tlsCert != "" {
+			// A certificate issued by a test CA: clients verify it against that CA.
+			pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+			if err != nil {
+				fatal("-tls-cert/-tls-key: %s", err)
+			}
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+		}
 		srv.StartTLS()
 	} else {
 		srv.Start()
