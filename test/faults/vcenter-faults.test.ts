@@ -21,12 +21,12 @@ import {
   waitFor,
   type RouterProcess,
 } from '../helpers/e2e';
+import { expectExactlyOnce, keyOf, metricValue } from '../helpers/stream-faults';
 import { FaultyVCenterProxy, type Fault } from '../peers/faulty-vcenter-proxy';
 
 jest.setTimeout(120_000);
 
 const vm = 'vm:DC0_H0_VM0';
-const keyOf = (e: Record<string, unknown>) => (e.data as { Key: number }).Key;
 
 function streamEntry(url: string, sim: Simulator, callTimeout = '3') {
   return {
@@ -36,20 +36,6 @@ function streamEntry(url: string, sim: Simulator, callTimeout = '3') {
     auth: { method: 'user_password', secret: { username: sim.username, password: sim.password } },
     options: { call_timeout: callTimeout, max_backoff: '1' },
   };
-}
-
-async function metricValue(router: RouterProcess, re: RegExp): Promise<number> {
-  const text = await (await fetch(`${router.metricsUrl}/metrics`)).text();
-  const m = re.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
-/** Keys delivered are exactly the keys posted: no loss, no duplicate, ascending. */
-function expectExactlyOnce(router: RouterProcess, postedKeys: number[]): void {
-  const keys = router.events().map(keyOf);
-  expect(new Set(keys).size).toBe(keys.length);
-  for (const k of postedKeys) expect(keys).toContain(k);
-  for (let i = 1; i < keys.length; i++) expect(keys[i]).toBeGreaterThan(keys[i - 1]);
 }
 
 describe('through a fault-injecting proxy', () => {

@@ -6,14 +6,7 @@
  * same one clear start error as over SOAP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  about,
-  buildHarness,
-  postEvents,
-  referenceEvents,
-  startSimulator,
-  type Simulator,
-} from '../harness/simulator';
+import { about, buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
 import { startViJson, VIJSON, type ViJsonPeer } from '../harness/vijson';
 import {
   metricsEntry,
@@ -25,12 +18,12 @@ import {
   writeConfig,
   type RouterProcess,
 } from '../helpers/e2e';
+import { expectExactlyOnce, metricValue, postAround } from '../helpers/stream-faults';
 import { FaultyViJsonProxy, type ViJsonFault } from '../peers/faulty-vijson-proxy';
 
 jest.setTimeout(120_000);
 
 const vm = 'vm:DC0_H0_VM0';
-const keyOf = (e: Record<string, unknown>) => (e.data as { Key: number }).Key;
 
 function streamEntry(url: string, sim: Simulator, callTimeout = '3', password = sim.password) {
   return {
@@ -40,31 +33,6 @@ function streamEntry(url: string, sim: Simulator, callTimeout = '3', password = 
     auth: { method: 'user_password', secret: { username: sim.username, password } },
     options: { call_timeout: callTimeout, max_backoff: '1', protocol: 'vi_json' },
   };
-}
-
-async function metricValue(router: RouterProcess, re: RegExp): Promise<number> {
-  const text = await (await fetch(`${router.metricsUrl}/metrics`)).text();
-  const m = re.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
-/** Keys delivered are exactly the keys posted: no loss, no duplicate, ascending. */
-function expectExactlyOnce(router: RouterProcess, postedKeys: number[]): void {
-  const keys = router.events().map(keyOf);
-  expect(new Set(keys).size).toBe(keys.length);
-  for (const k of postedKeys) expect(keys).toContain(k);
-  for (let i = 1; i < keys.length; i++) expect(keys[i]).toBeGreaterThan(keys[i - 1]);
-}
-
-/** Post two events around whatever happens in `during`, return their keys once both are delivered. */
-async function postAround(sim: Simulator, router: RouterProcess, during: () => Promise<void>) {
-  await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: vm }]);
-  await during();
-  await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: vm }]);
-  const ref = [...(await referenceEvents(sim)).values()].filter((r) => r.class.startsWith('VmPowered'));
-  const keys = ref.slice(-2).map((r) => (r.json as { Key: number }).Key);
-  await waitFor('both events', () => keys.every((k) => router.events().some((e) => keyOf(e) === k)), 60_000);
-  return keys;
 }
 
 describe('session expiry over VI/JSON', () => {
