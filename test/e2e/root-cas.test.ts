@@ -320,8 +320,33 @@ describe('processors over https with a test CA', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`the certificate of EventBridge endpoint ${ep.url} is not trusted (`);
       expect(lines[0]).toContain('options.root_cas of the router entry');
+      // an untrusted CA needs a configuration change: no retry
+      expect(without.stderr).not.toContain('reading the EventBridge rule failed, retrying');
     } finally {
       await ep.close();
+    }
+  });
+
+  test('EventBridge: a certificate outside its validity (from a trusted CA) is retried before the start gives up', async () => {
+    const expired = makeCertificates({ expired: true });
+    const ep: EventBridgeEndpoint = await startEndpoint(undefined, {
+      key: readFileSync(expired.key, 'utf8'),
+      cert: readFileSync(expired.cert, 'utf8'),
+    });
+    try {
+      const config = writeConfig([stream(true), entryFor(ep), metricsEntry(), rootCAs(expired.ca)]);
+      const run = await runCli(['-config', config]);
+      expect(run.code).toBe(1);
+      // a renewed certificate (or a clock put right) needs no configuration change: retried
+      expect(run.stderr).toContain('reading the EventBridge rule failed, retrying');
+      const lines = run.stderr.split('\n').filter((l) => l.includes('could not start'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(
+        `the certificate of EventBridge endpoint ${ep.url} is not valid now (CERT_HAS_EXPIRED): renew it`,
+      );
+    } finally {
+      await ep.close();
+      rmSync(expired.dir, { recursive: true, force: true });
     }
   });
 

@@ -17,7 +17,8 @@ export interface TestCertificates {
   key: string;
 }
 
-export function makeCertificates(): TestCertificates {
+/** `expired`: the server certificate's validity ended a day before it began (the CA stays valid). */
+export function makeCertificates(opts: { expired?: boolean } = {}): TestCertificates {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ver-test-ca-'));
   const f = (n: string) => path.join(dir, n);
   const run = (args: string[]) => {
@@ -65,7 +66,7 @@ export function makeCertificates(): TestCertificates {
     '-out',
     f('server.pem'),
     '-days',
-    '1',
+    opts.expired ? '-1' : '1',
     '-extfile',
     f('ext.cnf'),
   ]);
