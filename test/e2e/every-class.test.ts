@@ -15,13 +15,11 @@
 import { typeNames, isEventClass } from '../../src/stream/vcenter/vim25/model';
 import { fillEvents, type FillResult, type Simulator } from '../harness/simulator';
 import { canonicalJson } from '../helpers/exact-json';
-import { startStack, waitFor, type StackProtocol, type RouterProcess, type Stack } from '../helpers/e2e';
+import { startStack, waitFor, WIRE_PROTOCOLS, type RouterProcess, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(300_000);
 
 const SEEDS = [1, 2, 3, 20260311];
-
-const PROTOCOLS: StackProtocol[] = ['soap', 'vi_json'];
 
 /** The `data` member of a stdout line, as printed (cloudEventJson: `data` is followed by `datacontenttype`). */
 function dataText(line: string): string {
@@ -40,7 +38,7 @@ function report(r: FillResult): string {
   return lines.join('\n');
 }
 
-describe.each(PROTOCOLS)('over %s', (protocol) => {
+describe.each(WIRE_PROTOCOLS)('over %s', (protocol) => {
   let stack: Stack;
   let sim: Simulator;
   let router: RouterProcess;

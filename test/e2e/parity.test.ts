@@ -8,7 +8,7 @@
  */
 import { eventId } from '../../src/events/cloudevent';
 import { about, postEvents, referenceEvents, vmOp, type Simulator } from '../harness/simulator';
-import { startStack, waitFor, type RouterProcess, type Stack, type StackProtocol } from '../helpers/e2e';
+import { startStack, waitFor, WIRE_PROTOCOLS, type RouterProcess, type Stack } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -70,9 +70,7 @@ const posted = [
   },
 ];
 
-const PROTOCOLS: StackProtocol[] = ['soap', 'vi_json'];
-
-describe.each(PROTOCOLS)('over %s', (protocol) => {
+describe.each(WIRE_PROTOCOLS)('over %s', (protocol) => {
   let stack: Stack;
   let sim: Simulator;
   let router: RouterProcess;

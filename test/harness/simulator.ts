@@ -123,6 +123,41 @@ const children = new Set<ChildProcess>();
 const simDirs = new Set<string>();
 let exitHookInstalled = false;
 
+/**
+ * The harness tools' first stdout line, `{"url": ..., "pid": N}`, once they serve; rejects when the
+ * tool exits first, prints something else, or is not ready in 30 s. `stderr` names what it said.
+ * Keeps stdout drained afterwards, so that the child never blocks on a full pipe.
+ */
+export function readyLine(child: ChildProcess, tool: string, stderr: () => string): Promise<ReadyLine> {
+  return new Promise<ReadyLine>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${tool} did not become ready in 30s; stderr: ${stderr()}`));
+    }, 30_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.stdout?.resume();
+      try {
+        resolve(JSON.parse(out.slice(0, nl)) as ReadyLine);
+      } catch (e) {
+        reject(new Error(`${tool} printed an unexpected line: ${out.slice(0, nl)} (${String(e)})`));
+      }
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${tool} exited (code ${code}, signal ${signal}) before ready: ${stderr()}`));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
 /** Kill `child` when this process exits, whatever the tests did (also used for the VI/JSON peer). */
 export function track(child: ChildProcess): void {
   children.add(child);
@@ -248,34 +283,7 @@ class SimulatorProcess implements Simulator {
       if (this.err.length > STDERR_LIMIT) this.err = this.err.slice(-STDERR_LIMIT);
     });
 
-    const ready = await new Promise<ReadyLine>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`vcsim did not become ready in 30s; stderr: ${this.err}`));
-      }, 30_000);
-      const onData = (d: Buffer): void => {
-        out += d.toString();
-        const nl = out.indexOf('\n');
-        if (nl < 0) return;
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.off('exit', onExit);
-        try {
-          resolve(JSON.parse(out.slice(0, nl)) as ReadyLine);
-        } catch (e) {
-          reject(new Error(`vcsim printed an unexpected line: ${out.slice(0, nl)} (${String(e)})`));
-        }
-      };
-      const onExit = (code: number | null, signal: string | null): void => {
-        clearTimeout(timer);
-        reject(new Error(`vcsim exited (code ${code}, signal ${signal}) before ready: ${this.err}`));
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', onExit);
-    });
-    // keep draining stdout so the child never blocks on a full pipe
-    child.stdout?.resume();
+    const ready = await readyLine(child, 'vcsim', () => this.err);
 
     this.url = ready.url;
     this.pid = ready.pid;

@@ -16,7 +16,7 @@
 import { spawn } from 'child_process';
 import * as path from 'path';
 
-import { buildHarness, HARNESS_BIN, Simulator, track, waitExit } from './simulator';
+import { buildHarness, HARNESS_BIN, readyLine, Simulator, track, waitExit } from './simulator';
 
 export const VIJSON = path.join(HARNESS_BIN, 'vijson');
 
@@ -77,33 +77,7 @@ export async function startViJson(opts: ViJsonOptions): Promise<ViJsonPeer> {
     err += d.toString();
     if (err.length > 1 << 20) err = err.slice(-(1 << 20));
   });
-  const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`vijson did not become ready in 30s; stderr: ${err}`));
-    }, 30_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      try {
-        resolve(JSON.parse(out.slice(0, nl)) as { url: string; pid: number });
-      } catch (e) {
-        reject(new Error(`vijson printed an unexpected line: ${out.slice(0, nl)} (${String(e)})`));
-      }
-    };
-    const onExit = (code: number | null, signal: string | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`vijson exited (code ${code}, signal ${signal}) before ready: ${err}`));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-  });
-  child.stdout?.resume();
+  const ready = await readyLine(child, 'vijson', () => err);
   const origin = new URL(ready.url).origin;
   return {
     url: ready.url,

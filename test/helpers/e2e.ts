@@ -176,6 +176,9 @@ export interface Stack {
 /** The stream's `protocol` option. */
 export type StackProtocol = 'soap' | 'vi_json' | 'auto';
 
+/** The two wire protocols the fidelity tests run over (`auto` picks one of them). */
+export const WIRE_PROTOCOLS: StackProtocol[] = ['soap', 'vi_json'];
+
 export interface StackOptions {
   simulator?: SimulatorOptions;
   metricsAuth?: { username: string; password: string };

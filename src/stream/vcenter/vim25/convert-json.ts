@@ -94,7 +94,8 @@ const VI_PRIMITIVE: Record<string, K> = {
   dateTime: K.Time,
 };
 
-function isObject(v: unknown): v is JsonObject {
+/** A VI/JSON object (not an array, nor an integer parseViJson kept exact). */
+export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ExactInteger);
 }
 

@@ -10,7 +10,7 @@
  */
 import type { XmlElement } from './xml';
 import { allFields, isEnum, resolveTypeName, typeOf, type ModelField } from './model';
-import { ExactInteger, type JsonObject } from './convert-json';
+import { ExactInteger, isObject, type JsonObject } from './convert-json';
 
 /** VI/JSON primitive `_typeName`s as the `xsi:type` of the same anyType value over SOAP. */
 const XSD_OF: Record<string, string> = {
@@ -25,10 +25,6 @@ const XSD_OF: Record<string, string> = {
   dateTime: 'xsd:dateTime',
   binary: 'xsd:base64Binary',
 };
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ExactInteger);
-}
 
 function textOf(v: unknown, binary: boolean): string {
   if (v instanceof ExactInteger) return v.text;
