@@ -1,6 +1,6 @@
 /** Issue 2, item 4: /stats and /metrics count what was delivered; auth; /readyz follows the vCenter. */
 import { postEvents, type Simulator } from '../harness/simulator';
-import { startStack, waitFor, type RouterProcess, type Stack } from '../helpers/e2e';
+import { startStack, waitFor, type RouterProcess, type Stack, routerReady } from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -111,11 +111,7 @@ test('/readyz is false while the vCenter is down, and the router recovers when i
   expect(router.proc.exitCode).toBeNull();
 
   await sim.restart();
-  await waitFor(
-    'readyz 200 again',
-    async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200,
-    60_000,
-  );
+  await routerReady(router, 60_000);
   const before = router.stdoutLines.length;
   await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM0' }]);
   // The restarted simulator starts a new key space (keys from 1 again): the router must not

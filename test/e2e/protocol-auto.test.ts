@@ -25,6 +25,7 @@ import {
   waitFor,
   type RouterProcess,
   type Stack,
+  routerReady,
 } from '../helpers/e2e';
 import { FaultyViJsonProxy } from '../peers/faulty-vijson-proxy';
 
@@ -129,7 +130,7 @@ describe('auto over https (the peer with a self-signed certificate, insecure: tr
       stdoutEntry,
       metricsEntry(),
     ]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   });
   afterAll(async () => {
     await router?.stop();
@@ -193,7 +194,7 @@ describe('the vsphere_source dialect (application/xml data, Go xml.Marshal) over
         metricsEntry(),
       ]);
       routers.push(router);
-      await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+      await routerReady(router);
     }
     const posted = [
       { class: 'VmPoweredOnEvent', entities: vm },
@@ -278,7 +279,7 @@ describe('auto where System.hello and the 8.0.1.0 probe answer with a redirect',
       metricsEntry(),
     ]);
     const r = router;
-    await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+    await routerReady(r);
     const lines = r
       .stderr()
       .split('\n')

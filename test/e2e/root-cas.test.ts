@@ -20,6 +20,7 @@ import {
   waitFor,
   writeConfig,
   type RouterProcess,
+  routerReady,
 } from '../helpers/e2e';
 import { makeCertificates, type TestCertificates } from '../helpers/test-ca';
 import { CloudEventsReceiver } from '../peers/cloudevents-receiver';
@@ -94,14 +95,6 @@ ${withCA ? `certificates:\n  rootCAs:\n    - ${certs.ca}\n` : ''}metricsProvider
 `;
 let receiverUrl = '';
 
-async function ready(r: RouterProcess): Promise<void> {
-  await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${r.stderr()}`);
-    },
-  );
-}
-
 /** Lines of the router's log that say the certificate of `peer` is not trusted. */
 const untrustedLines = (r: RouterProcess, peer: string): string[] =>
   r
@@ -118,7 +111,7 @@ describe('a vCenter behind a test CA (insecure false)', () => {
   test('JSON array: trusted through the router entry root_cas, the events are delivered', async () => {
     const r = await startRouterProcess([stream(), stdoutEntry, metricsEntry(), rootCAs(certs.ca)]);
     try {
-      await ready(r);
+      await routerReady(r);
       await postEvents(sim, SPECS);
       await waitFor('the posted events on stdout', () =>
         ['VmPoweredOnEvent', 'VmPoweredOffEvent'].every((c) => r.events().some((e) => e.subject === c)),
@@ -167,7 +160,7 @@ describe('a VI/JSON vCenter behind a test CA (the VI/JSON peer serving the CA-is
   test('with the CA in root_cas: VI/JSON negotiated over verified TLS, events delivered', async () => {
     const r = await startRouterProcess([viJsonStream(), stdoutEntry, metricsEntry(), rootCAs(certs.ca)]);
     try {
-      await ready(r);
+      await routerReady(r);
       expect(r.stderr()).toContain(
         'vCenter calls go over VI/JSON release 8.0.3.0 (negotiated with System.hello)',
       );
@@ -231,7 +224,7 @@ describe('processors over https with a test CA', () => {
     const before = gateway.delivered('on-power').length;
     const r = await startRouterProcess([stream(), openfaas(), metricsEntry(), rootCAs(certs.ca)]);
     try {
-      await ready(r);
+      await routerReady(r);
       await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM1' }]);
       await waitFor('the function invoked over https', () => gateway.delivered('on-power').length > before);
     } finally {
@@ -258,7 +251,7 @@ describe('processors over https with a test CA', () => {
     const r = await startRouterProcess(yaml(true));
     const first = receiver.received.length;
     try {
-      await ready(r);
+      await routerReady(r);
       await postEvents(sim, [{ class: 'VmSuspendedEvent', entities: 'vm:DC0_H0_VM1' }]);
       await waitFor('the event at the https destination', () =>
         receiver.received.slice(first).some((e) => e.event.subject === 'VmSuspendedEvent'),
@@ -284,7 +277,7 @@ describe('processors over https with a test CA', () => {
     );
     const count = receiver.received.length;
     try {
-      await ready(destinationOnly);
+      await routerReady(destinationOnly);
       await postEvents(sim, [{ class: 'VmResumingEvent', entities: 'vm:DC0_H0_VM1' }]);
       await waitFor(
         'the delivery refused for the certificate',
@@ -304,7 +297,7 @@ describe('processors over https with a test CA', () => {
     try {
       const r = await startRouterProcess([stream(), entryFor(ep), metricsEntry(), rootCAs(certs.ca)]);
       try {
-        await ready(r);
+        await routerReady(r);
         await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: 'vm:DC0_H0_VM1' }]);
         await waitFor('the event put over https', () =>
           ep.entries.some((e) => e.Detail.includes('VmPoweredOffEvent')),
@@ -381,7 +374,7 @@ describe('unusable root CA files', () => {
   test('a config change to a missing CA file is refused while running: logged naming the file, the router goes on', async () => {
     const r = await startRouterProcess([stream(true), stdoutEntry, metricsEntry()]);
     try {
-      await ready(r);
+      await routerReady(r);
       const file = /starting vmware-event-router .*config=(\S+)/.exec(r.stderr())![1];
       const missing = path.join(path.dirname(file), 'gone.pem');
       writeFileSync(file, JSON.stringify([stream(), stdoutEntry, metricsEntry(), rootCAs(missing)]));

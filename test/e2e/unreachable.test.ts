@@ -5,7 +5,14 @@
  */
 import net from 'node:net';
 import { about, buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, stdoutEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  metricsEntry,
+  startRouterProcess,
+  stdoutEntry,
+  waitFor,
+  type RouterProcess,
+  routerReady,
+} from '../helpers/e2e';
 
 jest.setTimeout(120_000);
 
@@ -60,11 +67,7 @@ test('the router waits for a vCenter that is not there yet, then follows it', as
 
   sim = await startSimulator({ port });
   await about(sim);
-  await waitFor(
-    'readyz 200',
-    async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200,
-    30_000,
-  );
+  await routerReady(router!, 30_000);
   await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);
   await waitFor('the event', () => router!.events().some((e) => e.subject === 'VmPoweredOnEvent'), 30_000);
 });

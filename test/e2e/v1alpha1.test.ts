@@ -13,7 +13,14 @@ import path from 'node:path';
 import type { ConfigEntry } from '../../src/config/types';
 import { postEvents, startSimulator, type Simulator } from '../harness/simulator';
 import { buildHarness } from '../harness/simulator';
-import { metricsEntry, startRouterProcess, vcenterEntry, waitFor, type RouterProcess } from '../helpers/e2e';
+import {
+  metricsEntry,
+  startRouterProcess,
+  vcenterEntry,
+  waitFor,
+  type RouterProcess,
+  routerReady,
+} from '../helpers/e2e';
 import type { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { ARN, KEY_ID, REGION, SECRET, startEndpoint } from '../processor/aws_event_bridge/helpers';
@@ -64,7 +71,7 @@ const twinStream = (sim: Simulator): ConfigEntry => ({
 });
 
 async function ready(r: RouterProcess): Promise<void> {
-  await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+  await routerReady(r);
 }
 
 const specs = Array.from({ length: 24 }, (_, i) => ({

@@ -37,6 +37,7 @@ import {
   waitFor,
   type RouterProcess,
   type Stack,
+  routerReady,
 } from '../helpers/e2e';
 import {
   about,
@@ -79,10 +80,7 @@ beforeAll(async () => {
     stdoutEntry,
     metricsEntry(),
   ]);
-  await waitFor(
-    'json router ready',
-    async () => (await fetch(`${jsonRouter.metricsUrl}/readyz`)).status === 200,
-  );
+  await routerReady(jsonRouter);
   apiVersion = (await about(sim)).ApiVersion;
 });
 
@@ -297,7 +295,7 @@ test('a payload encoding without cloudevent_format vsphere_source is named as ig
     metricsEntry(),
   ]);
   try {
-    await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+    await routerReady(r);
     const warned = r
       .stderr()
       .split('\n')

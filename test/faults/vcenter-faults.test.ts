@@ -20,6 +20,7 @@ import {
   stdoutEntry,
   waitFor,
   type RouterProcess,
+  routerReady,
 } from '../helpers/e2e';
 import { expectExactlyOnce, keyOf, metricValue } from '../helpers/stream-faults';
 import { FaultyVCenterProxy, type Fault } from '../peers/faulty-vcenter-proxy';
@@ -50,7 +51,7 @@ describe('through a fault-injecting proxy', () => {
     proxy = new FaultyVCenterProxy(new URL(sim.url));
     await proxy.start();
     router = await startRouterProcess([streamEntry(proxy.url, sim), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   });
 
   afterAll(async () => {
@@ -152,7 +153,7 @@ describe('session expiry', () => {
     await about(sim);
     // call_timeout 10 s: WaitForUpdatesEx waits 5 s, longer than the idle timeout.
     router = await startRouterProcess([streamEntry(sim.url, sim, '10'), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   });
 
   afterAll(async () => {
@@ -207,11 +208,7 @@ describe('a vCenter restart mid-stream', () => {
         30_000,
       );
       await sim.restart();
-      await waitFor(
-        'readyz 200',
-        async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200,
-        60_000,
-      );
+      await routerReady(router, 60_000);
       await postEvents(sim, [{ class: 'VmPoweredOffEvent', entities: vm }]);
       await waitFor(
         'the event after the restart',

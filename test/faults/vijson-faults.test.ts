@@ -17,6 +17,7 @@ import {
   waitFor,
   writeConfig,
   type RouterProcess,
+  routerReady,
 } from '../helpers/e2e';
 import { expectExactlyOnce, metricValue, postAround } from '../helpers/stream-faults';
 import { FaultyViJsonProxy, type ViJsonFault } from '../peers/faulty-vijson-proxy';
@@ -47,7 +48,7 @@ describe('session expiry over VI/JSON', () => {
     peer = await startViJson({ target: sim });
     // call_timeout 10 s: WaitForUpdatesEx waits 5 s, longer than the idle timeout.
     router = await startRouterProcess([streamEntry(peer.url, sim, '10'), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   });
 
   afterAll(async () => {
@@ -91,7 +92,7 @@ describe('through a fault-injecting proxy', () => {
     proxy = new FaultyViJsonProxy(new URL(peer.url));
     await proxy.start();
     router = await startRouterProcess([streamEntry(proxy.url, sim), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   });
 
   afterAll(async () => {
@@ -200,7 +201,7 @@ describe('a VI/JSON peer stopped and started again', () => {
       await about(sim);
       router = await startRouterProcess([streamEntry(peer.url, sim), stdoutEntry, metricsEntry()]);
       const r = router;
-      await waitFor('router ready', async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200);
+      await routerReady(r);
       const keys = await postAround(sim, r, async () => {
         await stopPeer(peer.child);
         await waitFor(
@@ -209,11 +210,7 @@ describe('a VI/JSON peer stopped and started again', () => {
           30_000,
         );
         peer = await spawnPeer(sim.url, listen);
-        await waitFor(
-          'readyz 200',
-          async () => (await fetch(`${r.metricsUrl}/readyz`)).status === 200,
-          60_000,
-        );
+        await routerReady(r, 60_000);
       });
       expectExactlyOnce(r, keys);
       expect(r.proc.exitCode).toBeNull();

@@ -66,6 +66,17 @@ export interface RouterProcess {
   exited: Promise<number | null>;
 }
 
+/** Until the router's /readyz answers 200; a failure carries the router's log, which says why. */
+export async function routerReady(router: RouterProcess, timeoutMs?: number): Promise<void> {
+  await waitFor(
+    'router ready',
+    async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200,
+    timeoutMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${router.stderr()}`);
+  });
+}
+
 /** Run the compiled CLI with `args`; resolves with its exit code and output (for config errors). */
 export function runCli(
   args: string[],
@@ -213,8 +224,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let router: RouterProcess | undefined;
   try {
     router = await startRouterProcess([stream, stdoutEntry, metricsEntry(opts.metricsAuth)]);
-    const url = router.metricsUrl;
-    await waitFor('router ready', async () => (await fetch(`${url}/readyz`)).status === 200);
+    await routerReady(router);
   } catch (err) {
     await router?.stop();
     await peer?.stop();

@@ -22,6 +22,7 @@ import {
   vcenterEntry,
   waitFor,
   type RouterProcess,
+  routerReady,
 } from '../helpers/e2e';
 import { attackerHost, type AttackerHost } from '../peers/attacker-host';
 import { FaultyVCenterProxy } from '../peers/faulty-vcenter-proxy';
@@ -106,7 +107,7 @@ describe('OpenFaaS gateway', () => {
   test('a function answering 200 with a 2 MB body is a success (reading stops at 1 MB, the status is kept)', async () => {
     gw.deploy({ name: 'big', annotations: { topic: 'VmPoweredOnEvent' }, reply: { bytes: 2 * 1000 * 1000 } });
     router = await startRouterProcess([vcenterEntry(sim), openfaasEntry(gw), metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router!);
     await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);
     await waitFor(
       'the invocation counted',
@@ -127,7 +128,7 @@ describe('OpenFaaS gateway', () => {
       reply: { redirect: 307, location: `${attacker.url}/function/moved` },
     });
     router = await startRouterProcess([vcenterEntry(sim), openfaasEntry(gw), metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router!);
     await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);
     await waitFor('the redirected invocation logged', () =>
       /OpenFaaS function moved\.openfaas-fn invocation failed.* status=307/.test(router!.stderr()),
@@ -194,7 +195,7 @@ describe('vCenter', () => {
     await waitFor('the refusal logged', () =>
       router!.stderr().includes('RetrieveServiceContent: reply larger than 16 MiB refused'),
     );
-    await waitFor('router ready', async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router!);
     const peak = peakRssKb(router.proc.pid!);
     expect(peak).toBeLessThan(LIMIT_KB);
     expect(proxy.hugeBytesSent).toBeLessThan(100 * 1000 * 1000);
@@ -204,7 +205,7 @@ describe('vCenter', () => {
   test('empty WaitForUpdatesEx replies at once: backed off, counted, logged once, shown in /readyz', async () => {
     // call_timeout 20 s: the wait time is 10 s, an empty reply within 5 s is early.
     router = await startRouterProcess([viaProxy('20'), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router!);
     const from = proxy.methods.length;
     proxy.inject('WaitForUpdatesEx', { kind: 'empty' }, 100_000);
     const counted = () =>
@@ -233,11 +234,7 @@ describe('vCenter', () => {
     expect(times.length).toBeGreaterThanOrEqual(6);
     expect(times[times.length - 1] - times[times.length - 4]).toBeGreaterThanOrEqual(375 + 750 + 1500);
     proxy.clear();
-    await waitFor(
-      'ready again',
-      async () => (await fetch(`${router!.metricsUrl}/readyz`)).status === 200,
-      60_000,
-    );
+    await routerReady(router!, 60_000);
     expect(router.stderr()).toContain('vCenter WaitForUpdatesEx answers normally again');
   });
 });

@@ -11,6 +11,7 @@ import {
   vcenterEntry,
   waitFor,
   type RouterProcess,
+  routerReady,
 } from '../../helpers/e2e';
 import { postEvents, type Simulator } from '../../harness/simulator';
 
@@ -49,7 +50,7 @@ export async function startEventStreamRouter(
       if (m) port = m[1];
       return port !== '';
     });
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
   } catch (err) {
     await router.stop();
     throw err;

@@ -16,6 +16,7 @@ import {
   vcenterEntry,
   waitFor,
   type RouterProcess,
+  routerReady,
 } from '../../helpers/e2e';
 import { startNatsCluster, type NatsServer } from '../../peers/nats';
 
@@ -46,11 +47,7 @@ beforeAll(async () => {
     },
     metricsEntry(),
   ]);
-  await waitFor(
-    'router ready',
-    async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200,
-    60_000,
-  );
+  await routerReady(router, 60_000);
   nc = await connect({
     servers: servers.map((s) => s.url),
     maxReconnectAttempts: -1,

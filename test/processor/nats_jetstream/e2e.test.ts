@@ -20,6 +20,7 @@ import {
   waitFor,
   writeConfig,
   type RouterProcess,
+  routerReady,
 } from '../../helpers/e2e';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 
@@ -68,7 +69,7 @@ describe('nats_jetstream processor against one nats-server', () => {
     sim = await startSimulator();
     await about(sim);
     router = await startRouterProcess([vcenterEntry(sim), natsEntry(nats), stdoutEntry, metricsEntry()]);
-    await waitFor('router ready', async () => (await fetch(`${router.metricsUrl}/readyz`)).status === 200);
+    await routerReady(router);
     nc = await connect({ servers: nats.url });
   });
   afterAll(async () => {
