@@ -62,6 +62,12 @@ export class RouterMetrics {
   readonly logFullWaits: Counter<never>;
   /** Events each processor still owes (appended, not yet finished with). */
   readonly processorLag: Gauge<'processor'>;
+  /** With a coordination entry: 1 while this replica holds the stream's lease. */
+  readonly coordinationLeasesHeld: Gauge<'stream'>;
+  /** Leases this replica acquired, released or lost, per stream. */
+  readonly coordinationLeaseTransitions: Counter<'stream' | 'event'>;
+  /** Failed calls to the coordination store, per operation. */
+  readonly coordinationStoreErrors: Counter<'operation'>;
 
   /** Last successful vCenter call per stream: `provider` and `stream` labels, and the time. */
   private lastSuccessMs = new Map<string, { provider: string; stream: string; ms: number }>();
@@ -218,6 +224,24 @@ export class RouterMetrics {
       name: METRIC_PREFIX + 'processor_lag_events',
       help: 'Events in the log the processor has not finished with yet',
       labelNames: ['processor'],
+      registers,
+    });
+    this.coordinationLeasesHeld = new Gauge({
+      name: METRIC_PREFIX + 'coordination_leases_held',
+      help: 'With a coordination entry: 1 while this replica holds the lease of the stream, else 0',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.coordinationLeaseTransitions = new Counter({
+      name: METRIC_PREFIX + 'coordination_lease_transitions_total',
+      help: 'Stream leases this replica acquired, released (handed over) or lost (not renewed in time, or taken)',
+      labelNames: ['stream', 'event'],
+      registers,
+    });
+    this.coordinationStoreErrors = new Counter({
+      name: METRIC_PREFIX + 'coordination_store_errors_total',
+      help: 'Calls to the coordination store (Kubernetes API, NATS KV) that failed',
+      labelNames: ['operation'],
       registers,
     });
     if (opts.defaultMetrics !== false) {
