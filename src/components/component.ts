@@ -11,6 +11,7 @@ import type { ConfigEntry } from '../config/types';
 import type { Logger } from '../log/logger';
 import type { RouterMetrics } from '../metrics/metrics';
 import type { RootCAs } from '../util/tls';
+import type { CheckpointStore } from '../stream/vcenter/checkpoint';
 
 /** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
 export type JsonSchema = Record<string, unknown>;
@@ -22,6 +23,8 @@ export interface ComponentContext {
   metrics: RouterMetrics;
   /** The operator's root CAs, read once at start: every TLS client trusts them (absent: the default CAs only). */
   rootCAs?: RootCAs;
+  /** A stream's checkpoint store when replicas share the streams (beside its lease); absent: files. */
+  checkpointStore?: CheckpointStore;
 }
 
 export interface ComponentDefinition<T> {

@@ -137,6 +137,11 @@ export class DeliveryRunner<T = unknown> {
    */
   async process(entry: LogEntry, done?: () => void): Promise<void> {
     const name = this.options.name;
+    if (entry.withheld) {
+      // Its stream's lease is no longer this replica's: another replica delivers it.
+      done?.();
+      return;
+    }
     if (this.stopping) {
       this.ctx.metrics.dropped.inc({ processor: name, reason: 'stopped' });
       entry.failed = true;
@@ -223,6 +228,13 @@ export class DeliveryRunner<T = unknown> {
         );
     }
     for (let attempt = 1; remaining.length > 0; attempt++) {
+      // A stream fenced while its events waited for a retry: they are not sent again from here.
+      const fenced = remaining.filter((d) => d.entry.withheld);
+      if (fenced.length > 0) {
+        for (const d of fenced) this.settle(d);
+        remaining = remaining.filter((d) => !d.entry.withheld);
+        if (remaining.length === 0) return;
+      }
       let outcomes: Outcome[];
       try {
         outcomes = await this.sink.send(remaining, this.abort.signal);

@@ -29,6 +29,11 @@ export interface LogEntry {
   readonly arrivedAt?: number;
   /** Set when a processor gave up on it (not delivered, not dead-lettered): checkpoints stop before it. */
   failed?: boolean;
+  /**
+   * Set when its stream was fenced (this replica lost or handed over the
+   * stream's lease): no processor sends it any more, and it acknowledges nothing.
+   */
+  withheld?: boolean;
 }
 
 /** The newest event of a stream that every processor has acknowledged. */
@@ -72,6 +77,8 @@ export class EventLog {
   private bytes = 0;
   private readonly consumers: ConsumerImpl[] = [];
   private appendWaiters: Array<() => void> = [];
+  /** Called after every trim (`drained` waits on it). */
+  private trimWaiters: Array<() => void> = [];
   private closed = false;
   /** Per stream: the newest entry every consumer finished with, before any failed one. */
   private readonly acked = new Map<string, Acknowledged>();
@@ -153,6 +160,7 @@ export class EventLog {
     for (let i = 0; i < drop; i++) {
       const e = this.entries[i];
       this.bytes -= e.json.length;
+      if (e.withheld) continue;
       if (e.failed) this.blocked.add(e.stream);
       else if (!this.blocked.has(e.stream))
         this.acked.set(e.stream, { key: e.key, time: e.event.time ?? '' });
@@ -161,6 +169,41 @@ export class EventLog {
     this.base = min;
     const waiters = this.appendWaiters.splice(0);
     for (const w of waiters) w();
+    for (const w of this.trimWaiters.splice(0)) w();
+  }
+
+  /**
+   * Fence a stream: what the log still holds of it is withheld from every
+   * processor (not sent, not acknowledged), and its acknowledged position is
+   * forgotten, so that the next run of the stream starts from its stored
+   * checkpoint alone.
+   */
+  withhold(stream: string): void {
+    for (const e of this.entries) if (e.stream === stream) e.withheld = true;
+    this.acked.delete(stream);
+    this.blocked.delete(stream);
+  }
+
+  /** Whether the log still holds an event of `stream` some processor has not finished with. */
+  holds(stream: string): boolean {
+    return this.entries.some((e) => e.stream === stream && !e.withheld);
+  }
+
+  /** Resolves true once every event of `stream` is finished with, false when `timeoutMs` passes first. */
+  async drained(stream: string, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.holds(stream)) {
+      const left = until - Date.now();
+      if (left <= 0 || this.closed) return !this.holds(stream);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.trimWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
   }
 
   /**

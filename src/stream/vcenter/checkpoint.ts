@@ -1,8 +1,9 @@
 /**
- * The checkpoint file of one vCenter stream: the newest event every processor
- * acknowledged, and whose vCenter it belongs to. Written atomically (temporary
- * file, fsync, rename), so that a crash leaves the old file or the new one,
- * never half of one.
+ * The checkpoint of one vCenter stream: the newest event every processor
+ * acknowledged, and whose vCenter it belongs to. It is kept in a file
+ * (written atomically: temporary file, fsync, rename, so that a crash leaves
+ * the old file or the new one, never half of one), or, when replicas share
+ * the streams, beside the stream's lease (`CheckpointStore`).
  */
 import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +29,24 @@ export function checkpointFile(dir: string, name: string): string {
 export type ReadResult =
   { status: 'ok'; checkpoint: Checkpoint } | { status: 'missing' } | { status: 'unusable'; reason: string };
 
+/** Where a stream keeps its checkpoint. */
+export interface CheckpointStore {
+  /** For log lines: the file, or the lease. */
+  readonly where: string;
+  read(): Promise<ReadResult>;
+  write(cp: Checkpoint): Promise<void>;
+}
+
+export class FileCheckpointStore implements CheckpointStore {
+  constructor(readonly where: string) {}
+  read(): Promise<ReadResult> {
+    return readCheckpoint(this.where);
+  }
+  write(cp: Checkpoint): Promise<void> {
+    return writeCheckpoint(this.where, cp);
+  }
+}
+
 export async function readCheckpoint(file: string): Promise<ReadResult> {
   let text: string;
   try {
@@ -37,6 +56,11 @@ export async function readCheckpoint(file: string): Promise<ReadResult> {
     if (code === 'ENOENT') return { status: 'missing' };
     return { status: 'unusable', reason: `cannot read it (${code ?? (err as Error).message})` };
   }
+  return parseCheckpoint(text);
+}
+
+/** A checkpoint from its JSON text, checked field by field (a tampered or foreign one is unusable). */
+export function parseCheckpoint(text: string): ReadResult {
   let v: Partial<Checkpoint>;
   try {
     v = JSON.parse(text) as Partial<Checkpoint>;

@@ -21,7 +21,7 @@ import { backoffMs, sleep } from '../../delivery/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stream } from '../stream';
-import { checkpointFile, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { checkpointFile, type CheckpointStore, FileCheckpointStore } from './checkpoint';
 import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { openTransport } from './negotiate';
@@ -86,7 +86,7 @@ export class VCenterStream implements Stream {
   private emptyReplyFault?: string;
   private stopping = false;
   /** With the `checkpoint` option: where, how often, how far back. */
-  private readonly checkpoint?: { file: string; intervalMs: number; windowMs: number };
+  private readonly checkpoint?: { store: CheckpointStore; intervalMs: number; windowMs: number };
   private acknowledged?: AcknowledgedSource;
   private checkpointTimer?: NodeJS.Timeout;
   private missedUpdatesLogged = false;
@@ -125,7 +125,8 @@ export class VCenterStream implements Stream {
     if (boolOption(entry, 'checkpoint', defaultBool(schema, 'checkpoint'))) {
       const dir = stringOption(entry, 'checkpoint_dir') ?? String(optionDefault(schema, 'checkpoint_dir'));
       this.checkpoint = {
-        file: checkpointFile(dir, this.name),
+        // Beside the stream's lease when replicas share the streams, else a file.
+        store: ctx.checkpointStore ?? new FileCheckpointStore(checkpointFile(dir, this.name)),
         intervalMs:
           numberOption(entry, 'checkpoint_interval', defaultNumber(schema, 'checkpoint_interval')) * 1000,
         windowMs: numberOption(entry, 'replay_window', defaultNumber(schema, 'replay_window')) * 1000,
@@ -170,19 +171,19 @@ export class VCenterStream implements Stream {
   private async startPosition(content: ServiceContent, now: string): Promise<Position> {
     const cp = this.checkpoint;
     if (!cp) return { time: now };
-    const read = await readCheckpoint(cp.file);
+    const read = await cp.store.read();
     if (read.status === 'missing') {
-      this.log.info('no checkpoint yet: starting at "now"', { checkpoint: cp.file });
+      this.log.info('no checkpoint yet: starting at "now"', { checkpoint: cp.store.where });
       return { time: now };
     }
     if (read.status === 'unusable') {
-      this.log.warn(`checkpoint ignored: ${read.reason}; starting at "now"`, { checkpoint: cp.file });
+      this.log.warn(`checkpoint ignored: ${read.reason}; starting at "now"`, { checkpoint: cp.store.where });
       return { time: now };
     }
     const c = read.checkpoint;
     if (c.source !== this.source || c.instanceUuid !== content.instanceUuid) {
       this.log.warn('checkpoint ignored: it belongs to another vCenter; starting at "now"', {
-        checkpoint: cp.file,
+        checkpoint: cp.store.where,
         checkpoint_source: c.source,
         checkpoint_instance_uuid: c.instanceUuid,
         instance_uuid: content.instanceUuid,
@@ -220,7 +221,7 @@ export class VCenterStream implements Stream {
       const id = `${at.key}@${at.time}`;
       if (id === this.lastWritten) return;
       try {
-        await writeCheckpoint(cp.file, {
+        await cp.store.write({
           version: 1,
           source: this.source,
           name: this.name,
@@ -231,7 +232,7 @@ export class VCenterStream implements Stream {
         });
         this.lastWritten = id;
       } catch (err) {
-        this.log.error('could not write the checkpoint', { checkpoint: cp.file, error: err as Error });
+        this.log.error('could not write the checkpoint', { checkpoint: cp.store.where, error: err as Error });
       }
     });
     return this.writing;
