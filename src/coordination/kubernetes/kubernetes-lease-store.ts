@@ -63,8 +63,11 @@ export class KubernetesLeaseStore implements LeaseStore {
   private readonly base: URL;
   private readonly token: BearerToken;
   private agent: http.Agent | undefined;
-  /** Labels and annotations others put on each Lease, by its resourceVersion, so an update keeps them. */
-  private readonly foreign = new Map<string, { version: string; metadata: ForeignMetadata }>();
+  /**
+   * The router's Leases as this store last read or wrote them, by object name:
+   * their version, and the labels and annotations others added (an update keeps them).
+   */
+  private readonly ours = new Map<string, { version: string; kept: ForeignMetadata }>();
 
   constructor(private readonly opts: KubernetesLeaseStoreOptions) {
     this.api = `Kubernetes API ${withoutCredentials(opts.address)}`;
@@ -120,14 +123,18 @@ export class KubernetesLeaseStore implements LeaseStore {
 
   async update(name: string, record: LeaseRecord, version: string): Promise<StoredLease> {
     const objectName = leaseObjectName(name);
-    const seen = this.foreign.get(objectName);
-    const object = toLeaseObject(
-      objectName,
-      name,
-      this.opts.namespace,
-      record,
-      seen?.version === version ? seen.metadata : undefined,
-    );
+    // A PUT cannot be made conditional on the label: a version this store has
+    // not read as one of the router's Leases is read first, so that another
+    // program's Lease is never overwritten.
+    if (this.ours.get(objectName)?.version !== version) {
+      const current = await this.get(name);
+      if (current?.version !== version)
+        throw new LeaseConflictError(
+          `lease ${name}: Lease ${this.where(objectName)} is ${current ? `at version ${current.version}` : 'gone'}, not ${version}`,
+        );
+    }
+    const seen = this.ours.get(objectName);
+    const object = toLeaseObject(objectName, name, this.opts.namespace, record, seen?.kept);
     // Always conditional: an update without a resourceVersion would overwrite whatever is there.
     object.metadata.resourceVersion = version;
     const reply = await this.call('PUT', this.leasePath(objectName), 'update', name, object);
@@ -147,7 +154,7 @@ export class KubernetesLeaseStore implements LeaseStore {
     this.agent?.destroy();
     this.agent = undefined;
     this.token.close();
-    this.foreign.clear();
+    this.ours.clear();
   }
 
   private makeAgent(): http.Agent {
@@ -201,7 +208,7 @@ export class KubernetesLeaseStore implements LeaseStore {
         `${this.api} answered lease ${name} with something that is not a Lease: ${quotePeer(reply.body)}`,
       );
     const { stored, foreign } = fromLeaseObject(object, name, this.where(object.metadata.name));
-    this.foreign.set(object.metadata.name, { version: stored.version, metadata: foreign });
+    this.ours.set(object.metadata.name, { version: stored.version, kept: foreign });
     return stored;
   }
 
