@@ -157,6 +157,15 @@ describe('Kubernetes lease store', () => {
     expect((await store.get('s1'))?.record.data).toEqual({ checkpoint: 'c' });
   });
 
+  test('a store closed and opened again still sends its token', async () => {
+    const store = storeOf();
+    await store.open();
+    await store.create('s1', record('a'));
+    await store.close();
+    await store.open();
+    expect((await store.get('s1'))?.record.holderIdentity).toBe('a');
+  });
+
   test('a wrong token is a permanent error saying the token was rejected, without the token', async () => {
     const wrong = 'wrong-token-d41d8cd9';
     const err = await failure(storeOf({ token: wrong }).open());

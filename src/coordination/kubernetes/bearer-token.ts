@@ -17,9 +17,7 @@ export class BearerToken {
   private mtimeMs = -1;
   private release: () => void = () => undefined;
 
-  constructor(private readonly source: TokenSource) {
-    if (source && 'token' in source) this.set(source.token);
-  }
+  constructor(private readonly source: TokenSource) {}
 
   /** Where the token comes from, for messages (never its value). */
   get origin(): string {
@@ -35,7 +33,8 @@ export class BearerToken {
 
   /** The token to send now: the file is read again when it changed since the last read. */
   async current(): Promise<string | undefined> {
-    if (this.source && 'tokenFile' in this.source) {
+    if (this.source && 'token' in this.source) this.set(this.source.token);
+    else if (this.source && 'tokenFile' in this.source) {
       const mtimeMs = await this.fileMtime(this.source.tokenFile);
       if (mtimeMs !== this.mtimeMs || this.value === undefined)
         await this.readFile(this.source.tokenFile, mtimeMs);
@@ -51,7 +50,7 @@ export class BearerToken {
     return this.value !== before;
   }
 
-  /** Stop treating the token as a secret in use (the store is closed). */
+  /** Stop treating the token as a secret in use (the store is closed; opening it again holds it again). */
   close(): void {
     this.release();
     this.release = () => undefined;
