@@ -27,13 +27,12 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { ComponentContext } from '../../components/component';
 import { optionDefault } from '../../config/schema-parts';
 import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import { quotePeer, type Logger } from '../../log/logger';
-import { trustOptions } from '../../util/tls';
+import { connectNats, serverList, natsAuth, type NatsConnectionSettings } from '../../util/nats-connection';
 import { natsJetStreamProcessor } from './definition';
 import { filterCovers, natsSubject } from './subject';
 
@@ -44,14 +43,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 function defaultOf(option: string): unknown {
   return optionDefault(natsJetStreamProcessor.schema, option);
-}
-
-/** The server URLs of `address`, trimmed. */
-export function serverList(address: string): string[] {
-  return address
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }
 
 interface Publication {
@@ -72,7 +63,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   readonly timeoutMs: number;
 
   private readonly log: Logger;
-  private readonly connectOptions: NodeConnectionOptions;
+  private readonly connectSettings: NatsConnectionSettings;
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private connected = false;
@@ -98,35 +89,18 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
     this.timeoutMs = Math.max(1, numberOption(entry, 'timeout', Number(defaultOf('timeout')))) * 1000;
     this.log = ctx.logger.child({ component: 'processor', provider: 'nats_jetstream' });
 
-    const insecure = boolOption(entry, 'insecure', Boolean(defaultOf('insecure')));
-    const caFile = stringOption(entry, 'ca_file');
-    // ca_file is this processor's own CA (it replaces the others, as the NATS client reads it);
-    // otherwise the operator's root CAs, besides the default ones, for tls:// servers only (TLS
-    // options make the client refuse a server without TLS).
-    const tlsServers = this.servers.some((s) => s.startsWith('tls://'));
-    const ca = caFile || !tlsServers ? {} : trustOptions(ctx.rootCAs);
-    const tls =
-      insecure || caFile || ca.ca
-        ? // The node transport hands these to tls.connect (rejectUnauthorized included).
-          ({
-            ...(caFile ? { caFile } : ca),
-            ...(insecure ? { rejectUnauthorized: false } : {}),
-          } as NonNullable<NodeConnectionOptions['tls']>)
-        : undefined;
-    const secret = entry.auth?.secret ?? {};
-    this.connectOptions = {
+    this.connectSettings = {
       servers: this.servers,
-      name: 'vmware-event-router',
-      ...(entry.auth?.method === 'basic_auth' ? { user: secret.username, pass: secret.password } : {}),
-      ...(entry.auth?.method === 'token' ? { token: secret.token } : {}),
-      ...(tls ? { tls } : {}),
-      timeout: CONNECT_TIMEOUT_MS,
-      // Reconnect forever: the runner's retries and the log's back-pressure hold events meanwhile.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 1000,
+      auth: natsAuth(entry.auth?.method, entry.auth?.secret),
+      tls: {
+        insecure: boolOption(entry, 'insecure', Boolean(defaultOf('insecure'))),
+        caFile: stringOption(entry, 'ca_file'),
+        rootCAs: ctx.rootCAs,
+      },
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
       // Publishes made while reconnecting are buffered (up to 8 MiB) and sent once reconnected; if
       // their PubAck comes too late the runner re-sends, and the stream drops the duplicate.
-      reconnectBufSize: 8 * 1024 * 1024,
+      reconnectBufferBytes: 8 * 1024 * 1024,
     };
   }
 
@@ -143,14 +117,9 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
     });
     let nc: NatsConnection;
     try {
-      nc = await connect(this.connectOptions);
+      nc = await connectNats(this.connectSettings);
     } catch (err) {
-      throw new Error(
-        `nats_jetstream processor: could not connect to the NATS servers ${this.where}: ${quotePeer(
-          (err as Error).message,
-        )} (check address, auth and TLS options)`,
-        { cause: err },
-      );
+      throw new Error(`nats_jetstream processor: ${(err as Error).message}`, { cause: err });
     }
     this.nc = nc;
     this.connected = true;
