@@ -7,12 +7,22 @@ import type { ComponentDefinition, JsonSchema } from './components/component';
 import { loadConfigWith, parseConfigWith, validateConfigWith } from './config/load';
 import { type AnyDefinition, buildConfigSchema } from './config/schema';
 import type { ConfigEntry, RouterConfig } from './config/types';
+import { kubernetesCoordination } from './coordination/kubernetes/definition';
+import { natsCoordination } from './coordination/nats/definition';
 import { eventLogDefinition } from './eventlog/definition';
 import { internalMetrics } from './metrics/definition';
 import { processors } from './processor/registry';
 import { streams } from './stream/registry';
 
-export const components: AnyDefinition[] = [...streams, ...processors, internalMetrics, eventLogDefinition];
+export const coordinations = [kubernetesCoordination, natsCoordination];
+
+export const components: AnyDefinition[] = [
+  ...streams,
+  ...processors,
+  internalMetrics,
+  eventLogDefinition,
+  ...coordinations,
+];
 
 /** The registered definition for an entry's provider. */
 export function definitionFor<T>(list: ComponentDefinition<T>[], entry: ConfigEntry): ComponentDefinition<T> {

@@ -22,6 +22,9 @@ import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
 import { streams } from './stream/registry';
 import { rootCAsOf } from './util/tls';
+import { coordinations } from './catalogue';
+import { Coordinator } from './coordination/coordinator';
+import { LeasedStream } from './coordination/leased-stream';
 
 export interface RouterOptions {
   logger: Logger;
@@ -42,6 +45,8 @@ export class Router {
     readonly metricsServer: MetricsServer,
     readonly metrics: RouterMetrics,
     private readonly logger: Logger,
+    /** With a coordination entry: the stream leases this replica takes part in. */
+    readonly coordinator?: Coordinator,
   ) {}
 
   /** The first stream (configs of the original have one). */
@@ -63,13 +68,38 @@ export class Router {
       config.router ?? { type: 'router', provider: 'event_log' },
       ctx,
     );
+    const coordination = config.coordination
+      ? await definitionFor(coordinations, config.coordination).create(config.coordination, ctx)
+      : undefined;
+    let coordinator: Coordinator | undefined;
+    const leased = new Map<string, LeasedStream>();
     const ss: Stream[] = [];
-    for (const entry of config.streams) ss.push(await definitionFor(streams, entry).create(entry, ctx));
+    for (const entry of config.streams) {
+      const def = definitionFor(streams, entry);
+      if (coordination && def.leased) {
+        const s = new LeasedStream(entry, def, ctx, () => coordinator!, log);
+        leased.set(s.name, s);
+        ss.push(s);
+      } else ss.push(await def.create(entry, ctx));
+    }
+    if (coordination)
+      coordinator = new Coordinator(
+        coordination.store,
+        [...leased.keys()],
+        coordination.options,
+        {
+          acquired: (name, checkpoint) => leased.get(name)!.acquired(checkpoint),
+          lost: (name) => leased.get(name)!.lost(),
+          handover: (name) => leased.get(name)!.handover(),
+        },
+        opts.logger,
+        metrics,
+      );
     const ps: DeliveryRunner[] = [];
     for (const entry of config.processors)
       ps.push(await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx));
     const server = await internalMetrics.create(config.metrics, ctx);
-    return new Router(config, ss, ps, log, server, metrics, opts.logger);
+    return new Router(config, ss, ps, log, server, metrics, opts.logger, coordinator);
   }
 
   /**
@@ -109,6 +139,8 @@ export class Router {
     );
     // One stream's fatal start error (a wrong password) stops the router; the others end with stop().
     this.done = Promise.all(runs).then(() => undefined);
+    // Leased streams start as their leases are acquired.
+    this.coordinator?.start();
   }
 
   /** Log gauges, and one line when the streams start or stop waiting for a full log. */
@@ -179,6 +211,7 @@ export class Router {
     this.stopped = true;
     const until = Date.now() + deadlineMs;
     if (!opts.quiet) this.logger.info('shutting down');
+    this.coordinator?.leave();
     clearInterval(this.logTimer);
     this.log.close();
     const streamsStopped = Promise.all(this.streams.map((s) => s.stop()));
@@ -186,6 +219,8 @@ export class Router {
     await streamsStopped;
     // What the processors acknowledged up to the end (checkpointing streams only).
     await Promise.all(this.streams.map((s) => s.saveCheckpoint?.()));
+    // Released only now, after the final checkpoints: the next holder resumes exactly there.
+    await this.coordinator?.stop();
     await this.metricsServer.stop();
     if (!opts.quiet) this.logger.info('stopped');
   }

@@ -16,7 +16,7 @@ import type { CheckpointStore } from '../stream/vcenter/checkpoint';
 /** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
 export type JsonSchema = Record<string, unknown>;
 
-export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router';
+export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router' | 'coordination';
 
 export interface ComponentContext {
   logger: Logger;
@@ -36,4 +36,14 @@ export interface ComponentDefinition<T> {
   schema: JsonSchema;
   /** Builds the component; implementations are imported lazily so that unused sinks cost no memory. */
   create(entry: ConfigEntry, ctx: ComponentContext): Promise<T>;
+  /**
+   * Problems of a valid-looking entry that JSON Schema cannot express (one
+   * option bounded by another), each `[path below the entry, message]`.
+   */
+  problems?(entry: ConfigEntry): Array<[string, string]>;
+  /**
+   * A stream that reads from its source (rather than being pushed to): when
+   * replicas share the streams, one replica at a time follows it, under its lease.
+   */
+  leased?: boolean;
 }

@@ -105,7 +105,7 @@ function validatorFor(components: AnyDefinition[]): Validator {
     errors: true,
     validate: function check(this: unknown, _schema: boolean, data: unknown) {
       if (!Array.isArray(data)) return true;
-      const problems = nameProblems(data);
+      const problems = nameProblems(data, components);
       (check as unknown as { errors: KeywordError[] }).errors = problems.map((p) => ({
         keyword: 'componentNames',
         instancePath: p.path,
@@ -384,13 +384,14 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
     if (problems.length) throw new ConfigError(file, problems);
     entries = data as ConfigEntry[];
   }
-  const all = (kind: 'stream' | 'processor' | 'metrics' | 'router'): ConfigEntry[] =>
+  const all = (kind: 'stream' | 'processor' | 'metrics' | 'router' | 'coordination'): ConfigEntry[] =>
     entries.filter((e) => kindOf(e) === kind);
   return {
     streams: all('stream'),
     processors: all('processor'),
     metrics: all('metrics')[0],
     router: all('router')[0],
+    coordination: all('coordination')[0],
   };
 }
 

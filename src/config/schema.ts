@@ -6,6 +6,7 @@
  * editors), and a test keeps it current.
  */
 import type { ComponentDefinition, ComponentKind, JsonSchema } from '../components/component';
+import type { ConfigEntry } from './types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDefinition = ComponentDefinition<any>;
@@ -16,6 +17,7 @@ export const KIND_TYPES: Record<ComponentKind, string[]> = {
   processor: ['processor'],
   metrics: ['metrics', 'internal'],
   router: ['router'],
+  coordination: ['coordination'],
 };
 
 /** Which kind an entry is, by its `type` (and `provider` for the ambiguous metrics spelling). */
@@ -66,10 +68,10 @@ export function buildConfigSchema(components: AnyDefinition[]): JsonSchema {
     $id: 'https://github.com/vmware-event-router/config.schema.json',
     title: 'vmware-event-router configuration',
     description:
-      'A JSON array with one or more stream entries, one or more processor entries, exactly one metrics entry and at most one router entry. Boolean options accept "true"/"false" strings (as the original router) or JSON booleans.',
+      'A JSON array with one or more stream entries, one or more processor entries, exactly one metrics entry, at most one router entry and at most one coordination entry. Boolean options accept "true"/"false" strings (as the original router) or JSON booleans.',
     type: 'array',
     items: item,
-    allOf: [count('stream', 1), count('processor', 1), count('metrics', 1, 1)],
+    allOf: [count('stream', 1), count('processor', 1), count('metrics', 1, 1), count('coordination', 0, 1)],
     // Names: required when there are several streams or two processors share a provider; unique.
     componentNames: true,
     $defs,
@@ -87,8 +89,9 @@ export interface NameProblem {
  * a name each; two processors of one provider need a name each; no two
  * streams (or two processors) share a name.
  */
-export function nameProblems(entries: unknown[]): NameProblem[] {
+export function nameProblems(entries: unknown[], components: AnyDefinition[] = []): NameProblem[] {
   const problems: NameProblem[] = [];
+  const coordinated = entries.some((e) => e && typeof e === 'object' && kindOf(e) === 'coordination');
   for (const kind of ['stream', 'processor'] as const) {
     const list = entries
       .map((e, i) => ({ e: e as { type?: unknown; provider?: unknown; name?: unknown }, i }))
@@ -98,7 +101,13 @@ export function nameProblems(entries: unknown[]): NameProblem[] {
       const name = typeof e.name === 'string' ? e.name : undefined;
       const sameProvider = list.filter(({ e: o }) => o.provider === e.provider).length;
       if (name === undefined) {
-        if (kind === 'stream' && list.length > 1)
+        if (kind === 'stream' && coordinated)
+          problems.push({
+            path: `/${i}`,
+            message:
+              'missing required key "name" (with a coordination entry every stream needs a name: its lease is named after it)',
+          });
+        else if (kind === 'stream' && list.length > 1)
           problems.push({
             path: `/${i}`,
             message: `missing required key "name" (the config has ${list.length} streams: each needs a unique name)`,
@@ -120,6 +129,15 @@ export function nameProblems(entries: unknown[]): NameProblem[] {
     }
   }
   problems.push(...streamOptionProblems(entries));
+  entries.forEach((e, i) => {
+    if (!e || typeof e !== 'object') return;
+    const entry = e as ConfigEntry;
+    const def = components.find(
+      (c) => KIND_TYPES[c.kind].includes(String(entry.type)) && c.provider === entry.provider,
+    );
+    for (const [path, message] of def?.problems?.(entry) ?? [])
+      problems.push({ path: `/${i}${path}`, message });
+  });
   return problems;
 }
 

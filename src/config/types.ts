@@ -28,6 +28,8 @@ export interface RouterConfig {
   metrics: ConfigEntry;
   /** The optional event log limits. */
   router?: ConfigEntry;
+  /** Several replicas share the streams through leases in this store (Kubernetes or NATS). */
+  coordination?: ConfigEntry;
 }
 
 /** The name of a stream or processor: its `name`, else its provider. */
@@ -62,5 +64,6 @@ export function stringOption(entry: ConfigEntry, name: string): string | undefin
  * keys, tokens); user names and key ids stay readable in logs.
  */
 export function isSecretKey(key: string): boolean {
-  return /password|secret|token/i.test(key);
+  // A file that holds a secret (token_file) is a path, not a secret.
+  return /password|secret|token/i.test(key) && !/_file$/i.test(key);
 }

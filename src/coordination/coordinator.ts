@@ -86,6 +86,8 @@ export class Coordinator {
   private fenceTimer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
   private stopped = false;
+  /** The router is stopping: hold what is held until `stop`, take nothing new. */
+  private leaving = false;
   private lastStoreSuccess = 0;
   private storeFailing = false;
 
@@ -142,6 +144,7 @@ export class Coordinator {
         if (!opened) {
           await this.store.open();
           opened = true;
+          if (this.store.caveat) this.log.warn(this.store.caveat);
         }
         await this.tick();
       } catch (err) {
@@ -178,6 +181,7 @@ export class Coordinator {
         views.push({ stream: l.stream, holder });
       }
     }
+    if (this.leaving) return;
     const plan = balance(this.options.identity, this.replicas.live(now), views);
     for (const stream of plan.release) {
       const l = this.leases.get(stream)!;
@@ -430,6 +434,11 @@ export class Coordinator {
       else this.log.warn(line);
     }
     this.storeFailing = true;
+  }
+
+  /** The router is stopping: renew what is held (its checkpoints are still to be written), take nothing new. */
+  leave(): void {
+    this.leaving = true;
   }
 
   /**

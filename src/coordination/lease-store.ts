@@ -79,6 +79,8 @@ export interface LeaseStore {
   readonly description: string;
   /** Connect (and create what is missing, such as the NATS bucket); rejects with LeaseStoreError. */
   open(): Promise<void>;
+  /** Set after `open` when the backend does not keep the compare-and-swap's promise in full (logged once). */
+  readonly caveat?: string;
   /** The lease, or undefined when there is none by that name. */
   get(name: string): Promise<StoredLease | undefined>;
   /** Create a lease that does not exist yet; LeaseConflictError when it does. */

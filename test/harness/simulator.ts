@@ -424,6 +424,8 @@ export async function burst(
   cls: string,
   count: number,
   concurrency = 4,
+  /** Events per second (a steady load); absent: as fast as possible. */
+  rate?: number,
 ): Promise<BurstResult> {
   const out = await runVctool(sim, [
     'burst',
@@ -433,6 +435,7 @@ export async function burst(
     String(count),
     '-concurrency',
     String(concurrency),
+    ...(rate ? ['-rate', String(rate)] : []),
   ]);
   return JSON.parse(out) as BurstResult;
 }

@@ -100,8 +100,7 @@ export function leaseStoreContract(setup: ContractSetup): void {
       ['a', 'b', 'c', 'd'].map((h) => store.create('race', record(h))),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results)
-      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LeaseConflictError);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LeaseConflictError);
   });
 
   test('concurrent updates from one version: exactly one wins', async () => {

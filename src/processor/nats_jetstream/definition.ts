@@ -5,15 +5,10 @@ import {
   deliveryOptions,
   entrySchema,
   intOption,
-  PORT_PATTERN,
   stringOption,
 } from '../../config/schema-parts';
 import type { Sink } from '../../delivery/sink';
-
-/** A host as HOST_PATTERN, but without commas (they separate the URLs). */
-const NATS_HOST = '(?:\\[[0-9a-fA-F:.]+\\]|[^\\s/?#:@\\[\\],]+)';
-/** One server URL: `nats://` or `tls://`, a host, an optional port; no credentials (they go in `auth`). */
-const SERVER_URL = `(?:nats|tls)://${NATS_HOST}(?::${PORT_PATTERN})?/?`;
+import { NATS_ADDRESS_PATTERN } from '../../util/nats-address';
 
 /** A subject of plain tokens: no wildcards, no whitespace, no empty token. */
 export const SUBJECT_PREFIX_PATTERN = '^[^\\s.*>]+(?:\\.[^\\s.*>]+)*$';
@@ -33,7 +28,7 @@ export const natsJetStreamProcessor: ComponentDefinition<Sink> = {
         type: 'string',
         description:
           'NATS server URL(s), comma-separated, e.g. nats://nats-0.nats:4222,nats://nats-1.nats:4222 (tls:// for TLS)',
-        pattern: `^${SERVER_URL}(?:\\s*,\\s*${SERVER_URL})*$`,
+        pattern: NATS_ADDRESS_PATTERN,
       },
     },
     auth: {

@@ -15,6 +15,7 @@ export const vcenterStream: ComponentDefinition<Stream> = {
   kind: 'stream',
   provider: 'vmware_vcenter',
   description: 'VMware vCenter Server (or ESXi) event stream over the vSphere SOAP or VI/JSON API',
+  leased: true,
   schema: entrySchema({
     type: 'stream',
     provider: 'vmware_vcenter',

@@ -376,6 +376,7 @@ func cmdBurst(ctx context.Context, args []string) error {
 	count := fs.Int("count", 100, "number of events")
 	concurrency := fs.Int("concurrency", 4, "concurrent PostEvent calls")
 	vmName := fs.String("vm", "", "VM whose entity args are used (default: first VM)")
+	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
 	_ = fs.Parse(args)
 
 	if _, err := newEvent(*class); err != nil {
@@ -408,6 +409,10 @@ func cmdBurst(ctx context.Context, args []string) error {
 				i := atomic.AddInt64(&next, 1)
 				if i > int64(*count) {
 					return
+				}
+				if *rate > 0 {
+					// Event i is due at start + (i-1)/rate: a steady load, not a burst.
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i-1) / *rate * float64(time.Second)))))
 				}
 				ev, _ := newEvent(*class)
 				fillEntities(ev.GetEvent(), ents)
