@@ -40,6 +40,7 @@ fi
 
 # The NATS JetStream tests start Debian's nats-server (not fatal here: those tests say what is missing).
 bash "$ROOT/scripts/install-nats-server.sh" || log "nats-server missing: the NATS JetStream tests will fail"
+bash "$ROOT/scripts/install-prometheus.sh" || log "prometheus missing: the monitoring tests will fail"
 
 mkdir -p "$BIN"
 

@@ -10,6 +10,8 @@ import { Command, Option } from 'commander';
 import { createLogger, type LogLevel } from '../log/logger';
 import type { Router } from '../router';
 import { argvProblem, normalizeArgv } from './argv';
+import { componentsHelp } from './components-help';
+import { nodeVersionProblem, supportedNodeRange } from './node-version';
 import { buildInfo } from './version';
 
 export const DEFAULT_CONFIG = '/etc/vmware-event-router/config';
@@ -123,7 +125,7 @@ export function buildProgram(): Command {
   const { version, commit } = buildInfo();
   const program = new Command('vmware-event-router');
   program
-    .description('Routes VMware vCenter events as CloudEvents to OpenFaaS, AWS EventBridge or stdout')
+    .description('Routes VMware vCenter events as CloudEvents to the processors listed below')
     .addOption(
       new Option(
         '--config <path>',
@@ -143,7 +145,7 @@ export function buildProgram(): Command {
     .configureHelp({ optionTerm: (option) => option.flags.replace(/(^|, )--/g, '$1-') })
     .addHelpText(
       'after',
-      `\nLong flags take one dash as in the original router (-config FILE) or two (--config FILE).\n\ncommit: ${commit}\nversion: ${version}`,
+      `\n${componentsHelp()}\n\nLong flags take one dash as in the original router (-config FILE) or two (--config FILE).\n\ncommit: ${commit}\nversion: ${version}`,
     )
     .action(async (opts: { config: string; verbose?: boolean; logLevel: LogLevel; logJson?: boolean }) => {
       await runRouter(opts);
@@ -205,6 +207,8 @@ function setMemoryFlags(): void {
 }
 
 if (require.main === module) {
+  const unsupported = nodeVersionProblem(process.versions.node, supportedNodeRange());
+  if (unsupported) fail(`vmware-event-router: ${unsupported}`);
   // Signal handlers first of all (see onStopSignal).
   process.on('SIGINT', () => onStopSignal('SIGINT'));
   process.on('SIGTERM', () => onStopSignal('SIGTERM'));
