@@ -24,17 +24,15 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: [`${UNIT_DIR}**/*.test.ts`],
-      testTimeout: 10_000,
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', UNIT_DIR],
-      // A simulator, a router and a peer start within seconds on an idle
-      // machine; the margin is for a shared CI runner. Files that run longer
-      // scenarios (bursts, clusters, every event class) set their own.
-      testTimeout: 180_000,
+      setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/setup/integration-timeout.ts'],
     },
   ],
+  // The unit tests' limit; the integration project sets its own (test/setup/integration-timeout.ts).
+  testTimeout: 10_000,
 };
