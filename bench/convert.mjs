@@ -21,6 +21,7 @@ const { convertEvent } = dist('src/stream/vcenter/vim25/convert.js');
 const { toCloudEvent, cloudEventJson } = dist('src/events/cloudevent.js');
 
 const { convertJsonEvent, parseViJson } = dist('src/stream/vcenter/vim25/convert-json.js');
+const { ascending, quantile } = dist('bench/report.js');
 
 const argv = process.argv.slice(2);
 const vijsonAt = argv.indexOf('--vijson');
@@ -149,9 +150,9 @@ for (let r = 0; r < ROUNDS; r++) {
 const results = {};
 const best = {};
 for (const [k, v] of Object.entries(rounds)) {
-  v.sort((a, b) => a - b);
-  results[k] = Math.round(v[Math.floor(v.length / 2)]);
-  best[k] = Math.round(v[v.length - 1]);
+  const sorted = ascending(v);
+  results[k] = Math.round(quantile(sorted, 0.5));
+  best[k] = Math.round(sorted[sorted.length - 1]);
 }
 const loadavg = (await import('node:os')).loadavg()[0];
 process.stdout.write(

@@ -1,101 +1,218 @@
-// Shared pieces of the standalone bench scripts (stalled.mjs, sinks.mjs): child
-// processes that die with the script, the simulator, vctool, the router.
-import { spawn } from 'node:child_process';
+// The one helper library of the bench scripts (run.mjs and its phases,
+// sinks.mjs, stalled.mjs): child processes that die with the script, the
+// simulator, vctool, the router, /proc sampling. The figures and the report
+// are bench/report.ts, loaded compiled from dist/ (scripts/bench.sh builds it).
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = path.join(ROOT, 'test', 'harness', 'bin');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 23)}]`, ...a);
 
-const children = [];
+/** A compiled module of this repository (dist/), with the command that builds it when missing. */
+export function distModule(rel) {
+  const file = path.join(ROOT, 'dist', rel);
+  if (!fs.existsSync(file)) throw new Error(`${file} missing: run npm run build`);
+  return createRequire(import.meta.url)(file);
+}
+
+/** bench/report.ts: quantiles, the latency analysis, the tables, the docs text. */
+export const report = distModule('bench/report.js');
+
+/** The scratch directory of this script run; removed at exit. */
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ver-bench-'));
 
+// ------------------------------------------------------------------ children
+
+const children = new Set();
+
+/**
+ * A child process that is killed when the script ends. Its output is kept
+ * (the last MiB of each stream) as `outText` / `errText`.
+ */
 export function start(cmd, args, opts = {}) {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-  children.push(child);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.stdin.on('error', () => undefined);
+  child.errText = '';
+  child.outText = '';
+  child.stderr.on('data', (d) => {
+    child.errText += d.toString();
+    if (child.errText.length > 1 << 20) child.errText = child.errText.slice(-(1 << 19));
+  });
+  child.stdout.on('data', (d) => {
+    child.outText += d.toString();
+    if (child.outText.length > 1 << 20) child.outText = child.outText.slice(-(1 << 19));
+  });
   return child;
 }
 
-/** Kill every child and remove the scratch directory. */
-export function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
+/** Resolves with the exit code once the child has exited. */
+export function exited(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+export async function stopChild(child, graceMs = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const code = await exited(child);
+  clearTimeout(t);
+  child.stdin.destroy();
+  return code;
+}
+
+/** Stops every child still running (SIGTERM, then SIGKILL) and removes the scratch directory. */
+export async function cleanup(graceMs = 3000) {
+  for (const c of [...children]) await stopChild(c, graceMs);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-/** The first stdout line that is JSON and satisfies `ok`. */
-export function firstJson(child, ok) {
+// Whatever way the script ends, no child outlives it.
+process.once('exit', () => {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Resolves with the first stdout line that is JSON and that `pred` accepts. */
+export function waitLine(child, pred, what, timeoutMs = 30_000) {
   return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout });
-    rl.on('line', (line) => {
-      try {
-        const v = JSON.parse(line);
-        if (ok(v)) resolve(v);
-      } catch {
-        // not JSON
+    const check = () => {
+      for (const line of child.outText.split('\n')) {
+        if (!line.trim().startsWith('{')) continue;
+        try {
+          const v = JSON.parse(line);
+          if (pred(v)) return done(null, v);
+        } catch {
+          /* partial line */
+        }
       }
-    });
-    child.on('exit', (code) => reject(new Error(`${child.spawnfile} exited with ${code}`)));
+    };
+    const onExit = (code) => done(new Error(`${what}: exited with ${code}: ${child.errText.slice(-2000)}`));
+    const timer = setTimeout(
+      () => done(new Error(`${what}: timed out; stderr: ${child.errText.slice(-2000)}`)),
+      timeoutMs,
+    );
+    let finished = false;
+    function done(err, v) {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(v);
+    }
+    child.stdout.on('data', check);
+    child.once('exit', onExit);
+    check();
   });
 }
 
-/** The harness simulator (`variant`: '' or '-tick20ms'); resolves with its SDK URL. */
-export async function startSimulator(variant = '') {
-  const simTmp = fs.mkdtempSync(path.join(tmp, 'vcsim-'));
-  const sim = start(path.join(BIN, `vcsim${variant}`), ['-listen', '127.0.0.1:0', '-exit-on-stdin-eof'], {
-    env: { ...process.env, TMPDIR: simTmp },
-  });
-  return (await firstJson(sim, (v) => typeof v.url === 'string')).url;
+export async function waitFor(what, cond, timeoutMs = 30_000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
 }
 
-export function vctool(simUrl, args) {
-  return new Promise((resolve, reject) => {
-    const c = start(path.join(BIN, 'vctool'), [
-      '-url',
-      simUrl,
+// ------------------------------------------------------------------ simulator, vctool, peers
+
+/**
+ * A harness simulator (`bin`: vcsim, or the vcsim-tick20ms test variant) on a
+ * free port, user/pass, sessions never idle out. Resolves with
+ * {child, url, sessionFile}: vctool calls share one login through the file.
+ */
+export async function startSimulator(bin = 'vcsim') {
+  const dir = fs.mkdtempSync(path.join(tmp, `${bin}-`));
+  const child = start(
+    path.join(BIN, bin),
+    [
+      '-listen',
+      '127.0.0.1:0',
       '-username',
       'user',
       '-password',
       'pass',
-      ...args,
-    ]);
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`vctool ${args[0]} exited ${code}`)),
-    );
+      '-session-idle-timeout',
+      '0',
+      '-exit-on-stdin-eof',
+    ],
+    { env: { ...process.env, TMPDIR: dir } },
+  );
+  const { url } = await waitLine(child, (v) => typeof v.url === 'string', bin);
+  return { child, url, sessionFile: path.join(dir, 'vctool-session') };
+}
+
+/** The arguments that point vctool at a simulator, in its session. */
+export const vctoolTarget = (sim) => [
+  '-url',
+  sim.url,
+  '-username',
+  'user',
+  '-password',
+  'pass',
+  '-session-file',
+  sim.sessionFile,
+];
+
+/** Runs vctool against `sim` with `input` on stdin; resolves with its stdout. */
+export function vctool(sim, args, input = '', timeoutMs = 180_000) {
+  return new Promise((resolve, reject) => {
+    const c = start(path.join(BIN, 'vctool'), [...vctoolTarget(sim), ...args]);
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('exit', (code) => {
+      clearTimeout(t);
+      if (code === 0) resolve(c.outText);
+      else reject(new Error(`vctool ${args[0]} failed (${code}): ${c.errText.trim()}`));
+    });
+    c.stdin.end(input);
   });
 }
 
-/** The compiled router on `entries`; resolves once /readyz answers 200. */
-export async function startRouter(entries) {
-  const file = path.join(fs.mkdtempSync(path.join(tmp, 'cfg-')), 'config.json');
-  fs.writeFileSync(file, JSON.stringify(entries));
-  const proc = start(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-config', file]);
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  let metricsUrl;
-  for (let i = 0; i < 300 && !metricsUrl; i++) {
-    const m = /metrics server listening address=[^\s]*:(\d+)/.exec(stderr);
-    if (m) metricsUrl = `http://127.0.0.1:${m[1]}`;
-    else await sleep(100);
-  }
-  if (!metricsUrl) throw new Error(`the router did not start: ${stderr}`);
-  for (let i = 0; i < 300; i++) {
-    const r = await fetch(`${metricsUrl}/readyz`).catch(() => undefined);
-    if (r?.ok) break;
-    await sleep(100);
-  }
-  return { proc, metricsUrl, stderr: () => stderr };
+/** vctool's last output line (its JSON result). */
+export const lastJson = (text) => JSON.parse(text.trim().split('\n').pop());
+
+/** bench/peer.mjs, a recording OpenFaaS gateway whose function router-bench has the topic `topic`. */
+export async function startPeer(topic, credentials = { username: 'admin', password: 'bench-pw' }) {
+  const child = start(process.execPath, [
+    path.join(ROOT, 'bench', 'peer.mjs'),
+    '--topic',
+    topic,
+    '--username',
+    credentials.username,
+    '--password',
+    credentials.password,
+  ]);
+  const { url } = await waitLine(child, (v) => typeof v.url === 'string', 'peer');
+  return { child, url, auth: { method: 'basic_auth', secret: { ...credentials } } };
 }
 
-export const vcenterEntry = (simUrl) => ({
+// ------------------------------------------------------------------ the router
+
+export const vcenterEntry = (simUrl, options = {}) => ({
   type: 'stream',
   provider: 'vmware_vcenter',
   address: simUrl,
   auth: { method: 'user_password', secret: { username: 'user', password: 'pass' } },
+  ...(Object.keys(options).length ? { options } : {}),
 });
 
 export const metricsEntry = {
@@ -105,14 +222,131 @@ export const metricsEntry = {
   auth: { method: 'none' },
 };
 
-/** Peak resident memory of a process (VmHWM), in MB. */
-export function peakRssMb(pid) {
-  const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number((Number(m[1]) / 1024).toFixed(1)) : 0;
+/**
+ * Starts the compiled router on `entries` (`nodeArgs` before the script)
+ * without waiting; `routerReady` waits for it.
+ */
+export function launchRouter(entries, nodeArgs = []) {
+  const file = path.join(fs.mkdtempSync(path.join(tmp, 'cfg-')), 'config.json');
+  fs.writeFileSync(file, JSON.stringify(entries, null, 2));
+  return start(process.execPath, [...nodeArgs, CLI, '-config', file]);
 }
 
-/** The q-quantile of a sorted array. */
-export function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+/** Resolves with the router's metrics URL once its /readyz answers 200. */
+export async function routerReady(proc) {
+  let metricsUrl = '';
+  await waitFor(
+    'the router metrics server',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`router exited ${proc.exitCode}: ${proc.errText}`);
+      const m = /metrics server listening address=[^\s]*:(\d+)/.exec(proc.errText + proc.outText);
+      if (m) metricsUrl = `http://127.0.0.1:${m[1]}`;
+      return metricsUrl !== '';
+    },
+    30_000,
+  ).catch((e) => {
+    throw new Error(`${e.message}; router stderr: ${proc.errText.slice(-2000)}`);
+  });
+  await waitFor(
+    'router /readyz',
+    async () => (await fetch(metricsUrl + '/readyz').catch(() => ({ ok: false }))).ok,
+    30_000,
+  );
+  return metricsUrl;
+}
+
+/** The compiled router on `entries`, ready: {proc, metricsUrl}. */
+export async function startRouter(entries, nodeArgs = []) {
+  const proc = launchRouter(entries, nodeArgs);
+  return { proc, metricsUrl: await routerReady(proc) };
+}
+
+// ------------------------------------------------------------------ /proc
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm) ": f[0] is field 3 (state); utime is field 14, stime field 15.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+function statusKb(pid, field) {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak resident memory of a process (VmHWM), in MB. */
+export function peakRssMb(pid) {
+  const kb = statusKb(pid, 'VmHWM');
+  return Number.isFinite(kb) ? Number((kb / 1024).toFixed(1)) : 0;
+}
+
+/** Resident memory (VmRSS) of named processes every 50 ms. */
+export class Sampler {
+  constructor(pids) {
+    this.pids = pids; // {name: pid}
+    this.samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []])); // [t, kb]
+    this.timer = setInterval(() => this.sample(), 50);
+  }
+  sample() {
+    const t = Date.now();
+    for (const [k, pid] of Object.entries(this.pids)) {
+      const kb = statusKb(pid, 'VmRSS');
+      if (Number.isFinite(kb)) this.samples[k].push([t, kb]);
+    }
+  }
+  /** {min, median, max, n} in MB of the samples of `name` taken in [from, to]. */
+  stats(name, from, to) {
+    return report.rssStats(
+      this.samples[name].filter(([t]) => t >= from && t <= to).map(([, kb]) => kb / 1024),
+    );
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+// ------------------------------------------------------------------ the machine
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return 'n/a';
+  }
+}
+
+/** What the report says about the machine the bench ran on. */
+export function machine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'n/a';
+  let goVersion = sh('go', ['version']);
+  if (goVersion === 'n/a') goVersion = sh('/usr/lib/go/bin/go', ['version']);
+  return {
+    nproc: sh('nproc', []),
+    free: execFileSync('free', ['-h']).toString().trimEnd(),
+    cpu,
+    node: process.version,
+    go: goVersion,
+    kernel: os.release(),
+    govmomi: sh('dpkg-query', ['-W', '-f=${Version}', 'golang-github-vmware-govmomi-dev']),
+  };
 }

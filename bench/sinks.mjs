@@ -16,19 +16,21 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   cleanup,
-  firstJson,
   metricsEntry,
   peakRssMb,
-  quantile,
-  ROOT,
+  report,
   sleep,
   start,
+  startPeer,
   startRouter,
   startSimulator,
+  stopChild,
   tmp,
   vcenterEntry,
   vctool,
 } from './lib.mjs';
+
+const { ascending, quantile } = report;
 
 const COUNT = Number(process.argv[process.argv.indexOf('--count') + 1] || 1000) || 1000;
 const CLASS = 'VmMessageEvent';
@@ -63,16 +65,16 @@ async function peerRecords(url) {
   return (r['router-bench'] ?? []).map(([, created, arrival]) => [created, arrival]);
 }
 
-async function measure(name, simUrl, processor, records) {
-  const router = await startRouter([vcenterEntry(simUrl), processor, metricsEntry]);
+async function measure(name, sim, processor, records) {
+  const router = await startRouter([vcenterEntry(sim.url), processor, metricsEntry]);
   const t0 = Date.now();
-  await vctool(simUrl, ['burst', '-class', CLASS, '-count', String(COUNT), '-concurrency', '8']);
+  await vctool(sim, ['burst', '-class', CLASS, '-count', String(COUNT), '-concurrency', '8']);
   let got = [];
   for (let i = 0; i < 1200 && got.length < COUNT; i++) {
     await sleep(100);
     got = await records();
   }
-  const latencies = got.map(([created, arrival]) => arrival - created).sort((a, b) => a - b);
+  const latencies = ascending(got.map(([created, arrival]) => arrival - created));
   const lastArrival = Math.max(...got.map(([, a]) => a));
   const result = {
     sink: name,
@@ -82,24 +84,21 @@ async function measure(name, simUrl, processor, records) {
     latency_p99_ms: Math.round(quantile(latencies, 0.99)),
     rss_peak_mb: peakRssMb(router.proc.pid),
   };
-  router.proc.kill('SIGTERM');
-  await new Promise((r) => router.proc.once('exit', r));
+  await stopChild(router.proc);
   return result;
 }
 
 async function main() {
-  const simUrl = await startSimulator();
+  const sim = await startSimulator();
   const results = [];
 
-  const peer = start(process.execPath, [path.join(ROOT, 'bench', 'peer.mjs'), '--topic', CLASS]);
-  const peerUrl = (await firstJson(peer, (v) => typeof v.url === 'string')).url;
-  const auth = { method: 'basic_auth', secret: { username: 'admin', password: 'bench-pw' } };
+  const peer = await startPeer(CLASS);
   results.push(
     await measure(
       'openfaas',
-      simUrl,
-      { type: 'processor', provider: 'openfaas', address: peerUrl, auth },
-      () => peerRecords(peerUrl),
+      sim,
+      { type: 'processor', provider: 'openfaas', address: peer.url, auth: peer.auth },
+      () => peerRecords(peer.url),
     ),
   );
 
@@ -107,7 +106,7 @@ async function main() {
   results.push(
     await measure(
       'knative (structured)',
-      simUrl,
+      sim,
       { type: 'processor', provider: 'knative', address: rx.url, auth: { method: 'none' } },
       async () => rx.records(),
     ),
@@ -150,7 +149,7 @@ async function main() {
   results.push(
     await measure(
       'nats_jetstream (1 server, PubAck awaited)',
-      simUrl,
+      sim,
       {
         type: 'processor',
         provider: 'nats_jetstream',
@@ -162,7 +161,7 @@ async function main() {
     ),
   );
   await nc.close();
-  nats.kill('SIGTERM');
+  await stopChild(nats);
 
   process.stdout.write(JSON.stringify({ burst: COUNT, results }, null, 2) + '\n');
 }

@@ -10,15 +10,12 @@
 // Prints one JSON object on stdout. 127.0.0.1 only; every process it starts is
 // killed at the end.
 import http from 'node:http';
-import path from 'node:path';
 import {
   cleanup,
-  firstJson,
   metricsEntry,
   peakRssMb,
-  ROOT,
   sleep,
-  start,
+  startPeer,
   startRouter,
   startSimulator,
   vcenterEntry,
@@ -43,20 +40,20 @@ function stalledGateway() {
 }
 
 async function main() {
-  const simUrl = await startSimulator();
-  const peer = start(process.execPath, [path.join(ROOT, 'bench', 'peer.mjs'), '--topic', 'VmMessageEvent']);
-  const fastUrl = (await firstJson(peer, (v) => typeof v.url === 'string')).url;
+  const sim = await startSimulator();
+  const peer = await startPeer('VmMessageEvent');
+  const fastUrl = peer.url;
+  const auth = peer.auth;
   const stalled = await stalledGateway();
-  const auth = { method: 'basic_auth', secret: { username: 'admin', password: 'bench-pw' } };
   const router = await startRouter([
-    vcenterEntry(simUrl),
+    vcenterEntry(sim.url),
     { type: 'processor', provider: 'openfaas', name: 'fast', address: fastUrl, auth },
     { type: 'processor', provider: 'openfaas', name: 'stalled', address: stalled.url, auth },
     metricsEntry,
   ]);
   const idleMb = peakRssMb(router.proc.pid);
   const t0 = Date.now();
-  await vctool(simUrl, ['burst', '-class', 'VmMessageEvent', '-count', String(COUNT), '-concurrency', '8']);
+  await vctool(sim, ['burst', '-class', 'VmMessageEvent', '-count', String(COUNT), '-concurrency', '8']);
   // Until the fast peer has what it will get: all, or nothing more for 5 s (the log is full).
   let fast = 0;
   let still = 0;
@@ -75,7 +72,7 @@ async function main() {
     event_log: readyz.details?.event_log,
     rss_peak_mb: peakRssMb(router.proc.pid),
     rss_before_burst_mb: idleMb,
-    log_full_logged: /event log full/.test(router.stderr()),
+    log_full_logged: /event log full/.test(router.proc.errText),
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   stalled.server.closeAllConnections();

@@ -6,8 +6,6 @@
 import { buildHarness, startSimulator, type Simulator } from '../harness/simulator';
 import { runCli, writeConfig } from '../helpers/e2e';
 
-jest.setTimeout(60_000);
-
 const SECRET = 'Sup3r-Secret-Pa55';
 const stream = {
   type: 'stream',

@@ -11,8 +11,6 @@ import { runCli, writeConfig } from '../helpers/e2e';
 import { validateConfig } from '../../src/catalogue';
 import { MAX_LISTED_PROBLEMS, readConfigFile } from '../../src/config/load';
 
-jest.setTimeout(60_000);
-
 const valid = (metricsAddress = '127.0.0.1:8080') => [
   {
     type: 'stream',

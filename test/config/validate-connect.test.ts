@@ -7,8 +7,6 @@ import { about, buildHarness, startSimulator, type Simulator } from '../harness/
 import { metricsEntry, runCli, vcenterEntry, writeConfig } from '../helpers/e2e';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 
-jest.setTimeout(120_000);
-
 let sim: Simulator;
 let gw: OpenFaasGateway;
 

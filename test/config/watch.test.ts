@@ -21,8 +21,6 @@ import { RESTART_MESSAGE, watchConfigFile, type ConfigChange } from '../../src/c
 import { buildHarness, postEvents, startSimulator, type Simulator } from '../harness/simulator';
 import { CLI, metricsEntry, stdoutEntry, vcenterEntry, waitFor } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 /** A directory laid out like a Kubernetes Secret volume with one key, `config`. */
 class SecretVolume {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'ver-secret-'));

@@ -2,8 +2,6 @@
 import { burst } from '../harness/simulator';
 import { startStack, waitFor, type Stack } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();

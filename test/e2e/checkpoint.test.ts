@@ -21,8 +21,6 @@ import type { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { entryFor, startEndpoint } from '../processor/aws_event_bridge/helpers';
 
-jest.setTimeout(180_000);
-
 const VM = 'vm:DC0_H0_VM0';
 const keyOf = (e: Record<string, unknown>): number => (e.data as { Key: number }).Key;
 const idOf = (body: unknown): string => (body as { id: string }).id;

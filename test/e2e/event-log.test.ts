@@ -19,8 +19,6 @@ import { entryFor, startEndpoint } from '../processor/aws_event_bridge/helpers';
 import { about, buildHarness } from '../harness/simulator';
 import { eventId } from '../../src/events/cloudevent';
 
-jest.setTimeout(180_000);
-
 const VM = 'vm:DC0_H0_VM0';
 const idOf = (body: unknown): string => (body as { id: string }).id;
 const keyOf = (e: Record<string, unknown>): number => (e.data as { Key: number }).Key;

@@ -2,8 +2,6 @@
 import { postEvents, type Simulator } from '../harness/simulator';
 import { startStack, waitFor, type RouterProcess, type Stack, routerReady } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 const creds = { username: 'metrics-admin', password: 'metrics-S3cret!' };
 const auth = (u: string, p: string) => ({
   Authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64'),

@@ -10,8 +10,6 @@ import { eventId } from '../../src/events/cloudevent';
 import { about, postEvents, referenceEvents, vmOp, type Simulator } from '../harness/simulator';
 import { startStack, waitFor, WIRE_PROTOCOLS, type RouterProcess, type Stack } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 const vm = 'vm:DC0_H0_VM0';
 const posted = [
   { class: 'VmPoweredOnEvent', entities: vm },

@@ -29,8 +29,6 @@ import {
 } from '../helpers/e2e';
 import { FaultyViJsonProxy } from '../peers/faulty-vijson-proxy';
 
-jest.setTimeout(120_000);
-
 const vm = 'vm:DC0_H0_VM0';
 
 async function streamDetails(stack: Stack): Promise<Record<string, unknown>> {

@@ -28,8 +28,6 @@ import type { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { entryFor, startEndpoint } from '../processor/aws_event_bridge/helpers';
 
-jest.setTimeout(120_000);
-
 let certs: TestCertificates;
 let sim: Simulator;
 

@@ -20,8 +20,6 @@ import {
   type RouterProcess,
 } from '../helpers/e2e';
 
-jest.setTimeout(60_000);
-
 function config(address: string, password = 'pass') {
   return [
     {

@@ -14,8 +14,6 @@ import {
   routerReady,
 } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {

@@ -14,8 +14,6 @@ import {
   type RouterProcess,
 } from '../helpers/e2e';
 
-jest.setTimeout(120_000);
-
 let sim: Simulator;
 const routers: RouterProcess[] = [];
 

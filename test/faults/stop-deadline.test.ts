@@ -8,8 +8,6 @@ import { metricsEntry, startRouterProcess, vcenterEntry, waitFor, type RouterPro
 import { about, buildHarness, startSimulator, type Simulator } from '../harness/simulator';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 
-jest.setTimeout(120_000);
-
 let sim: Simulator;
 let gw: OpenFaasGateway;
 let router: RouterProcess | undefined;

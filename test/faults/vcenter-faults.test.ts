@@ -25,8 +25,6 @@ import {
 import { expectExactlyOnce, keyOf, metricValue } from '../helpers/stream-faults';
 import { FaultyVCenterProxy, type Fault } from '../peers/faulty-vcenter-proxy';
 
-jest.setTimeout(120_000);
-
 const vm = 'vm:DC0_H0_VM0';
 
 function streamEntry(url: string, sim: Simulator, callTimeout = '3') {

@@ -22,8 +22,6 @@ import {
 import { expectExactlyOnce, metricValue, postAround } from '../helpers/stream-faults';
 import { FaultyViJsonProxy, type ViJsonFault } from '../peers/faulty-vijson-proxy';
 
-jest.setTimeout(120_000);
-
 const vm = 'vm:DC0_H0_VM0';
 
 function streamEntry(url: string, sim: Simulator, callTimeout = '3', password = sim.password) {

@@ -11,8 +11,6 @@ import {
   VctoolError,
 } from './simulator';
 
-jest.setTimeout(180_000);
-
 interface EventJson {
   Key: number;
   CreatedTime: string;

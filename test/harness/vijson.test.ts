@@ -1,8 +1,6 @@
 import { fillEvents, postEvents, referenceEvents, runVctool, Simulator, startSimulator } from './simulator';
 import { startViJson, viJson, ViJsonPeer } from './vijson';
 
-jest.setTimeout(120_000);
-
 interface MoRef {
   _typeName: 'ManagedObjectReference';
   type: string;

@@ -202,12 +202,14 @@ export interface StackOptions {
    */
   protocol?: StackProtocol;
   hello?: boolean;
+  /** The processor entries (default: the stdout processor alone). */
+  processors?: ConfigEntry[];
 }
 
 /**
  * The usual end-to-end set-up: a simulator, vctool logged in first (its
  * UserLoginSessionEvent predates the router), and the compiled router with
- * the stdout processor, ready.
+ * the stdout processor (or `processors`), ready.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   buildHarness();
@@ -223,7 +225,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
   let router: RouterProcess | undefined;
   try {
-    router = await startRouterProcess([stream, stdoutEntry, metricsEntry(opts.metricsAuth)]);
+    router = await startRouterProcess([
+      stream,
+      ...(opts.processors ?? [stdoutEntry]),
+      metricsEntry(opts.metricsAuth),
+    ]);
     await routerReady(router);
   } catch (err) {
     await router?.stop();

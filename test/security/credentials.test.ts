@@ -16,8 +16,6 @@ import {
 import { attackerHost, type AttackerHost } from '../peers/attacker-host';
 import { FaultyVCenterProxy } from '../peers/faulty-vcenter-proxy';
 
-jest.setTimeout(120_000);
-
 describe('a vCenter whose Login answers with a redirect', () => {
   let sim: Simulator;
   let attacker: AttackerHost;

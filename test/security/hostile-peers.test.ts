@@ -31,8 +31,6 @@ import { CaptureLogger, entryFor, makeCtx } from '../processor/aws_event_bridge/
 import { EventBridgeProcessor } from '../../src/processor/aws_event_bridge/eventbridge-processor';
 import { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 
-jest.setTimeout(180_000);
-
 /** The manifest's memory limit (deploy/: 256Mi). */
 const LIMIT_KB = 256 * 1024;
 

@@ -11,8 +11,6 @@ import { percentEncodeHeader } from '../../src/events/binary';
 import { startRouterProcess, waitFor, type RouterProcess } from '../helpers/e2e';
 import { CloudEventsReceiver } from '../peers/cloudevents-receiver';
 
-jest.setTimeout(180_000);
-
 const USER = 'webhook-user';
 const PASS = 'webhook-pass-8c2e';
 const AUTH = 'Basic ' + Buffer.from(`${USER}:${PASS}`).toString('base64');

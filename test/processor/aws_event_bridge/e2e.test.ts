@@ -14,8 +14,6 @@ import { burst, postEvents, startSimulator, type Simulator } from '../../harness
 import type { EventBridgeEndpoint } from '../../peers/eventbridge-endpoint';
 import { SECRET, SEED_PATTERN, entryFor, startEndpoint } from './helpers';
 
-jest.setTimeout(180_000);
-
 let sim: Simulator;
 let ep: EventBridgeEndpoint;
 let r: InProcessRouter;

@@ -18,8 +18,6 @@ import {
   type Watch,
 } from './helpers';
 
-jest.setTimeout(120_000);
-
 const AUTH = { username: 'reader', password: 'es-secret-7d1c' };
 const authHeader = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`;
 

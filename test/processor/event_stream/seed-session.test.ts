@@ -18,8 +18,6 @@ import {
   type EventStreamRouter,
 } from './helpers';
 
-jest.setTimeout(120_000);
-
 const sh = promisify(execFile);
 
 /** Run a shell pipeline (curl | jq) to completion. */

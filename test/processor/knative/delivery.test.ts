@@ -12,8 +12,6 @@ import { waitFor } from '../../helpers/wait';
 import { CloudEventsReceiver, type ReceivedEvent } from '../../peers/cloudevents-receiver';
 import { entry, event, makeContext, makeProcessor, type TestContext } from './helpers';
 
-jest.setTimeout(60_000);
-
 const ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'subject', 'datacontenttype'] as const;
 
 /** The attributes the SDK parsed, plus the exact time from the raw request. */

@@ -15,8 +15,6 @@ import {
 import { buildHarness, postEvents, startSimulator, type Simulator } from '../../harness/simulator';
 import { CloudEventsReceiver, type ReceivedEvent } from '../../peers/cloudevents-receiver';
 
-jest.setTimeout(180_000);
-
 interface Data {
   Key: number;
   CreatedTime: string;

@@ -8,8 +8,6 @@ import { waitFor } from '../../helpers/wait';
 import { CloudEventsReceiver } from '../../peers/cloudevents-receiver';
 import { entry, event, makeContext, makeProcessor } from './helpers';
 
-jest.setTimeout(60_000);
-
 const EXAMPLE = path.resolve(__dirname, '../../../config-examples/knative.json');
 const example = () =>
   JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Array<Record<string, Record<string, unknown>>>;

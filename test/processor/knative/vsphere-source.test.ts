@@ -25,8 +25,6 @@ import {
 } from '../../harness/simulator';
 import { CloudEventsReceiver } from '../../peers/cloudevents-receiver';
 
-jest.setTimeout(180_000);
-
 let sim: Simulator;
 let binary: CloudEventsReceiver;
 let structured: CloudEventsReceiver;

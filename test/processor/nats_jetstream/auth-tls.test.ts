@@ -17,8 +17,6 @@ import { makeCertificates } from '../../helpers/test-ca';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
 
-jest.setTimeout(60_000);
-
 const servers: NatsServer[] = [];
 afterAll(async () => {
   for (const s of servers) await s.dispose();

@@ -24,8 +24,6 @@ import {
 } from '../../helpers/e2e';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 
-jest.setTimeout(180_000);
-
 const STREAM = 'VSPHERE';
 
 function natsEntry(server: NatsServer, options: Record<string, string> = {}) {

@@ -14,8 +14,6 @@ import { waitFor } from '../../helpers/wait';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
 
-jest.setTimeout(120_000);
-
 let server: NatsServer;
 afterAll(async () => server?.dispose());
 

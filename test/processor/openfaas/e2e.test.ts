@@ -13,8 +13,6 @@ import {
 import { postEvents, startSimulator, type EventSpec, type Simulator } from '../../harness/simulator';
 import { DEFAULT_NAMESPACE, OpenFaasGateway } from '../../peers/openfaas-gateway';
 
-jest.setTimeout(180_000);
-
 const BACKUP_FAILED = 'com.vmware.applmgmt.backup.job.failed.event';
 const GW_PASSWORD = 'gw-e2e-secret-4b9a';
 

@@ -20,8 +20,6 @@ import { isSubtypeOf, resolveTypeName } from '../../../src/stream/vcenter/vim25/
 import { stringifyExact } from '../../../src/util/exact-json';
 import { canonicalJson } from '../../helpers/exact-json';
 
-jest.setTimeout(180_000);
-
 const ENV_OPEN =
   '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
   'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>';

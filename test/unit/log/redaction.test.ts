@@ -4,7 +4,7 @@
  * program's name and `auth.secret.password` alone), and peer text that holds
  * a secret in any form, short secrets included, is withheld whole.
  */
-import { clearSecrets, createLogger, quotePeer, registerSecret } from '../../src/log/logger';
+import { clearSecrets, createLogger, quotePeer, registerSecret } from '../../../src/log/logger';
 
 const SECRETS = ['p', 'ab', 'error', 'vmware', 'pass', 'a&b<c'];
 

@@ -1,10 +1,10 @@
 /** The nats_jetstream entry against the project's schema, and the subject rule the docs state. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../../src/catalogue';
-import { filterCovers, natsSubject } from '../../../src/processor/nats_jetstream/subject';
+import { validateConfig } from '../../../../src/catalogue';
+import { filterCovers, natsSubject } from '../../../../src/processor/nats_jetstream/subject';
 
-const EXAMPLE = path.resolve(__dirname, '../../../config-examples/nats-jetstream.json');
+const EXAMPLE = path.resolve(__dirname, '../../../../config-examples/nats-jetstream.json');
 const example = () =>
   JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Array<Record<string, Record<string, unknown>>>;
 

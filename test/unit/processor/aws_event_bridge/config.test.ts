@@ -1,9 +1,9 @@
 /** The shipped EventBridge config example, and the processor's options, against the project's schema. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../../src/catalogue';
+import { validateConfig } from '../../../../src/catalogue';
 
-const EXAMPLE = path.resolve(__dirname, '../../../config-examples/aws-event-bridge.json');
+const EXAMPLE = path.resolve(__dirname, '../../../../config-examples/aws-event-bridge.json');
 const example = () =>
   JSON.parse(readFileSync(EXAMPLE, 'utf8')) as Array<Record<string, Record<string, unknown>>>;
 

@@ -3,8 +3,8 @@
  * a list of PEM file paths; anything else is reported with its JSON path.
  * (Reading the files, and what the router does with them: test/e2e/root-cas.test.ts.)
  */
-import { parseConfig, validateConfig } from '../../src/catalogue';
-import { rootCAFiles } from '../../src/util/tls';
+import { parseConfig, validateConfig } from '../../../src/catalogue';
+import { rootCAFiles } from '../../../src/util/tls';
 
 const base = [
   { type: 'stream', provider: 'webhook', address: '127.0.0.1:0', auth: { method: 'none' } },

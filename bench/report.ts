@@ -1,0 +1,714 @@
+/**
+ * The bench's figures and its report: quantiles, the latency analysis of what
+ * the peer recorded, the router's own-share histogram, the tables and the
+ * text of docs/benchmarks.md. Pure functions of the measured data (no
+ * process, no file, no clock), so the unit tests pin every rule; the .mjs
+ * drivers load the compiled module from dist/bench/report.js.
+ */
+
+/**
+ * Nearest-rank quantile of ascending `sorted` samples (0 < q <= 1): the
+ * smallest sample with at least q of all samples at or below it, i.e.
+ * sorted[ceil(q·n) − 1]. Always one of the samples, never an interpolation;
+ * q = 0.5 is the lower median of an even count. Every sample figure of the
+ * bench (p50, p99, the median RSS, the median conversion round) uses it.
+ */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil(q * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+/** `values` in ascending order (a copy). */
+export function ascending(values: Iterable<number>): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+// ------------------------------------------------------------------ latency at the peer
+
+/** What the peer recorded for one arrival: the event's key, its createdTime and the arrival (ms). */
+export type ArrivalRecord = readonly [key: number, createdMs: number, arrivalMs: number];
+/** Keys (k0, k1] of one repetition of a phase. */
+export type KeyRange = readonly [k0: number, k1: number];
+
+export interface Delivery {
+  /** Wake-ups of the simulator seen as separate batches of arrivals. */
+  batches: number;
+  /** Latency after the wake-up that released the event (arrival − newest createdTime of its batch). */
+  wakeP50: number;
+  wakeP99: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Lost, duplicated and latency (arrival − createdTime) of one client's
+ * arrivals whose keys fall in `ranges`. Lost = keys in the ranges never
+ * received; duplicated = extra arrivals of a key. The simulator wakes its
+ * WaitForUpdatesEx every tick, so events arrive in batches: arrivals more
+ * than `batchGapMs` apart belong to different wake-ups, and the "after
+ * wake-up" latency is measured from the newest createdTime of the batch
+ * (the part a follower adds once the simulator answers).
+ */
+export function analyse(
+  records: readonly ArrivalRecord[],
+  ranges: readonly KeyRange[],
+  batchGapMs = 50,
+): Delivery {
+  const inRange = (key: number) => ranges.some(([k0, k1]) => key > k0 && key <= k1);
+  const expected = ranges.reduce((n, [k0, k1]) => n + (k1 - k0), 0);
+  const latency = new Map<number, number>();
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let lastKey = -Infinity;
+  const firsts: ArrivalRecord[] = [];
+  for (const record of records) {
+    const [key, created, arrival] = record;
+    if (!inRange(key)) continue;
+    if (latency.has(key)) {
+      duplicated++;
+      continue;
+    }
+    if (key < lastKey) outOfOrder++;
+    lastKey = key;
+    latency.set(key, arrival - created);
+    firsts.push(record);
+  }
+  const lat = ascending(latency.values());
+  firsts.sort((a, b) => a[2] - b[2]);
+  const afterWake: number[] = [];
+  let batches = 0;
+  for (let i = 0; i < firsts.length;) {
+    let j = i + 1;
+    while (j < firsts.length && firsts[j][2] - firsts[j - 1][2] <= batchGapMs) j++;
+    let newest = -Infinity;
+    for (let x = i; x < j; x++) newest = Math.max(newest, firsts[x][1]);
+    for (let x = i; x < j; x++) afterWake.push(Math.max(0, firsts[x][2] - newest));
+    batches++;
+    i = j;
+  }
+  afterWake.sort((a, b) => a - b);
+  return {
+    batches,
+    wakeP50: quantile(afterWake, 0.5),
+    wakeP99: quantile(afterWake, 0.99),
+    expected,
+    delivered: latency.size,
+    lost: expected - latency.size,
+    duplicated,
+    outOfOrder,
+    min: lat.length ? lat[0] : NaN,
+    p50: quantile(lat, 0.5),
+    p99: quantile(lat, 0.99),
+    max: lat.length ? lat[lat.length - 1] : NaN,
+  };
+}
+
+// ------------------------------------------------------------------ the router's own share (/metrics)
+
+export const SHARE_METRIC = 'vmware_event_router_router_latency_seconds';
+
+/** A Prometheus histogram summed over its label sets: cumulative counts per upper bound (seconds). */
+export interface Histogram {
+  buckets: Array<[le: number, count: number]>;
+  count: number;
+  sum: number;
+}
+
+/** The router's `router_latency_seconds` histogram in a /metrics text, summed over processors. */
+export function parseShare(metricsText: string): Histogram {
+  const buckets = new Map<number, number>();
+  let count = 0;
+  let sum = 0;
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith(SHARE_METRIC)) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const le = /le="([^"]+)"/.exec(line);
+    if (line.startsWith(SHARE_METRIC + '_bucket') && le) {
+      const k = le[1] === '+Inf' ? Infinity : Number(le[1]);
+      buckets.set(k, (buckets.get(k) ?? 0) + v);
+    } else if (line.startsWith(SHARE_METRIC + '_count')) count += v;
+    else if (line.startsWith(SHARE_METRIC + '_sum')) sum += v;
+  }
+  return { buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]), count, sum };
+}
+
+/** b − a, bucket by bucket (what a phase added). */
+export function shareDelta(a: Histogram, b: Histogram): Histogram {
+  const before = new Map(a.buckets);
+  return {
+    buckets: b.buckets.map(([le, n]) => [le, n - (before.get(le) ?? 0)]),
+    count: b.count - a.count,
+    sum: b.sum - a.sum,
+  };
+}
+
+export function shareAdd(a: Histogram | undefined, b: Histogram): Histogram {
+  if (!a) return b;
+  const m = new Map(a.buckets);
+  return {
+    buckets: b.buckets.map(([le, n]) => [le, n + (m.get(le) ?? 0)]),
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+  };
+}
+
+/**
+ * The q-quantile (0..1) of a histogram in ms, interpolated linearly inside
+ * its bucket as Prometheus' histogram_quantile does. A histogram keeps no
+ * samples, so nearest-rank cannot apply: this rule is for the router's own
+ * share only, and the report says so.
+ */
+export function histogramQuantile(h: Histogram | undefined, q: number): number {
+  if (!h || h.count <= 0) return NaN;
+  const rank = q * h.count;
+  let prevLe = 0;
+  let prevN = 0;
+  for (const [le, n] of h.buckets) {
+    if (n >= rank) {
+      if (le === Infinity) return prevLe * 1000;
+      return (prevLe + ((le - prevLe) * (rank - prevN)) / Math.max(1, n - prevN)) * 1000;
+    }
+    prevLe = le;
+    prevN = n;
+  }
+  return NaN;
+}
+
+export interface ShareStats {
+  n: number;
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+export function shareStats(h: Histogram | undefined): ShareStats {
+  return {
+    n: h?.count ?? 0,
+    mean: h && h.count > 0 ? (h.sum / h.count) * 1000 : NaN,
+    p50: histogramQuantile(h, 0.5),
+    p99: histogramQuantile(h, 0.99),
+  };
+}
+
+// ------------------------------------------------------------------ the measured data
+
+export interface RssStats {
+  min: number;
+  median: number;
+  max: number;
+  n: number;
+}
+
+/** {min, median, max} of memory samples (MB). */
+export function rssStats(samplesMb: Iterable<number>): RssStats {
+  const v = ascending(samplesMb);
+  if (v.length === 0) return { min: NaN, median: NaN, max: NaN, n: 0 };
+  return { min: v[0], median: quantile(v, 0.5), max: v[v.length - 1], n: v.length };
+}
+
+export interface ClientPhase extends Delivery {
+  /** p99 of each repetition on its own. */
+  p99Each: number[];
+  cpuSeconds: number;
+  cpuPer1000: number;
+  cpuPer1000Posted: number;
+  rss: { max: number };
+}
+
+export interface Phase {
+  name: string;
+  repeat: number;
+  posted: { posted: number; seconds: number };
+  k0: number;
+  k1: number;
+  ranges: KeyRange[];
+  drain: string;
+  seconds: number;
+  share: ShareStats;
+  warning?: string;
+  ours: ClientPhase;
+  ref: ClientPhase;
+}
+
+export interface Simulator {
+  bin: string;
+  tickMs: number;
+  /** The targets are judged on this simulator. */
+  targets: boolean;
+}
+
+export interface Run {
+  simulator: Simulator;
+  protocol: string;
+  viJsonCalls?: { vijson_calls: number; soap_calls: number };
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  idle: { ours: RssStats; ref: RssStats; cpuOurs: number; cpuRef: number };
+  peakAll: { ours: RssStats; ref: RssStats };
+  phases: Phase[];
+  routerCode: number | null;
+  refCode: number | null;
+  diedEarly: { ours: boolean; ref: boolean };
+  routerErrors: string[];
+  refErrors: number;
+  refFinal: string;
+}
+
+export interface Conversion {
+  events: number;
+  bytes: number;
+  classes: Record<string, number>;
+  /** Median round per pipeline (events/s). */
+  results: Record<string, number>;
+  best: Record<string, number>;
+  rounds: number;
+  loadavg: number;
+  vijson?: { events: number; sameData: number };
+}
+
+export interface Machine {
+  nproc: string;
+  free: string;
+  cpu: string;
+  node: string;
+  go: string;
+  kernel: string;
+  govmomi: string;
+}
+
+export interface BenchResult {
+  when: string;
+  machine: Machine;
+  quick: boolean;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  routerNodeArgs: string[];
+  runs: Run[];
+  conversion: Conversion;
+  seconds: number;
+}
+
+// ------------------------------------------------------------------ tables
+
+export const CLASS = 'VmMessageEvent';
+
+// Each judged against the reference measured in the same run, on the simulator with the 20 ms tick.
+export const TARGETS = {
+  rssIdle: 64,
+  rssPeak1k: 100,
+  cpuRatio: 0.6,
+  conversion: 10_000,
+};
+
+export function fmt(v: number, digits = 1): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+}
+
+export function ratio(a: number, b: number, digits = 2): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? (a / b).toFixed(digits) : 'n/a';
+}
+
+function passFail(ok: boolean): string {
+  return ok ? 'met' : '**missed**';
+}
+
+/** CPU seconds per 1,000 events delivered over all phases of a run. */
+function cpuAll(run: Run, client: 'ours' | 'ref'): number {
+  let cpu = 0;
+  let n = 0;
+  for (const p of run.phases) {
+    cpu += p[client].cpuSeconds;
+    n += p[client].delivered;
+  }
+  return n ? (cpu * 1000) / n : NaN;
+}
+
+export interface Row {
+  metric: string;
+  target: string;
+  ours: string;
+  ref: string;
+  ratioStr: string;
+  verdict: string;
+}
+
+/** Rows of one simulator's run; verdicts only where the simulator carries the targets. */
+export function figures(run: Run): Row[] {
+  const judge = run.simulator.targets && run.protocol !== 'vi_json';
+  const v = (ok: boolean) => (judge ? passFail(ok) : '');
+  const t = (x: string) => (judge ? x : '—');
+  const [steady, b1k, b10k] = run.phases;
+  const rows: Row[] = [];
+  const row = (
+    metric: string,
+    target: string,
+    ours: string,
+    ref: string,
+    ratioStr: string,
+    verdict: string,
+  ) => rows.push({ metric, target, ours, ref, ratioStr, verdict });
+  for (const p of run.phases) {
+    row(
+      `${p.name}${p.repeat > 1 ? ` (× ${p.repeat})` : ''}: lost / duplicated`,
+      '0 / 0',
+      `${p.ours.lost} / ${p.ours.duplicated}`,
+      `${p.ref.lost} / ${p.ref.duplicated}`,
+      '',
+      passFail(p.ours.lost === 0 && p.ours.duplicated === 0),
+    );
+  }
+  row(
+    'steady: latency min (ms)',
+    '—',
+    fmt(steady.ours.min),
+    fmt(steady.ref.min),
+    ratio(steady.ours.min, steady.ref.min),
+    '',
+  );
+  for (const [q, key] of [
+    ['p50', 'wakeP50'],
+    ['p99', 'wakeP99'],
+  ] as const) {
+    row(
+      `steady: latency after the simulator's ${run.simulator.tickMs} ms wake-up, ${q} (ms)`,
+      '—',
+      fmt(steady.ours[key]),
+      fmt(steady.ref[key]),
+      ratio(steady.ours[key], steady.ref[key]),
+      '',
+    );
+  }
+  for (const q of ['p50', 'p99'] as const) {
+    row(
+      `steady: latency ${q} (ms)`,
+      t('< reference'),
+      fmt(steady.ours[q]),
+      fmt(steady.ref[q]),
+      ratio(steady.ours[q], steady.ref[q]),
+      v(steady.ours[q] < steady.ref[q]),
+    );
+  }
+  row(
+    'steady: latency max (ms)',
+    '—',
+    fmt(steady.ours.max),
+    fmt(steady.ref.max),
+    ratio(steady.ours.max, steady.ref.max),
+    '',
+  );
+  for (const p of [b1k, b10k]) {
+    const pname = p.repeat > 1 ? `${p.name} (${p.repeat} runs pooled)` : p.name;
+    row(`${pname}: latency p50 (ms)`, '—', fmt(p.ours.p50), fmt(p.ref.p50), ratio(p.ours.p50, p.ref.p50), '');
+    row(
+      `${pname}: latency p99 (ms)`,
+      t('< reference'),
+      fmt(p.ours.p99),
+      fmt(p.ref.p99),
+      ratio(p.ours.p99, p.ref.p99),
+      v(p.ours.p99 < p.ref.p99),
+    );
+    row(`${pname}: latency max (ms)`, '—', fmt(p.ours.max), fmt(p.ref.max), ratio(p.ours.max, p.ref.max), '');
+  }
+  for (const p of run.phases) {
+    row(
+      `${p.name}: router's own share p50 / p99 (ms) [n]`,
+      '—',
+      `${fmt(p.share.p50, 2)} / ${fmt(p.share.p99, 2)} [${p.share.n}]`,
+      '—',
+      '',
+      '',
+    );
+  }
+  row(
+    'RSS idle (MB)',
+    t(`≤ ${TARGETS.rssIdle}`),
+    fmt(run.idle.ours.median),
+    fmt(run.idle.ref.median),
+    ratio(run.idle.ours.median, run.idle.ref.median),
+    v(run.idle.ours.median <= TARGETS.rssIdle),
+  );
+  row(
+    `RSS peak, ${b1k.name} (MB)`,
+    t(`≤ ${TARGETS.rssPeak1k}`),
+    fmt(b1k.ours.rss.max),
+    fmt(b1k.ref.rss.max),
+    ratio(b1k.ours.rss.max, b1k.ref.rss.max),
+    v(b1k.ours.rss.max <= TARGETS.rssPeak1k),
+  );
+  row(
+    `RSS peak, ${b10k.name} (MB)`,
+    '—',
+    fmt(b10k.ours.rss.max),
+    fmt(b10k.ref.rss.max),
+    ratio(b10k.ours.rss.max, b10k.ref.rss.max),
+    '',
+  );
+  row(
+    'RSS peak, whole run (MB)',
+    '—',
+    fmt(run.peakAll.ours.max),
+    fmt(run.peakAll.ref.max),
+    ratio(run.peakAll.ours.max, run.peakAll.ref.max),
+    '',
+  );
+  for (const p of run.phases) {
+    row(
+      `${p.name}: CPU s per 1,000 delivered`,
+      '—',
+      fmt(p.ours.cpuPer1000, 3),
+      fmt(p.ref.cpuPer1000, 3),
+      ratio(p.ours.cpuPer1000, p.ref.cpuPer1000),
+      '',
+    );
+  }
+  const ours = cpuAll(run, 'ours');
+  const ref = cpuAll(run, 'ref');
+  row(
+    'all phases: CPU s per 1,000 delivered',
+    t(`≤ ${TARGETS.cpuRatio} × reference`),
+    fmt(ours, 3),
+    fmt(ref, 3),
+    ratio(ours, ref),
+    v(ours <= TARGETS.cpuRatio * ref),
+  );
+  return rows;
+}
+
+const SOAP_PIPELINE = 'parseXml + convertEvent + toCloudEvent + cloudEventJson';
+const SOAP_FAST_PIPELINE = 'parseXmlFast + convertEvent + toCloudEvent + cloudEventJson';
+const VIJSON_PIPELINE = 'VI/JSON: parseViJson + convertJsonEvent + toCloudEvent + cloudEventJson';
+
+export function conversionRows(r: BenchResult): Row[] {
+  const conv = r.conversion.results[SOAP_PIPELINE];
+  const convFast = r.conversion.results[SOAP_FAST_PIPELINE];
+  const rows: Row[] = [
+    {
+      metric: 'conversion, parseXml path (events/s, one core)',
+      target: '≥ 10,000',
+      ours: String(conv),
+      ref: '—',
+      ratioStr: '',
+      verdict: passFail(conv >= TARGETS.conversion),
+    },
+    {
+      metric: "conversion, parseXmlFast path (the router's) (events/s)",
+      target: '≥ 10,000',
+      ours: String(convFast),
+      ref: '—',
+      ratioStr: '',
+      verdict: passFail(convFast >= TARGETS.conversion),
+    },
+  ];
+  // The VI/JSON pipeline on the same page: at least 1.5 × the router's SOAP path.
+  const vj = r.conversion.vijson;
+  const convJson = r.conversion.results[VIJSON_PIPELINE];
+  if (vj && convJson !== undefined)
+    rows.push({
+      metric: `conversion, VI/JSON path (events/s, one core; same page, ${vj.sameData}/${vj.events} events with equal data)`,
+      target: '≥ 1.5 × parseXmlFast path',
+      ours: String(convJson),
+      ref: '—',
+      ratioStr: ratio(convJson, convFast),
+      verdict: passFail(convJson >= 1.5 * convFast && vj.sameData === vj.events),
+    });
+  return rows;
+}
+
+export function table(rows: readonly Row[]): string {
+  const out = ['| metric | target | ours | reference | ours/ref | verdict |', '|---|---|---|---|---|---|'];
+  for (const x of rows)
+    out.push(`| ${x.metric} | ${x.target} | ${x.ours} | ${x.ref} | ${x.ratioStr} | ${x.verdict} |`);
+  return out.join('\n');
+}
+
+function phaseTable(run: Run): string {
+  const phaseLines = run.phases.map(
+    (p) =>
+      `| ${p.name} | ${p.repeat} | ${p.posted.posted} | ${fmt(p.posted.seconds, 2)} | ${Math.round(p.posted.posted / p.posted.seconds)} | ${p.ranges.map(([a, b]) => `${a + 1}..${b}`).join(', ')} | ${p.ours.delivered} | ${p.ref.delivered} | ${p.ours.p99Each.map((x) => fmt(x, 0)).join(', ')} / ${p.ref.p99Each.map((x) => fmt(x, 0)).join(', ')} | ${p.ours.outOfOrder} / ${p.ref.outOfOrder} | ${fmt(p.ours.rss.max)} / ${fmt(p.ref.rss.max)} | ${p.drain}${p.warning ? ` (${p.warning})` : ''} |`,
+  );
+  return `| phase | runs | posted | post s | post events/s | keys | ours delivered | ref delivered | p99 per run ms, ours / ref | out of order ours / ref | peak RSS MB ours / ref | drain |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${phaseLines.join('\n')}`;
+}
+
+/** The latency of the vi_json path beside the SOAP path and the reference, from the runs on one simulator. */
+function viJsonBeside(r: BenchResult): string {
+  const json = r.runs.find((x) => x.protocol === 'vi_json');
+  const soap = json && r.runs.find((x) => x.protocol !== 'vi_json' && x.simulator.bin === json.simulator.bin);
+  if (!json || !soap) return '';
+  const lines: string[] = [];
+  for (const pj of json.phases) {
+    const ps = soap.phases.find((p) => p.name === pj.name);
+    if (!ps) continue;
+    for (const key of ['p50', 'p99', 'max'] as const)
+      lines.push(
+        `| ${pj.name}: latency ${key} (ms) | ${fmt(ps.ours[key])} | ${fmt(pj.ours[key])} | ${fmt(ps.ref[key])} / ${fmt(pj.ref[key])} | ${ratio(pj.ours[key], ps.ours[key])} |`,
+      );
+    lines.push(
+      `| ${pj.name}: lost / duplicated | ${ps.ours.lost} / ${ps.ours.duplicated} | ${pj.ours.lost} / ${pj.ours.duplicated} | ${ps.ref.lost} / ${ps.ref.duplicated} , ${pj.ref.lost} / ${pj.ref.duplicated} | |`,
+      `| ${pj.name}: CPU s per 1,000 delivered | ${fmt(ps.ours.cpuPer1000, 3)} | ${fmt(pj.ours.cpuPer1000, 3)} | ${fmt(ps.ref.cpuPer1000, 3)} / ${fmt(pj.ref.cpuPer1000, 3)} | ${ratio(pj.ours.cpuPer1000, ps.ours.cpuPer1000)} |`,
+    );
+  }
+  return `## VI/JSON beside SOAP (on \`${json.simulator.bin}\`)
+
+Ours over SOAP and ours over VI/JSON (through the harness peer) in two consecutive parts of this run on the
+same simulator, each beside the reference (govmomi over SOAP) measured at the same time.
+
+| metric | ours, SOAP | ours, VI/JSON | reference (SOAP part / VI/JSON part) | VI/JSON ÷ SOAP |
+|---|---|---|---|---|
+${lines.join('\n')}
+`;
+}
+
+const loads = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+
+function runSection(run: Run): string {
+  const sm = run.simulator;
+  const json = run.protocol === 'vi_json';
+  return `## On \`${sm.bin}\` (WaitForUpdates tick ${sm.tickMs} ms${sm.bin === 'vcsim' ? ", Debian's simulator as built" : ', the TEST VARIANT'})${json ? ', ours over VI/JSON' : ''}
+${json ? `\nOur router follows the simulator through the VI/JSON harness peer (\`test/harness/bin/vijson\`, stream option \`protocol: vi_json\`); vctool and the reference stay on SOAP. The peer counted ${run.viJsonCalls?.vijson_calls} VI/JSON calls and ${run.viJsonCalls?.soap_calls} SOAP calls from the router. The peer adds a hop (JSON → SOAP to the simulator → JSON) that a vCenter does not have. No verdicts here: see the SOAP run above for the targets, and "VI/JSON beside SOAP" below.\n` : ''}
+Load average (1/5/15 min) at the start of this part: ${loads(run.loadAtStart)}, at its end: ${loads(run.loadAtEnd)}.
+${json ? '' : sm.targets ? 'The targets of issue 11 (part 2) are judged here, each against the reference measured in this same run.' : "Shown for comparison (the 250 ms tick hides most of a follower's own latency); no verdicts."}
+
+${table(figures(run))}
+
+### Phases on \`${sm.bin}\`
+
+${phaseTable(run)}
+
+- Idle CPU over 3 s: ours ${fmt(run.idle.cpuOurs, 2)} s, reference ${fmt(run.idle.cpuRef, 2)} s.
+- ${run.diedEarly.ours || run.diedEarly.ref ? `**Exited before the end of the run: ours ${run.diedEarly.ours}, reference ${run.diedEarly.ref}.** ` : 'Both ran to the end. '}Shutdown (SIGTERM): router exit code ${run.routerCode}, reference exit code ${run.refCode}. Reference: ${run.refFinal}; POST errors: ${run.refErrors}.
+- Router warnings/errors logged: ${run.routerErrors.length ? run.routerErrors.map((l) => '`' + l.slice(0, 200).replace(/`/g, "'") + '`').join('; ') : 'none'}.
+`;
+}
+
+export const NOTES_MARKER =
+  '<!-- notes: everything below is kept when bench/run.mjs regenerates this file -->';
+
+/** docs/benchmarks.md: the generated part from `r`, then the hand-written notes of `previous` (after NOTES_MARKER). */
+export function benchmarksDoc(r: BenchResult, previous: string): string {
+  const at = previous.indexOf(NOTES_MARKER);
+  return report(r) + '\n' + (at >= 0 ? previous.slice(at) : `${NOTES_MARKER}\n\n## Notes\n\n(none yet)\n`);
+}
+
+/** The generated part of docs/benchmarks.md. */
+export function report(r: BenchResult): string {
+  const m = r.machine;
+  const classes = Object.entries(r.conversion.classes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `# Benchmarks
+
+Latest figures of \`npm run bench\` (scripts/bench.sh → bench/run.mjs), ${r.when}.
+Regenerated by every full run; do not edit by hand.
+
+## Command
+
+\`\`\`sh
+npm ci          # once, from a fresh clone (Go + Debian govmomi are installed by scripts/build-harness.sh when root)
+npm run bench   # builds dist/ and test/harness/bin/, runs bench/run.mjs, writes this file (~${Math.ceil(r.seconds / 60)} min)
+\`\`\`
+
+## Machine
+
+- CPU: ${m.cpu}, \`nproc\` = ${m.nproc}
+- ${m.node}, ${m.go}, govmomi (Debian) ${m.govmomi}, Linux ${m.kernel}
+- \`free -h\`:
+
+\`\`\`
+${m.free}
+\`\`\`
+
+Load average (1/5/15 min) at the start: ${loads(r.loadAtStart)}, at the end: ${loads(r.loadAtEnd)}
+(the machine is shared with other jobs; figures move by ±30 % from run to run when it is busy).
+${r.routerNodeArgs.length ? `Router node flags: \`${r.routerNodeArgs.join(' ')}\`.` : ''}
+
+Everything ran on this machine at once, on 127.0.0.1: the govmomi simulator (vcsim), the poster
+(vctool), the peer, our router and the reference, so they share the ${m.nproc} cores.
+
+## What runs
+
+- **Simulators**, one after the other, each with its own peer, router and reference:
+  \`test/harness/bin/vcsim-tick20ms\`, the harness's TEST VARIANT (Debian's govmomi 0.24 with only the
+  WaitForUpdates tick changed from 250 ms to 20 ms, like newer govmomi simulators: a waiting
+  \`WaitForUpdatesEx\` answers within ~20 ms of an event, as a vCenter does), then
+  \`test/harness/bin/vcsim\` (Debian's govmomi 0.24 as built: 250 ms tick). Both keep only the newest
+  1,000 events.
+- **Peer** (\`bench/peer.mjs\`): a test OpenFaaS gateway (\`/system/namespaces\`, \`/system/functions\`,
+  \`POST /function/NAME.NS\`, basic auth on \`/system/*\`). It records for every invocation the event's
+  \`data.Key\`, \`data.CreatedTime\` and the arrival time (when the request body is complete).
+  **Latency = arrival − createdTime**, both from this machine's clock.
+- **Ours**: \`node dist/src/cli/main.js -config …\`, \`openfaas\` processor, \`async: false\` (sync),
+  reaching function \`router-bench\` through its \`topic\` annotation (\`${CLASS}\`).
+- **Reference** (\`test/harness/go/reffollower\`): govmomi \`event.NewManager(c).Events(ctx, [rootFolder], 1, true, false, handler)\`
+  (the original router's page size 1 and tail), builds the same CloudEvent (id, source, specversion,
+  type, subject, time, \`data = json.Marshal(event)\`, datacontenttype) and POSTs each event to
+  \`/function/ref-bench.openfaas-fn\`, one request at a time (the original's OpenFaaS sync path).
+- Both are started at the same time against the same simulator and receive the same events.
+- Events: \`${CLASS}\` with the entity arguments of a VM, posted by \`vctool\` (one session):
+  steady = one \`PostEvent\` every 10 ms; bursts = \`vctool burst -concurrency 8\`, as fast as the simulator
+  takes them; the 1,000-event burst runs 3 times (1 s apart) and its latencies are pooled, as the
+  machine is shared and one run is noisy (each run's p99 is in the phases table). A phase's events are the keys between the newest key before and after it, so
+  **lost = posted − distinct keys received**, **duplicated = extra arrivals of a key**.
+- **Quantiles** (p50, p99, medians) are nearest-rank: pXX is the smallest measured value with at
+  least XX % of the values at or below it (one of the samples, never interpolated); \`bench/sinks.mjs\`
+  uses the same rule (\`bench/report.ts\`).
+- RSS: \`/proc/PID/status\` VmRSS every 50 ms; idle = median over 3 s with no events after start-up
+  and a 20-event warm-up; peak = maximum during the phase. CPU: \`/proc/PID/stat\` utime+stime
+  delta over the phase (posting + drain) ÷ events the client delivered.
+- Conversion: ${r.conversion.events} events captured from the simulator as a real
+  \`RetrievePropertiesEx\` reply of a 1,000-event \`latestPage\` (${(r.conversion.bytes / 1024).toFixed(0)} KiB; ${classes}),
+  parsed and converted in one process on one core by \`bench/convert.mjs\` with the compiled router code:
+  \`parseXml\`/\`parseXmlFast\` → \`convertEvent\` → \`toCloudEvent\` → \`cloudEventJson\`.
+
+- **Router's own share** (\`vmware_event_router_router_latency_seconds{processor}\`, scraped from
+  \`/metrics\` before and after each phase): from the arrival of the vCenter reply that carried an event
+  (its bytes complete, before parsing) to the processor handing the event to its peer (the first
+  send of its batch). p50/p99 are interpolated inside the histogram's buckets.
+
+${r.runs.map(runSection).join('\n')}
+${viJsonBeside(r)}
+## Conversion
+
+${table(conversionRows(r))}
+
+### Conversion (events/s, one core)
+
+${r.conversion.rounds} interleaved rounds per pipeline; median and best round (load average during the run: ${fmt(r.conversion.loadavg, 2)}).
+
+| pipeline | events/s (median) | best round |
+|---|---|---|
+${Object.entries(r.conversion.results)
+  .map(
+    ([k, v]) => `| ${k} | ${v.toLocaleString('en-US')} | ${r.conversion.best[k].toLocaleString('en-US')} |`,
+  )
+  .join('\n')}
+
+### Other
+
+- Whole run: ${fmt(r.seconds, 0)} s.
+`;
+}
+
+/** What the driver prints at the end: each run's table and the conversion table. */
+export function summary(r: BenchResult): string {
+  return (
+    r.runs
+      .map(
+        (run) =>
+          `\n${run.simulator.bin} (tick ${run.simulator.tickMs} ms)${run.protocol === 'vi_json' ? ', ours over VI/JSON' : ''}\n${table(figures(run))}\n`,
+      )
+      .join('') +
+    '\n' +
+    table(conversionRows(r)) +
+    '\n'
+  );
+}
