@@ -293,8 +293,8 @@ export class Coordinator {
       l.checkpoint = undefined;
       const record = this.record(l, sent, {
         acquireTime: changed || !prev ? microTime(sent) : prev.acquireTime,
-        leaseTransitions:
-          (prev?.leaseTransitions ?? 0) + (prev && prev.holderIdentity !== '' && changed ? 1 : 0),
+        // As client-go counts them: every change of holder, a released lease's next holder included.
+        leaseTransitions: (prev?.leaseTransitions ?? 0) + (prev && changed ? 1 : 0),
       });
       let stored: StoredLease;
       try {

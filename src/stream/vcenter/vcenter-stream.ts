@@ -90,6 +90,8 @@ export class VCenterStream implements Stream {
   private acknowledged?: AcknowledgedSource;
   private checkpointTimer?: NodeJS.Timeout;
   private missedUpdatesLogged = false;
+  /** Events this stream began to hand over since it started (the checkpoint falls back to the start only before the first). */
+  private handedOver = 0;
   /** The acknowledged position last written (key and time), to skip writing the same twice. */
   private lastWritten?: string;
   private writing: Promise<void> = Promise.resolve();
@@ -216,7 +218,7 @@ export class VCenterStream implements Stream {
   saveCheckpoint(): Promise<void> {
     this.writing = this.writing.then(async () => {
       const cp = this.checkpoint;
-      const at = this.acknowledged?.();
+      const at = this.acknowledged?.() ?? this.untouchedPosition();
       if (!cp || !at || !this.content) return;
       const id = `${at.key}@${at.time}`;
       if (id === this.lastWritten) return;
@@ -236,6 +238,18 @@ export class VCenterStream implements Stream {
       }
     });
     return this.writing;
+  }
+
+  /**
+   * Before the stream handed any event over, everything up to where it
+   * started is done: that position is a checkpoint too, so that the next
+   * run (another replica's, after a hand-over) does not start at its own
+   * "now" and miss what came in between.
+   */
+  private untouchedPosition(): { key: number; time: string } | undefined {
+    const p = this.cursor?.position;
+    if (this.handedOver > 0 || p?.key === undefined) return undefined;
+    return { key: p.key, time: p.time };
   }
 
   /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
@@ -577,6 +591,8 @@ export class VCenterStream implements Stream {
   }
 
   private async deliver(raw: RawEvent, handler: EventHandler, cursor: Cursor): Promise<void> {
+    // Counted before the cursor moves: from here on the start position is no checkpoint.
+    this.handedOver++;
     cursor.advance(raw);
     try {
       const ev = raw.xml ? convertEvent(raw.xml) : convertJsonEvent(raw.json!);
