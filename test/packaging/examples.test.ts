@@ -61,7 +61,7 @@ describe('config-examples', () => {
   });
 
   describe('several replicas: one example per coordination provider', () => {
-    type Entry = Record<string, unknown> & { options?: Record<string, unknown> };
+    type Entry = { type?: unknown; provider?: unknown; name?: unknown; options?: Record<string, unknown> };
     const read = (file: string) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Entry[];
     const validate = (file: string) =>
       spawnSync(process.execPath, [CLI, 'validate', '-config', file], { encoding: 'utf8' });

@@ -36,49 +36,38 @@ const EXAMPLES = path.join(ROOT, 'config-examples');
 
 type Obj = Record<string, unknown>;
 
-/** Kind → its kubernetes-models class (validate()) and TypeScript interface (strict check). */
-const MODELS: Record<string, { validate(obj: Obj): void; module: string; iface: string }> = {
-  'apps/v1/Deployment': {
-    validate: (o) => new Deployment(o as never).validate(),
-    module: 'kubernetes-models/apps/v1/Deployment',
-    iface: 'IDeployment',
-  },
-  'v1/Service': {
-    validate: (o) => new Service(o as never).validate(),
-    module: 'kubernetes-models/v1/Service',
-    iface: 'IService',
-  },
-  'v1/PersistentVolumeClaim': {
-    validate: (o) => new PersistentVolumeClaim(o as never).validate(),
-    module: 'kubernetes-models/v1/PersistentVolumeClaim',
-    iface: 'IPersistentVolumeClaim',
-  },
-  'v1/ServiceAccount': {
-    validate: (o) => new ServiceAccount(o as never).validate(),
-    module: 'kubernetes-models/v1/ServiceAccount',
-    iface: 'IServiceAccount',
-  },
-  'v1/Secret': {
-    validate: (o) => new Secret(o as never).validate(),
-    module: 'kubernetes-models/v1/Secret',
-    iface: 'ISecret',
-  },
-  'rbac.authorization.k8s.io/v1/Role': {
-    validate: (o) => new Role(o as never).validate(),
-    module: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
-    iface: 'IRole',
-  },
-  'rbac.authorization.k8s.io/v1/RoleBinding': {
-    validate: (o) => new RoleBinding(o as never).validate(),
-    module: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
-    iface: 'IRoleBinding',
-  },
-  'policy/v1/PodDisruptionBudget': {
-    validate: (o) => new PodDisruptionBudget(o as never).validate(),
-    module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
-    iface: 'IPodDisruptionBudget',
-  },
-};
+interface Model {
+  validate(obj: Obj): void;
+  module: string;
+  iface: string;
+}
+
+/** A kubernetes-models class (validate()) and its TypeScript interface (strict check), by apiVersion/kind. */
+function model(
+  Class: new (o: never) => { validate(): void },
+  apiVersion: string,
+  kind: string,
+): [string, Model] {
+  return [
+    `${apiVersion}/${kind}`,
+    {
+      validate: (o) => new Class(o as never).validate(),
+      module: `kubernetes-models/${apiVersion}/${kind}`,
+      iface: `I${kind}`,
+    },
+  ];
+}
+
+const MODELS: Record<string, Model> = Object.fromEntries([
+  model(Deployment, 'apps/v1', 'Deployment'),
+  model(Service, 'v1', 'Service'),
+  model(PersistentVolumeClaim, 'v1', 'PersistentVolumeClaim'),
+  model(ServiceAccount, 'v1', 'ServiceAccount'),
+  model(Secret, 'v1', 'Secret'),
+  model(Role, 'rbac.authorization.k8s.io/v1', 'Role'),
+  model(RoleBinding, 'rbac.authorization.k8s.io/v1', 'RoleBinding'),
+  model(PodDisruptionBudget, 'policy/v1', 'PodDisruptionBudget'),
+]);
 
 function modelFor(obj: Obj) {
   const model = MODELS[`${String(obj.apiVersion)}/${String(obj.kind)}`];
