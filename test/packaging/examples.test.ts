@@ -3,12 +3,16 @@
  * (validateConfig: the JSON Schema the router itself uses), so users can
  * start from any of them.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { validateConfig } from '../../src/catalogue';
 import { kindOf } from '../../src/config/schema';
 
 const dir = path.resolve(__dirname, '..', '..', 'config-examples');
+/** The compiled command line (build first). */
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const files = readdirSync(dir)
   .filter((f) => !f.startsWith('.'))
   .sort();
@@ -23,6 +27,8 @@ describe('config-examples', () => {
         'knative.json',
         'event-stream.json',
         'webhook.json',
+        'replicas-kubernetes.json',
+        'replicas-nats.json',
       ]),
     );
   });
@@ -52,5 +58,47 @@ describe('config-examples', () => {
     >;
     const broken = entries.map((e) => (kindOf(e) === 'stream' ? { ...e, options: { insecrue: 'true' } } : e));
     expect(validateConfig(broken).join('\n')).toMatch(/insecrue.*did you mean "insecure"/);
+  });
+
+  describe('several replicas: one example per coordination provider', () => {
+    type Entry = { type?: unknown; provider?: unknown; name?: unknown; options?: Record<string, unknown> };
+    const read = (file: string) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Entry[];
+    const validate = (file: string) =>
+      spawnSync(process.execPath, [CLI, 'validate', '-config', file], { encoding: 'utf8' });
+
+    test.each([
+      ['replicas-kubernetes.json', 'kubernetes'],
+      ['replicas-nats.json', 'nats'],
+    ])(
+      '%s: `vmware-event-router validate` accepts it; coordination %s, streams named and checkpointing',
+      (file, provider) => {
+        const r = validate(path.join(dir, file));
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+        expect(r.stdout).toContain('configuration is valid');
+        const entries = read(file);
+        expect(entries.filter((e) => kindOf(e) === 'coordination').map((e) => e.provider)).toEqual([
+          provider,
+        ]);
+        const streams = entries.filter((e) => kindOf(e) === 'stream');
+        expect(streams.length).toBeGreaterThan(1);
+        for (const s of streams) {
+          expect(s.name).toEqual(expect.any(String));
+          // Without it the replica that takes a stream over starts at "now".
+          expect(s.options?.checkpoint).toBe('true');
+        }
+      },
+    );
+
+    test('`vmware-event-router validate` refuses an unnamed stream beside a coordination entry, saying why', () => {
+      const entries = read('replicas-nats.json');
+      const unnamed = entries.map((e, i) => (i === 0 ? { ...e, name: undefined } : e));
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'ver-examples-'));
+      const file = path.join(tmp, 'config.json');
+      writeFileSync(file, JSON.stringify(unnamed));
+      const r = validate(file);
+      rmSync(tmp, { recursive: true });
+      expect(r.status).toBe(1);
+      expect(r.stderr + r.stdout).toMatch(/\/0.*every stream needs a name/);
+    });
   });
 });

@@ -18,9 +18,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as yaml from 'js-yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import ts from 'typescript';
+import { validateConfig } from '../../src/catalogue';
 import { DEFAULT_CONFIG } from '../../src/cli/main';
 import { kindOf } from '../../src/config/schema';
 
@@ -30,24 +36,38 @@ const EXAMPLES = path.join(ROOT, 'config-examples');
 
 type Obj = Record<string, unknown>;
 
-/** Kind → its kubernetes-models class (validate()) and TypeScript interface (strict check). */
-const MODELS: Record<string, { validate(obj: Obj): void; module: string; iface: string }> = {
-  'apps/v1/Deployment': {
-    validate: (o) => new Deployment(o as never).validate(),
-    module: 'kubernetes-models/apps/v1/Deployment',
-    iface: 'IDeployment',
-  },
-  'v1/Service': {
-    validate: (o) => new Service(o as never).validate(),
-    module: 'kubernetes-models/v1/Service',
-    iface: 'IService',
-  },
-  'v1/PersistentVolumeClaim': {
-    validate: (o) => new PersistentVolumeClaim(o as never).validate(),
-    module: 'kubernetes-models/v1/PersistentVolumeClaim',
-    iface: 'IPersistentVolumeClaim',
-  },
-};
+interface Model {
+  validate(obj: Obj): void;
+  module: string;
+  iface: string;
+}
+
+/** A kubernetes-models class (validate()) and its TypeScript interface (strict check), by apiVersion/kind. */
+function model(
+  Class: new (o: never) => { validate(): void },
+  apiVersion: string,
+  kind: string,
+): [string, Model] {
+  return [
+    `${apiVersion}/${kind}`,
+    {
+      validate: (o) => new Class(o as never).validate(),
+      module: `kubernetes-models/${apiVersion}/${kind}`,
+      iface: `I${kind}`,
+    },
+  ];
+}
+
+const MODELS: Record<string, Model> = Object.fromEntries([
+  model(Deployment, 'apps/v1', 'Deployment'),
+  model(Service, 'v1', 'Service'),
+  model(PersistentVolumeClaim, 'v1', 'PersistentVolumeClaim'),
+  model(ServiceAccount, 'v1', 'ServiceAccount'),
+  model(Secret, 'v1', 'Secret'),
+  model(Role, 'rbac.authorization.k8s.io/v1', 'Role'),
+  model(RoleBinding, 'rbac.authorization.k8s.io/v1', 'RoleBinding'),
+  model(PodDisruptionBudget, 'policy/v1', 'PodDisruptionBudget'),
+]);
 
 function modelFor(obj: Obj) {
   const model = MODELS[`${String(obj.apiVersion)}/${String(obj.kind)}`];
@@ -346,4 +366,180 @@ test('`make image` tags the image the manifest names', () => {
   expect(imageVar).toBe(name);
   const build = /^\t\$\(DOCKER\) build .*$/m.exec(makefile)![0];
   expect(build).toContain(`-t $(IMAGE):${tag}`);
+});
+
+/**
+ * The list fields of a pod template that a strategic merge patch merges element
+ * by element, by their `patchMergeKey` in the Kubernetes API; every other list
+ * is replaced. `strategy` is `retainKeys`: only the patch's keys remain.
+ */
+const MERGE_KEYS: Record<string, string> = {
+  containers: 'name',
+  initContainers: 'name',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  ports: 'containerPort',
+  topologySpreadConstraints: 'topologyKey',
+};
+const RETAIN_KEYS = new Set(['strategy']);
+
+/** `patch` applied to `base` as `kubectl patch --type strategic` does for the fields above. */
+function strategicMerge(base: unknown, patch: unknown, field = ''): unknown {
+  if (Array.isArray(patch)) {
+    const key = MERGE_KEYS[field];
+    if (!key || !Array.isArray(base)) return clone(patch);
+    const out = clone(base) as Obj[];
+    for (const p of patch as Obj[]) {
+      const i = out.findIndex((b) => b[key] === p[key]);
+      if (i >= 0) out[i] = strategicMerge(out[i], p) as Obj;
+      else out.push(clone(p));
+    }
+    return out;
+  }
+  if (patch === null || typeof patch !== 'object') return patch;
+  const from = base !== null && typeof base === 'object' && !Array.isArray(base) ? (base as Obj) : {};
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(from)) if (!RETAIN_KEYS.has(field) || k in patch) out[k] = clone(v);
+  for (const [k, v] of Object.entries(patch as Obj)) {
+    if (v === null) delete out[k];
+    else out[k] = strategicMerge(out[k], v, k);
+  }
+  return out;
+}
+
+describe('deploy/ha: several replicas sharing the streams through Leases', () => {
+  const dir = path.join(DEPLOY, 'ha');
+  const PATCH = 'deployment-patch.yaml';
+  const haFiles = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+  const [patch] = loadDocs(path.join(dir, PATCH));
+  const objects = haFiles
+    .filter((f) => f !== PATCH)
+    .flatMap((f) => loadDocs(path.join(dir, f)).map((doc) => ({ file: f, doc })));
+  const base = all[0].doc;
+  const merged = strategicMerge(base, patch) as Obj;
+  const ha = merged as unknown as Deployment;
+  const haPod = ha.spec!.template.spec!;
+  const haContainer = haPod.containers[0];
+  const one = <T>(kind: string) => objects.find((o) => o.doc.kind === kind)!.doc as unknown as T;
+
+  test('holds the ServiceAccount, Role, RoleBinding, PodDisruptionBudget, config Secret and the Deployment patch', () => {
+    expect(base.kind).toBe('Deployment');
+    expect(haFiles).toContain(PATCH);
+    expect(objects.map((o) => o.doc.kind).sort()).toEqual([
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Secret',
+      'ServiceAccount',
+    ]);
+    for (const { doc } of objects) expect((doc.metadata as Obj).namespace).toBeUndefined();
+  });
+
+  test.each([
+    ...objects.map((o) => [`${o.file}: ${String(o.doc.kind)}`, o.doc] as const),
+    ['event-router-k8s.yaml patched with deployment-patch.yaml: Deployment', merged] as const,
+  ])('%s passes the kubernetes-models validator', (_name, doc) => {
+    expect(() => modelFor(doc).validate(doc)).not.toThrow();
+  });
+
+  test('every object and the patched Deployment pass the strict check', () => {
+    expect(strictCheck([...objects.map((o) => o.doc), merged])).toEqual([]);
+  });
+
+  test('a misspelled field in the patch fails the strict check of the patched Deployment', () => {
+    const broken = renamed(
+      patch,
+      ['spec', 'template', 'spec'],
+      'automountServiceAccountToken',
+      'automountServiceaccountToken',
+    );
+    expect(strictCheck([strategicMerge(base, broken) as Obj]).join('\n')).toMatch(
+      /'"?automountServiceaccountToken"?' does not exist/,
+    );
+  });
+
+  test('the patch merges into the base container: probes, security context, volumes and resources kept', () => {
+    expect(haPod.containers.map((c) => c.name)).toEqual([container.name]);
+    const { env, ...rest } = haContainer;
+    expect(rest).toEqual(container);
+    expect(env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+    expect(haPod.securityContext).toEqual(pod.securityContext);
+    expect(haPod.volumes).toEqual(pod.volumes);
+    expect(ha.spec!.selector).toEqual(deployment.spec!.selector);
+    expect(ha.spec!.template.metadata).toEqual(deployment.spec!.template.metadata);
+  });
+
+  test('two replicas, rolled over without ever running fewer than two (maxUnavailable 0)', () => {
+    expect(ha.spec!.replicas).toBe(2);
+    expect(ha.spec!.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+  });
+
+  test('the replicas are spread over nodes where the cluster has several, without blocking a one-node cluster', () => {
+    expect(haPod.topologySpreadConstraints).toEqual([
+      expect.objectContaining({
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: deployment.spec!.selector.matchLabels },
+      }),
+    ]);
+  });
+
+  test('the pod runs as the ServiceAccount with its token mounted; the RoleBinding gives it the Role', () => {
+    const account = one<ServiceAccount>('ServiceAccount');
+    const role = one<Role>('Role');
+    const binding = one<RoleBinding>('RoleBinding');
+    expect(haPod.serviceAccountName).toBe(account.metadata!.name);
+    expect(haPod.automountServiceAccountToken).toBe(true);
+    expect(account.automountServiceAccountToken).not.toBe(false);
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata!.name,
+    });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata!.name }]);
+  });
+
+  test('the Role grants get, create and update on coordination.k8s.io leases, and nothing else', () => {
+    expect(one<Role>('Role').rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ]);
+  });
+
+  test('the PodDisruptionBudget keeps one router pod, selecting exactly the router pods', () => {
+    const pdb = one<PodDisruptionBudget>('PodDisruptionBudget');
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec!.minAvailable).toBe(1);
+    // An unready pod (its vCenter down) hands its streams over when evicted: it must not block a drain.
+    expect(pdb.spec!.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    expect(pdb.spec!.selector).toEqual(deployment.spec!.selector);
+  });
+
+  test('the config Secret is config-examples/replicas-kubernetes.json, mounted by the Deployment', () => {
+    const secret = one<Secret>('Secret');
+    const volume = haPod.volumes!.find((v) => v.name === 'config')!;
+    expect(secret.metadata!.name).toBe(volume.secret!.secretName);
+    const key = volume.secret!.items![0].key;
+    expect(Object.keys(secret.stringData!)).toEqual([key]);
+    const config = JSON.parse(secret.stringData![key]) as Obj[];
+    const example = JSON.parse(
+      readFileSync(path.join(EXAMPLES, 'replicas-kubernetes.json'), 'utf8'),
+    ) as Obj[];
+    expect(config).toEqual(example);
+    expect(validateConfig(config)).toEqual([]);
+    const coordination = config.filter((e) => kindOf(e) === 'coordination');
+    expect(coordination.map((e) => e.provider)).toEqual(['kubernetes']);
+    // In a pod the router finds the API server, token, CA and namespace by itself.
+    expect(coordination[0].address).toBeUndefined();
+    expect(coordination[0].auth).toBeUndefined();
+  });
+
+  test('docs/deploy.md points to docs/replicas.md, which names every file of deploy/ha', () => {
+    expect(readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8')).toContain('replicas.md');
+    const doc = readFileSync(path.join(ROOT, 'docs', 'replicas.md'), 'utf8');
+    for (const f of haFiles) expect(doc).toContain(`deploy/ha/${f}`);
+  });
 });
