@@ -15,6 +15,7 @@
  * stream times out rather than getting "no responders" at once.
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { Msg } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { CONTRACT_CLASSES, sinkContract } from '../../helpers/sink-contract';
 import { startNatsServer } from '../../peers/nats';
@@ -50,7 +51,7 @@ sinkContract('nats_jetstream', async () => {
   const attempts = (cls: string): number => seen.get(subjectOf(cls)) ?? 0;
   let captured: Promise<unknown> | undefined;
   nc.subscribe(`${PREFIX}.>`, {
-    callback: (err, m) => {
+    callback: (err: Error | null, m: Msg) => {
       if (err) return;
       seen.set(m.subject, (seen.get(m.subject) ?? 0) + 1);
       if (m.subject === subjectOf(C.transient) && attempts(C.transient) === 1) {
