@@ -9,8 +9,9 @@
  * `UnrecognizedClientException`), as AWS answers.
  *
  * Tests set and change rules per bus, and inject failures: ListRules errors,
- * throttled PutEvents calls (400 `ThrottlingException`) and failed entries
- * (`FailedEntryCount` with per-entry `ErrorCode`).
+ * throttled PutEvents calls (400 `ThrottlingException`), failed entries
+ * (`FailedEntryCount` with per-entry `ErrorCode`) and calls held unanswered
+ * (all of them, or those `holdCall` picks).
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -80,6 +81,12 @@ export class EventBridgeEndpoint {
   entryFailureMessage: ((code: string) => string) | undefined;
   /** While true, PutEvents calls are held unanswered (a slow EventBridge) until `releasePutEvents`. */
   holdPutEvents = false;
+  /**
+   * Decide per PutEvents call, on its entries: true holds that call unanswered
+   * (a request EventBridge never answers) until `releasePutEvents`; the other
+   * calls are answered as usual.
+   */
+  holdCall: ((entries: Json[]) => boolean) | undefined;
   private held: Array<() => void> = [];
 
   private server: Server | undefined;
@@ -199,11 +206,15 @@ export class EventBridgeEndpoint {
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target === 'AWSEvents.ListRules') this.listRules(input, res);
-    else if (target === 'AWSEvents.PutEvents' && this.holdPutEvents) {
+    else if (target === 'AWSEvents.PutEvents' && (this.holdPutEvents || this.holds(input))) {
       this.held.push(() => this.putEvents(input, res));
       for (const l of this.listeners.splice(0)) l();
     } else if (target === 'AWSEvents.PutEvents') this.putEvents(input, res);
     else this.error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
+  }
+
+  private holds(input: Json): boolean {
+    return this.holdCall?.(Array.isArray(input.Entries) ? (input.Entries as Json[]) : []) ?? false;
   }
 
   /** SigV4 check; returns the error to send, or undefined when the signature verifies. */

@@ -36,6 +36,17 @@ export function eventStreamEntry(
   };
 }
 
+/** http://127.0.0.1:PORT of the event stream API `router` serves, once it listens (port 0: the router logs the port). */
+export async function eventStreamApi(router: RouterProcess): Promise<string> {
+  let port = '';
+  await waitFor('the event stream API to listen', () => {
+    const m = /event stream API listening .*?address=[^\s]*:(\d+)/.exec(router.stderr());
+    if (m) port = m[1];
+    return port !== '';
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
 /** The router with the simulator's stream, the event_stream processor (and `others`), ready. */
 export async function startEventStreamRouter(
   sim: Simulator,
@@ -43,13 +54,9 @@ export async function startEventStreamRouter(
   others: ConfigEntry[] = [],
 ): Promise<EventStreamRouter> {
   const router = await startRouterProcess([vcenterEntry(sim), entry, ...others, metricsEntry()]);
-  let port = '';
+  let api: string;
   try {
-    await waitFor('the event stream API to listen', () => {
-      const m = /event stream API listening .*?address=[^\s]*:(\d+)/.exec(router.stderr());
-      if (m) port = m[1];
-      return port !== '';
-    });
+    api = await eventStreamApi(router);
     await routerReady(router);
   } catch (err) {
     await router.stop();
@@ -57,7 +64,7 @@ export async function startEventStreamRouter(
   }
   return {
     router,
-    api: `http://127.0.0.1:${port}`,
+    api,
     details: async () => {
       const r = (await (await fetch(`${router.metricsUrl}/readyz`)).json()) as {
         details: { processors: Record<string, Record<string, unknown>> };
