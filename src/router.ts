@@ -5,12 +5,11 @@
  * log behind.
  */
 import type { ComponentContext } from './components/component';
-import { definitionFor } from './catalogue';
+import { definitionFor, sinks, streams } from './catalogue';
 import type { RouterConfig } from './config/types';
 import { entryName } from './config/types';
-import { createProcessor } from './delivery/create';
+import { createRunner } from './delivery/create';
 import type { DeliveryRunner } from './delivery/runner';
-import type { Sink } from './delivery/sink';
 import { eventLogDefinition } from './eventlog/definition';
 import type { EventLog } from './eventlog/event-log';
 import { sourceFromAddress } from './events/cloudevent';
@@ -18,10 +17,8 @@ import type { Logger } from './log/logger';
 import { internalMetrics } from './metrics/definition';
 import { RouterMetrics } from './metrics/metrics';
 import type { MetricsServer } from './metrics/server';
-import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
-import { streams } from './stream/registry';
-import { rootCAsOf } from './util/tls';
+import { rootCAsOf } from './config/router-entry';
 
 export interface RouterOptions {
   logger: Logger;
@@ -65,11 +62,11 @@ export class Router {
     );
     const ss: Stream[] = [];
     for (const entry of config.streams) ss.push(await definitionFor(streams, entry).create(entry, ctx));
-    const ps: DeliveryRunner[] = [];
+    const runners: DeliveryRunner[] = [];
     for (const entry of config.processors)
-      ps.push(await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx));
+      runners.push(await createRunner(definitionFor(sinks, entry), entry, ctx));
     const server = await internalMetrics.create(config.metrics, ctx);
-    return new Router(config, ss, ps, log, server, metrics, opts.logger);
+    return new Router(config, ss, runners, log, server, metrics, opts.logger);
   }
 
   /**

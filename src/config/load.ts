@@ -105,7 +105,7 @@ function validatorFor(components: AnyDefinition[]): Validator {
     errors: true,
     validate: function check(this: unknown, _schema: boolean, data: unknown) {
       if (!Array.isArray(data)) return true;
-      const problems = nameProblems(data);
+      const problems = nameProblems(data, components);
       (check as unknown as { errors: KeywordError[] }).errors = problems.map((p) => ({
         keyword: 'componentNames',
         instancePath: p.path,

@@ -21,7 +21,7 @@ import type { Consumer, LogEntry } from '../eventlog/event-log';
 import { cloudEventObject } from '../events/cloudevent';
 import type { Logger } from '../log/logger';
 import type { EventMatcher } from '../pattern';
-import { type BackoffPolicy, backoffMs, sleep } from './backoff';
+import { type BackoffPolicy, backoffMs, sleep } from '../util/backoff';
 import type { DeadLetterFile } from './dead-letter';
 import { InFlight } from './in-flight';
 import type { Delivery, Failure, Outcome, Sink } from './sink';

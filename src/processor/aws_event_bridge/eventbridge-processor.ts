@@ -17,12 +17,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
-import { defaultNumber } from '../../config/schema-parts';
-import { eventBridgeProcessor } from './definition';
-import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import type { ConfigEntry } from '../../config/types';
 import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
-import { backoffMs, sleep } from '../../delivery/backoff';
+import { backoffMs, sleep } from '../../util/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import {
@@ -34,6 +32,7 @@ import {
   type PutEntry,
 } from './envelope';
 import { compilePattern, type EventMatcher } from '../../pattern';
+import type { EventBridgeOptions } from './options';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 
 const PROVIDER = 'aws_event_bridge';
@@ -137,22 +136,21 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
 
   constructor(
     entry: ConfigEntry,
+    options: EventBridgeOptions,
     private readonly ctx: ComponentContext,
     tuning: EventBridgeTuning = {},
   ) {
     this.log = ctx.logger.child({ processor: PROVIDER });
-    this.region = stringOption(entry, 'aws_region') ?? '';
-    this.ruleArn = stringOption(entry, 'aws_eventbridge_rule_arn') ?? '';
-    this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
+    this.region = options.aws_region;
+    this.ruleArn = options.aws_eventbridge_rule_arn;
+    this.bus = options.aws_eventbridge_event_bus || 'default';
     // Else the AWS-standard configured-endpoint variables (the v1alpha1 RouterConfig has no endpoint key).
     this.endpoint =
-      stringOption(entry, 'aws_eventbridge_endpoint') ||
+      options.aws_eventbridge_endpoint ||
       process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ||
       process.env.AWS_ENDPOINT_URL ||
       undefined;
-    this.syncIntervalMs =
-      numberOption(entry, 'sync_interval', defaultNumber(eventBridgeProcessor.schema, 'sync_interval')) *
-      1000;
+    this.syncIntervalMs = options.sync_interval * 1000;
     this.tuning = {
       backoffBaseMs: tuning.backoffBaseMs ?? 200,
       backoffMaxMs: tuning.backoffMaxMs ?? 5000,

@@ -1,0 +1,28 @@
+/**
+ * What the configuration needs to know of a component: the kind and provider
+ * an entry selects it by, and the JSON Schema of that entry. The components
+ * themselves (src/components/component.ts) add how they are built.
+ */
+import type { OptionFields } from './options';
+
+/** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
+export type JsonSchema = Record<string, unknown>;
+
+export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router';
+
+export interface ComponentDeclaration {
+  kind: ComponentKind;
+  provider: string;
+  /** One line for the generated configuration reference. */
+  description: string;
+  /** Schema of the whole entry: type, provider, address, auth, options. */
+  schema: JsonSchema;
+  /** The entry's options, as declared (the schema's `options` is made from them). */
+  options: OptionFields;
+  /**
+   * Processors whose output is keyed by one stream's event keys (the offsets
+   * of event_stream): with several streams the entry must name its stream in
+   * `options.stream`.
+   */
+  streamScoped?: boolean;
+}
