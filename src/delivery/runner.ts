@@ -139,7 +139,7 @@ export class DeliveryRunner<T = unknown> {
     const name = this.options.name;
     if (this.stopping) {
       this.ctx.metrics.dropped.inc({ processor: name, reason: 'stopped' });
-      entry.failed = true;
+      this.consumer?.hold(entry);
       done?.();
       return;
     }
@@ -194,7 +194,7 @@ export class DeliveryRunner<T = unknown> {
       // The runner stopped while the batch waited for room: it was never sent.
       for (const d of batch) {
         this.ctx.metrics.dropped.inc({ processor: this.options.name, reason: 'stopped' });
-        d.entry.failed = true;
+        this.consumer?.hold(d.entry);
         this.settle(d);
       }
     }
@@ -284,7 +284,7 @@ export class DeliveryRunner<T = unknown> {
 
   /**
    * Deliveries the sink gave up on: into the dead-letter file when there is
-   * one (then acknowledged), else marked failed so that no checkpoint passes
+   * one (then acknowledged), else held (`Consumer.hold`) so that no checkpoint passes
    * them; settled either way.
    */
   private async giveUp(given: Array<{ d: Delivery<T>; failure: Failure; attempts: number }>): Promise<void> {
@@ -298,7 +298,7 @@ export class DeliveryRunner<T = unknown> {
             file: dl.path,
             event_id: d.entry.event.id,
           });
-        d.entry.failed = true;
+        this.consumer?.hold(d.entry);
       }
       this.settle(d);
     }

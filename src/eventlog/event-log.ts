@@ -27,8 +27,6 @@ export interface LogEntry {
    * the router's own share of its latency (`router_latency_seconds`); absent when unknown.
    */
   readonly arrivedAt?: number;
-  /** Set when a processor gave up on it (not delivered, not dead-lettered): checkpoints stop before it. */
-  failed?: boolean;
 }
 
 /** The newest event of a stream that every processor has acknowledged. */
@@ -61,6 +59,12 @@ export interface Consumer {
   next(): Promise<LogEntry | undefined>;
   /** Everything before `seq` is finished with. */
   commit(seq: number): void;
+  /**
+   * This entry was not acknowledged (neither delivered nor dead-lettered):
+   * no checkpoint of its stream may pass it. Called before the commit that
+   * moves past the entry.
+   */
+  hold(entry: LogEntry): void;
   /** Stop reading: a waiting `next()` and every later one return undefined. */
   release(): void;
 }
@@ -77,6 +81,8 @@ export class EventLog {
   private readonly acked = new Map<string, Acknowledged>();
   /** Streams with an entry some processor failed: their acknowledged position stops there. */
   private readonly blocked = new Set<string>();
+  /** Seqs of the entries some consumer held (did not acknowledge), until they are trimmed. */
+  private readonly held = new Set<number>();
   /** Times an append had to wait for the slowest consumer. */
   fullWaits = 0;
   /** Since when appends wait (undefined while there is room). */
@@ -153,7 +159,7 @@ export class EventLog {
     for (let i = 0; i < drop; i++) {
       const e = this.entries[i];
       this.bytes -= e.json.length;
-      if (e.failed) this.blocked.add(e.stream);
+      if (this.held.delete(e.seq)) this.blocked.add(e.stream);
       else if (!this.blocked.has(e.stream))
         this.acked.set(e.stream, { key: e.key, time: e.event.time ?? '' });
     }
@@ -161,6 +167,11 @@ export class EventLog {
     this.base = min;
     const waiters = this.appendWaiters.splice(0);
     for (const w of waiters) w();
+  }
+
+  /** @internal an entry a consumer did not acknowledge: its stream's acknowledged position stops before it. */
+  hold(entry: LogEntry): void {
+    if (entry.seq >= this.base) this.held.add(entry.seq);
   }
 
   /**
@@ -220,6 +231,10 @@ class ConsumerImpl implements Consumer {
   release(): void {
     this.released = true;
     this.wake();
+  }
+
+  hold(entry: LogEntry): void {
+    this.log.hold(entry);
   }
 
   commit(seq: number): void {
