@@ -24,8 +24,8 @@ import type { VCenterOptions } from './options';
 import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { openTransport } from './negotiate';
-import { VimFault, VimTransportError } from './soap/vim-client';
-import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
+import { VimTransportError } from './http-exchange';
+import { VimFault, type ProtocolOption, type ServiceContent, type VimTransport } from './transport';
 import { convertEvent } from './vim25/convert';
 import { convertJsonEvent } from './vim25/convert-json';
 import { isUntrustedCertificate } from '../../util/tls';
@@ -437,7 +437,7 @@ export class VCenterStream implements Stream {
     let firstPage = true;
     /** The page is read because a wait ended without any update (see below). */
     let idleRead = false;
-    // Empty replies long before the wait time (issue 17): see `emptyReply`.
+    // Empty replies long before the wait time mean a vCenter that is not waiting: see `emptyReply`.
     const empty = { streak: 0, waits: 0 };
     while (!this.stopping) {
       if (readPage) {
