@@ -6,7 +6,7 @@
  * config module never reaches up to them).
  */
 import type { ComponentDefinition } from './components/component';
-import type { JsonSchema } from './config/component-schema';
+import type { JsonSchema } from './config/json-schema';
 import { loadConfigWith, parseConfigWith, validateConfigWith } from './config/load';
 import { type AnyDefinition, buildConfigSchema } from './config/schema';
 import type { ConfigEntry, RouterConfig } from './config/types';

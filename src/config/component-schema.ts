@@ -3,10 +3,8 @@
  * an entry selects it by, and the JSON Schema of that entry. The components
  * themselves (src/components/component.ts) add how they are built.
  */
+import type { JsonSchema } from './json-schema';
 import type { OptionFields } from './options';
-
-/** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
-export type JsonSchema = Record<string, unknown>;
 
 export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router';
 

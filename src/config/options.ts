@@ -5,7 +5,7 @@
  * declaration into the typed options a component's constructor receives, so
  * that no component reads an option by its name or looks its default up.
  */
-import type { JsonSchema } from './component-schema';
+import type { JsonSchema } from './json-schema';
 import type { ConfigEntry, OptionValue } from './types';
 
 /** One option: its schema, whether the entry must give it, and how its value is read. */

@@ -2,7 +2,7 @@
  * Building blocks for the JSON Schema of config entries. Components use these
  * in their definitions so that every entry is described the same way.
  */
-import type { JsonSchema } from './component-schema';
+import type { JsonSchema } from './json-schema';
 import {
   intOption,
   optionsSchema,

@@ -5,7 +5,8 @@
  * repository root is written from here by `scripts/gen-config-schema.ts` (for
  * editors), and a test keeps it current.
  */
-import type { ComponentDeclaration, ComponentKind, JsonSchema } from './component-schema';
+import type { ComponentDeclaration, ComponentKind } from './component-schema';
+import type { JsonSchema } from './json-schema';
 
 /** A component as the configuration sees it (the catalogue's definitions are these and more). */
 export type AnyDefinition = ComponentDeclaration;
