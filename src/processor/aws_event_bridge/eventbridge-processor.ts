@@ -1,5 +1,5 @@
 /**
- * The `aws_event_bridge` processor (SPEC §5): forwards the events the
+ * The `aws_event_bridge` sink: forwards the events the
  * configured rule's event pattern matches to the rule's event bus with
  * PutEvents, batched (10 entries / 256 KB a call), retried a bounded number of
  * times when entries fail or calls are throttled, and counted.
@@ -74,7 +74,7 @@ interface AwsError {
   $response?: { statusCode?: number };
 }
 
-/** An SDK error; its name and message are the endpoint's words, quoted as peer text (issue 17). */
+/** An SDK error; its name and message are the endpoint's words, quoted as peer text (an endpoint may echo the request). */
 function errorInfo(err: unknown): { name: string; message: string; status?: number; code?: string } {
   const e = (err ?? {}) as AwsError;
   return {

@@ -1,6 +1,7 @@
 /**
- * The `event_stream` processor: the vSphere Event Streaming API served by the
- * router (SPEC §2, issue 13).
+ * The `event_stream` sink: the vSphere Event Streaming API served by the
+ * router, so that the API's clients read the vCenter events without a
+ * second vCenter session.
  *
  * Each event the runner sends is appended to this sink's own bounded history
  * (`max_events` CloudEvents of at most `max_record_bytes` each) and `send`

@@ -1,5 +1,5 @@
 /**
- * OpenFaaS processor (SPEC §5): invokes every function whose `topic`
+ * The `openfaas` sink: invokes every function whose `topic`
  * annotation lists the event's subject, through the OpenFaaS gateway. It is
  * a sink of the delivery runner, which owns the in-flight bound
  * (`max_in_flight`), retries and the stop deadline; here live the topic map,
