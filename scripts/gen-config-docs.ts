@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { JsonSchema } from '../src/components/component';
+import type { JsonSchema } from '../src/config/json-schema';
 import { components, configSchema } from '../src/catalogue';
 import { v1alpha1Schema } from '../src/config/v1alpha1';
 import { formatLike, REGENERATE, repoRoot } from './gen-config-schema';

@@ -5,12 +5,11 @@
  * log behind.
  */
 import type { ComponentContext } from './components/component';
-import { definitionFor } from './catalogue';
+import { coordinations, definitionFor, sinks, streams } from './catalogue';
 import type { RouterConfig } from './config/types';
 import { entryName } from './config/types';
-import { createProcessor } from './delivery/create';
+import { createRunner } from './delivery/create';
 import type { DeliveryRunner } from './delivery/runner';
-import type { Sink } from './delivery/sink';
 import { eventLogDefinition } from './eventlog/definition';
 import type { EventLog } from './eventlog/event-log';
 import { sourceFromAddress } from './events/cloudevent';
@@ -18,11 +17,8 @@ import type { Logger } from './log/logger';
 import { internalMetrics } from './metrics/definition';
 import { RouterMetrics } from './metrics/metrics';
 import type { MetricsServer } from './metrics/server';
-import { processors } from './processor/registry';
 import type { Stream } from './stream/stream';
-import { streams } from './stream/registry';
-import { rootCAsOf } from './util/tls';
-import { coordinations } from './catalogue';
+import { rootCAsOf } from './config/router-entry';
 import { Coordinator } from './coordination/coordinator';
 import { LeasedStream } from './coordination/leased-stream';
 
@@ -95,11 +91,11 @@ export class Router {
         opts.logger,
         metrics,
       );
-    const ps: DeliveryRunner[] = [];
+    const runners: DeliveryRunner[] = [];
     for (const entry of config.processors)
-      ps.push(await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx));
+      runners.push(await createRunner(definitionFor(sinks, entry), entry, ctx));
     const server = await internalMetrics.create(config.metrics, ctx);
-    return new Router(config, ss, ps, log, server, metrics, opts.logger, coordinator);
+    return new Router(config, ss, runners, log, server, metrics, opts.logger, coordinator);
   }
 
   /**

@@ -1,10 +1,9 @@
 /**
- * The streams and processors (sinks) `-h` lists: read from the registries, so that the help
+ * The streams, processors (sinks) and coordination stores `-h` lists: read from the catalogue, so that the help
  * names exactly the providers a configuration may use.
  */
 import type { ComponentDefinition } from '../components/component';
-import { processors } from '../processor/registry';
-import { streams } from '../stream/registry';
+import { coordinations, sinks, streams } from '../catalogue';
 
 function section(title: string, list: Array<ComponentDefinition<unknown>>): string {
   const width = Math.max(...list.map((d) => d.provider.length));
@@ -19,7 +18,11 @@ export function componentsHelp(): string {
     ),
     section(
       'Processors (entries {"type": "processor", "provider": …})',
-      processors as Array<ComponentDefinition<unknown>>,
+      sinks as Array<ComponentDefinition<unknown>>,
+    ),
+    section(
+      'Coordination of several replicas (an entry {"type": "coordination", "provider": …})',
+      coordinations as Array<ComponentDefinition<unknown>>,
     ),
   ].join('\n\n');
 }

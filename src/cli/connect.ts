@@ -8,15 +8,12 @@
  */
 import type { ComponentContext } from '../components/component';
 import type { RouterConfig } from '../config/types';
-import { definitionFor } from '../catalogue';
+import { definitionFor, sinks, streams } from '../catalogue';
 import { entryName } from '../config/types';
-import { createProcessor } from '../delivery/create';
-import type { Sink } from '../delivery/sink';
+import { createRunner } from '../delivery/create';
 import { createLogger } from '../log/logger';
 import { RouterMetrics } from '../metrics/metrics';
-import { processors } from '../processor/registry';
 import type { Stream } from '../stream/stream';
-import { streams } from '../stream/registry';
 import { withoutCredentials } from '../util/address';
 import type { RootCAs } from '../util/tls';
 
@@ -57,7 +54,7 @@ export async function checkConnections(config: RouterConfig, rootCAs?: RootCAs):
     const label = `processor ${entryName(entry)}${entry.address ? ` ${withoutCredentials(entry.address)}` : ''}`;
     logged.length = 0;
     try {
-      const runner = await createProcessor(definitionFor<Sink>(processors, entry), entry, ctx);
+      const runner = await createRunner(definitionFor(sinks, entry), entry, ctx);
       try {
         await runner.start();
         if (!runner.ready()) throw new Error(lastProblem() ?? 'not ready after start');

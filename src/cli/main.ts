@@ -87,7 +87,7 @@ async function runRouter(opts: {
   }
   // A changed config file (e.g. a Kubernetes Secret update): valid → clean exit 0, invalid → logged.
   // Its root CA files are checked too: a restart on a config naming a missing one would not start.
-  const { rootCAsOf } = await import('../util/tls');
+  const { rootCAsOf } = await import('../config/router-entry');
   const configWatch = watchConfigForRestart(opts.config, logger, (text, file) =>
     rootCAsOf(parseConfig(text, file)),
   );
@@ -162,7 +162,8 @@ export function buildProgram(): Command {
         (cmd.parent?.opts().config as string | undefined) !== DEFAULT_CONFIG && opts.config === DEFAULT_CONFIG
           ? (cmd.parent?.opts().config as string)
           : opts.config;
-      const { RootCAError, rootCAsOf } = await import('../util/tls');
+      const { RootCAError } = await import('../util/tls');
+      const { rootCAsOf } = await import('../config/router-entry');
       let config;
       let rootCAs;
       try {

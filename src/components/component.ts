@@ -1,22 +1,22 @@
 /**
- * How a stream provider, a processor or the metrics server plugs in.
+ * How a stream provider, a sink, the metrics server or the event log plugs in.
  *
- * Each component folder exports one `ComponentDefinition`: its provider name,
- * the JSON Schema of its config entry, and a factory. The registries in
- * `src/stream/registry.ts` and `src/processor/registry.ts` list them,
- * `src/catalogue.ts` hands them to the config schema, and the router builds
- * components through them, so adding a sink touches one folder plus one line.
+ * Each component folder exports one `ComponentDefinition`, made with
+ * `defineComponent`: its provider name, its entry's address and auth schema,
+ * its declared options, and a factory that receives the options read, typed
+ * and defaulted. `src/catalogue.ts` lists every definition; the config schema
+ * and the router are built from that list, so adding a sink touches one folder
+ * plus one line.
  */
+import type { ComponentDeclaration, ComponentKind } from '../config/component-schema';
+import type { OptionFields, OptionsOf } from '../config/options';
+import { readOptions } from '../config/options';
+import { entrySchema, type EntrySchemaSpec } from '../config/schema-parts';
 import type { ConfigEntry } from '../config/types';
 import type { Logger } from '../log/logger';
 import type { RouterMetrics } from '../metrics/metrics';
 import type { RootCAs } from '../util/tls';
-import type { CheckpointStore } from '../stream/vcenter/checkpoint';
-
-/** A JSON Schema fragment (draft 2020-12, as ajv reads it). */
-export type JsonSchema = Record<string, unknown>;
-
-export type ComponentKind = 'stream' | 'processor' | 'metrics' | 'router' | 'coordination';
+import type { CheckpointStore } from './checkpoint';
 
 export interface ComponentContext {
   logger: Logger;
@@ -27,23 +27,48 @@ export interface ComponentContext {
   checkpointStore?: CheckpointStore;
 }
 
-export interface ComponentDefinition<T> {
+export interface ComponentDefinition<T> extends ComponentDeclaration {
+  /** Builds the component; implementations are imported lazily so that unused sinks cost no memory. */
+  create(entry: ConfigEntry, ctx: ComponentContext): Promise<T>;
+}
+
+/** What a component folder declares; `defineComponent` turns it into its definition. */
+export interface ComponentSpec<T, F extends OptionFields> {
   kind: ComponentKind;
   provider: string;
   /** One line for the generated configuration reference. */
   description: string;
-  /** Schema of the whole entry: type, provider, address, auth, options. */
-  schema: JsonSchema;
-  /** Builds the component; implementations are imported lazily so that unused sinks cost no memory. */
-  create(entry: ConfigEntry, ctx: ComponentContext): Promise<T>;
-  /**
-   * Problems of a valid-looking entry that JSON Schema cannot express (one
-   * option bounded by another), each `[path below the entry, message]`.
-   */
-  problems?(entry: ConfigEntry): Array<[string, string]>;
-  /**
-   * A stream that reads from its source (rather than being pushed to): when
-   * replicas share the streams, one replica at a time follows it, under its lease.
-   */
+  /** The entry: its schema's description, address and auth (type and provider: the kind's and the provider's). */
+  entry: Omit<EntrySchemaSpec, 'type' | 'provider' | 'options'> &
+    Partial<Pick<EntrySchemaSpec, 'type' | 'provider'>>;
+  options: F;
+  streamScoped?: boolean;
   leased?: boolean;
+  /** Problems between options that JSON Schema cannot express, each `[path below the entry, message]`. */
+  problems?(options: OptionsOf<F>): Array<[string, string]>;
+  /** Builds the component from its entry and the options read from it. */
+  create(entry: ConfigEntry, options: OptionsOf<F>, ctx: ComponentContext): Promise<T>;
+}
+
+export function defineComponent<T, F extends OptionFields>(
+  spec: ComponentSpec<T, F>,
+): ComponentDefinition<T> {
+  return {
+    kind: spec.kind,
+    provider: spec.provider,
+    description: spec.description,
+    schema: entrySchema({
+      ...spec.entry,
+      type: spec.entry.type ?? spec.kind,
+      provider: spec.entry.provider ?? spec.provider,
+      options: spec.options,
+    }),
+    options: spec.options,
+    ...(spec.streamScoped ? { streamScoped: true } : {}),
+    ...(spec.leased ? { leased: true } : {}),
+    ...(spec.problems
+      ? { problems: (entry: ConfigEntry) => spec.problems!(readOptions(spec.options, entry)) }
+      : {}),
+    create: (entry, ctx) => spec.create(entry, readOptions(spec.options, entry), ctx),
+  };
 }

@@ -2,38 +2,17 @@
  * Building blocks for the JSON Schema of config entries. Components use these
  * in their definitions so that every entry is described the same way.
  */
-import type { JsonSchema } from '../components/component';
-
-/** `"true"`/`"false"` as the original's string options, or a JSON boolean. */
-export const boolOption = (description: string, defaultValue?: boolean): JsonSchema => ({
-  description,
-  ...(defaultValue === undefined ? {} : { default: defaultValue }),
-  anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false', 'True', 'False', 'TRUE', 'FALSE'] }],
-});
-
-/** An integer given as a JSON number or a string of digits; `defaultValue` is the one place its default is written. */
-export const intOption = (description: string, minimum = 0, defaultValue?: number): JsonSchema => ({
-  description,
-  ...(defaultValue === undefined ? {} : { default: defaultValue }),
-  anyOf: [
-    { type: 'integer', minimum },
-    { type: 'string', pattern: '^[0-9]+$' },
-  ],
-});
-
-export const stringOption = (description: string, extra: JsonSchema = {}): JsonSchema => ({
-  description,
-  type: 'string',
-  minLength: 1,
-  ...extra,
-});
-
-/** A list of files, each a non-empty path (an empty list, as a template may write it, is no file). */
-export const fileListOption = (description: string): JsonSchema => ({
-  description,
-  type: 'array',
-  items: { type: 'string', minLength: 1 },
-});
+import type { JsonSchema } from './json-schema';
+import {
+  intOption,
+  optionsSchema,
+  readOptions,
+  requiredOptions,
+  stringOption,
+  type OptionFields,
+  type OptionsOf,
+} from './options';
+import type { ConfigEntry } from './types';
 
 /** A `secret` object: exactly these keys, each a non-empty string. */
 export function secretSchema(keys: string[]): JsonSchema {
@@ -85,10 +64,7 @@ export const filterSchema: JsonSchema = {
  * The options the delivery runner reads for every processor, with this
  * sink's defaults: sends in flight and retries of transient failures.
  */
-export function deliveryOptions(defaults: {
-  maxInFlight: number;
-  retries: number;
-}): Record<string, JsonSchema> {
+export function deliveryOptions(defaults: { maxInFlight: number; retries: number }) {
   return {
     max_in_flight: intOption('Sends in flight at once before the processor waits', 1, defaults.maxInFlight),
     retries: intOption(
@@ -102,13 +78,29 @@ export function deliveryOptions(defaults: {
   };
 }
 
+/** The options the delivery runner of a processor reads. */
+export type DeliveryOptions = OptionsOf<ReturnType<typeof deliveryOptions>>;
+
+/** A sink that declares no delivery options is sent to one event at a time and never retried. */
+const UNDECLARED_DELIVERY = deliveryOptions({ maxInFlight: 1, retries: 0 });
+
+/** Read the delivery options of a processor entry, with the defaults its sink declares. */
+export function readDeliveryOptions(declared: OptionFields, entry: ConfigEntry): DeliveryOptions {
+  const fields: ReturnType<typeof deliveryOptions> = {
+    max_in_flight: declared.max_in_flight ?? UNDECLARED_DELIVERY.max_in_flight,
+    retries: declared.retries ?? UNDECLARED_DELIVERY.retries,
+    dead_letter_file: declared.dead_letter_file ?? UNDECLARED_DELIVERY.dead_letter_file,
+  };
+  return readOptions(fields, entry);
+}
+
 export interface EntrySchemaSpec {
   type: string | string[];
   provider: string | string[];
   description: string;
   address?: { schema: JsonSchema; required: boolean };
   auth?: { schema: JsonSchema; required: boolean };
-  options?: { properties: Record<string, JsonSchema>; required?: string[] };
+  options?: OptionFields;
 }
 
 /** The schema of a whole entry; unknown keys at every level are errors. */
@@ -132,13 +124,8 @@ export function entrySchema(spec: EntrySchemaSpec): JsonSchema {
     properties.auth = spec.auth.schema;
     if (spec.auth.required) required.push('auth');
   }
-  properties.options = {
-    type: 'object',
-    properties: spec.options?.properties ?? {},
-    required: spec.options?.required ?? [],
-    additionalProperties: false,
-  };
-  if (spec.options?.required?.length) required.push('options');
+  properties.options = optionsSchema(spec.options ?? {});
+  if (requiredOptions(spec.options ?? {}).length) required.push('options');
   return {
     description: spec.description,
     type: 'object',
@@ -170,24 +157,3 @@ export const httpUrl = (description: string): JsonSchema => ({
   description,
   pattern: `^${URL_AUTHORITY_PATTERN}(?:/[^\\s]*)?$`,
 });
-
-/** The numeric default an option's schema declares (a definition without one is a programming error). */
-export function defaultNumber(schema: JsonSchema, option: string): number {
-  const v = optionDefault(schema, option);
-  if (typeof v !== 'number') throw new Error(`option ${option} declares no numeric default`);
-  return v;
-}
-
-/** The boolean default an option's schema declares. */
-export function defaultBool(schema: JsonSchema, option: string): boolean {
-  const v = optionDefault(schema, option);
-  if (typeof v !== 'boolean') throw new Error(`option ${option} declares no boolean default`);
-  return v;
-}
-
-/** The default an option's schema declares, if any. */
-export function optionDefault(schema: JsonSchema, option: string): unknown {
-  const options = (schema.properties as Record<string, JsonSchema> | undefined)?.options;
-  const prop = (options?.properties as Record<string, JsonSchema> | undefined)?.[option];
-  return prop?.default;
-}

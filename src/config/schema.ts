@@ -5,11 +5,12 @@
  * repository root is written from here by `scripts/gen-config-schema.ts` (for
  * editors), and a test keeps it current.
  */
-import type { ComponentDefinition, ComponentKind, JsonSchema } from '../components/component';
+import type { ComponentDeclaration, ComponentKind } from './component-schema';
+import type { JsonSchema } from './json-schema';
 import type { ConfigEntry } from './types';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyDefinition = ComponentDefinition<any>;
+/** A component as the configuration sees it (the catalogue's definitions are these and more). */
+export type AnyDefinition = ComponentDeclaration;
 
 /** The `type` values that select each kind (the metrics entry is accepted under both spellings). */
 export const KIND_TYPES: Record<ComponentKind, string[]> = {
@@ -89,7 +90,7 @@ export interface NameProblem {
  * a name each; two processors of one provider need a name each; no two
  * streams (or two processors) share a name.
  */
-export function nameProblems(entries: unknown[], components: AnyDefinition[] = []): NameProblem[] {
+export function nameProblems(entries: unknown[], components: AnyDefinition[]): NameProblem[] {
   const problems: NameProblem[] = [];
   const coordinated = entries.some((e) => e && typeof e === 'object' && kindOf(e) === 'coordination');
   for (const kind of ['stream', 'processor'] as const) {
@@ -128,7 +129,7 @@ export function nameProblems(entries: unknown[], components: AnyDefinition[] = [
       else seen.set(name, i);
     }
   }
-  problems.push(...streamOptionProblems(entries));
+  problems.push(...streamOptionProblems(entries, components));
   entries.forEach((e, i) => {
     if (!e || typeof e !== 'object') return;
     const entry = e as ConfigEntry;
@@ -141,23 +142,23 @@ export function nameProblems(entries: unknown[], components: AnyDefinition[] = [
   return problems;
 }
 
-/** Processors that serve one stream's events by its keys: `options.stream` is required with several streams. */
-export const STREAM_SCOPED_PROVIDERS = ['event_stream'];
-
 /**
  * A processor's `options.stream` names a stream of the config (its `name`, or
  * its provider when unnamed); a stream-scoped processor (offsets are one
  * vCenter's keys) needs it when the config has several streams.
  */
-function streamOptionProblems(entries: unknown[]): NameProblem[] {
+function streamOptionProblems(entries: unknown[], components: AnyDefinition[]): NameProblem[] {
   const problems: NameProblem[] = [];
+  const streamScoped = components
+    .filter((c) => c.kind === 'processor' && c.streamScoped)
+    .map((c) => c.provider);
   type Entry = { type?: unknown; provider?: unknown; name?: unknown; options?: { stream?: unknown } };
   const list = entries.map((e, i) => ({ e: e as Entry, i })).filter(({ e }) => e && typeof e === 'object');
   const streams = list.filter(({ e }) => kindOf(e) === 'stream');
   const names = streams.map(({ e }) => String(typeof e.name === 'string' ? e.name : e.provider));
   for (const { e, i } of list) {
     // Only a stream-scoped processor's `stream` names a router stream (nats_jetstream's is a JetStream stream).
-    if (kindOf(e) !== 'processor' || !STREAM_SCOPED_PROVIDERS.includes(String(e.provider))) continue;
+    if (kindOf(e) !== 'processor' || !streamScoped.includes(String(e.provider))) continue;
     const stream = e.options && typeof e.options === 'object' ? e.options.stream : undefined;
     if (typeof stream === 'string') {
       if (!names.includes(stream))

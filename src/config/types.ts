@@ -32,31 +32,21 @@ export interface RouterConfig {
   coordination?: ConfigEntry;
 }
 
+/**
+ * The credentials of a `basic_auth` entry, as the router's own servers ask
+ * them; any other method (or no secret) asks none.
+ */
+export function basicAuthCredentials(
+  auth: AuthConfig | undefined,
+): { username: string; password: string } | undefined {
+  if (auth?.method !== 'basic_auth' || !auth.secret) return undefined;
+  const { username, password } = auth.secret;
+  return { username, password };
+}
+
 /** The name of a stream or processor: its `name`, else its provider. */
 export function entryName(entry: ConfigEntry): string {
   return entry.name ?? entry.provider;
-}
-
-/** Read a boolean option given as "true"/"false" (the original's strings) or a JSON boolean. */
-export function boolOption(entry: ConfigEntry, name: string, fallback: boolean): boolean {
-  const v = entry.options?.[name];
-  if (v === undefined) return fallback;
-  if (typeof v === 'boolean') return v;
-  return String(v).toLowerCase() === 'true';
-}
-
-/** Read a numeric option given as a JSON number or a numeric string. */
-export function numberOption(entry: ConfigEntry, name: string, fallback: number): number {
-  const v = entry.options?.[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : fallback;
-}
-
-/** Read a string option. */
-export function stringOption(entry: ConfigEntry, name: string): string | undefined {
-  const v = entry.options?.[name];
-  return v === undefined ? undefined : String(v);
 }
 
 /**

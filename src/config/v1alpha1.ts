@@ -5,7 +5,7 @@
  * strictly), then mapped onto the entries of today's JSON array, which go
  * through the array's validation too.
  */
-import type { JsonSchema } from '../components/component';
+import type { JsonSchema } from './json-schema';
 import { isSecretKey, type ConfigEntry, type OptionValue } from './types';
 
 export const V1ALPHA1_API_VERSION = 'event-router.vmware.com/v1alpha1';

@@ -18,7 +18,7 @@ import {
   type CheckpointStore,
   parseCheckpoint,
   type ReadResult,
-} from '../stream/vcenter/checkpoint';
+} from '../components/checkpoint';
 import type { Coordinator } from './coordinator';
 
 /** What a leased stream needs of the event log. */

@@ -1,13 +1,13 @@
 /**
- * Builds a processor: its sink from the component definition, driven by a
- * delivery runner whose options come from the entry, with the defaults its
- * schema declares.
+ * Builds the runtime of a processor entry: its sink from the component
+ * definition, driven by a delivery runner whose options (in flight, retries,
+ * dead letters) the entry gives, with the defaults the sink declares.
  */
 import type { ComponentContext, ComponentDefinition } from '../components/component';
-import { optionDefault } from '../config/schema-parts';
-import { entryName, numberOption, stringOption, type ConfigEntry } from '../config/types';
+import { readDeliveryOptions } from '../config/schema-parts';
+import { entryName, type ConfigEntry } from '../config/types';
 import { compilePattern } from '../pattern';
-import type { BackoffPolicy } from './backoff';
+import type { BackoffPolicy } from '../util/backoff';
 import { DeadLetterFile } from './dead-letter';
 import { DeliveryRunner } from './runner';
 import type { Sink } from './sink';
@@ -15,7 +15,7 @@ import type { Sink } from './sink';
 /** Retry waits: 200 ms doubling to 10 s (a peer's Retry-After may ask for more). */
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 10_000 };
 
-export async function createProcessor(
+export async function createRunner(
   def: ComponentDefinition<Sink>,
   entry: ConfigEntry,
   ctx: ComponentContext,
@@ -32,18 +32,18 @@ export function runnerFor<T>(
   ctx: ComponentContext,
   overrides: { backoff?: BackoffPolicy } = {},
 ): DeliveryRunner<T> {
-  const option = (name: string, fallback: number): number =>
-    numberOption(entry, name, Number(optionDefault(def.schema, name) ?? fallback));
-  const deadLetterFile = stringOption(entry, 'dead_letter_file');
+  const options = readDeliveryOptions(def.options, entry);
   return new DeliveryRunner<T>(
     sink,
     {
       name: entryName(entry),
-      maxInFlight: option('max_in_flight', 1),
-      retries: option('retries', 0),
+      maxInFlight: options.max_in_flight,
+      retries: options.retries,
       backoff: overrides.backoff ?? DEFAULT_BACKOFF,
       filter: entry.filter ? compilePattern(entry.filter) : undefined,
-      deadLetter: deadLetterFile ? new DeadLetterFile(deadLetterFile, entryName(entry)) : undefined,
+      deadLetter: options.dead_letter_file
+        ? new DeadLetterFile(options.dead_letter_file, entryName(entry))
+        : undefined,
     },
     ctx,
   );

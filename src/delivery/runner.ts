@@ -21,7 +21,7 @@ import type { Consumer, LogEntry } from '../eventlog/event-log';
 import { cloudEventObject } from '../events/cloudevent';
 import type { Logger } from '../log/logger';
 import type { EventMatcher } from '../pattern';
-import { type BackoffPolicy, backoffMs, sleep } from './backoff';
+import { type BackoffPolicy, backoffMs, sleep } from '../util/backoff';
 import type { DeadLetterFile } from './dead-letter';
 import { InFlight } from './in-flight';
 import type { Delivery, Failure, Outcome, Sink } from './sink';
@@ -137,14 +137,14 @@ export class DeliveryRunner<T = unknown> {
    */
   async process(entry: LogEntry, done?: () => void): Promise<void> {
     const name = this.options.name;
-    if (entry.withheld) {
+    if (this.consumer?.isWithheld(entry)) {
       // Its stream's lease is no longer this replica's: another replica delivers it.
       done?.();
       return;
     }
     if (this.stopping) {
       this.ctx.metrics.dropped.inc({ processor: name, reason: 'stopped' });
-      entry.failed = true;
+      this.consumer?.hold(entry);
       done?.();
       return;
     }
@@ -199,7 +199,7 @@ export class DeliveryRunner<T = unknown> {
       // The runner stopped while the batch waited for room: it was never sent.
       for (const d of batch) {
         this.ctx.metrics.dropped.inc({ processor: this.options.name, reason: 'stopped' });
-        d.entry.failed = true;
+        this.consumer?.hold(d.entry);
         this.settle(d);
       }
     }
@@ -229,10 +229,11 @@ export class DeliveryRunner<T = unknown> {
     }
     for (let attempt = 1; remaining.length > 0; attempt++) {
       // A stream fenced while its events waited for a retry: they are not sent again from here.
-      const fenced = remaining.filter((d) => d.entry.withheld);
+      const withheld = (d: Delivery<T>): boolean => this.consumer?.isWithheld(d.entry) ?? false;
+      const fenced = remaining.filter(withheld);
       if (fenced.length > 0) {
         for (const d of fenced) this.settle(d);
-        remaining = remaining.filter((d) => !d.entry.withheld);
+        remaining = remaining.filter((d) => !withheld(d));
         if (remaining.length === 0) return;
       }
       let outcomes: Outcome[];
@@ -296,7 +297,7 @@ export class DeliveryRunner<T = unknown> {
 
   /**
    * Deliveries the sink gave up on: into the dead-letter file when there is
-   * one (then acknowledged), else marked failed so that no checkpoint passes
+   * one (then acknowledged), else held (`Consumer.hold`) so that no checkpoint passes
    * them; settled either way.
    */
   private async giveUp(given: Array<{ d: Delivery<T>; failure: Failure; attempts: number }>): Promise<void> {
@@ -310,7 +311,7 @@ export class DeliveryRunner<T = unknown> {
             file: dl.path,
             event_id: d.entry.event.id,
           });
-        d.entry.failed = true;
+        this.consumer?.hold(d.entry);
       }
       this.settle(d);
     }

@@ -27,13 +27,6 @@ export interface LogEntry {
    * the router's own share of its latency (`router_latency_seconds`); absent when unknown.
    */
   readonly arrivedAt?: number;
-  /** Set when a processor gave up on it (not delivered, not dead-lettered): checkpoints stop before it. */
-  failed?: boolean;
-  /**
-   * Set when its stream was fenced (this replica lost or handed over the
-   * stream's lease): no processor sends it any more, and it acknowledges nothing.
-   */
-  withheld?: boolean;
 }
 
 /** The newest event of a stream that every processor has acknowledged. */
@@ -66,6 +59,14 @@ export interface Consumer {
   next(): Promise<LogEntry | undefined>;
   /** Everything before `seq` is finished with. */
   commit(seq: number): void;
+  /**
+   * This entry was not acknowledged (neither delivered nor dead-lettered):
+   * no checkpoint of its stream may pass it. Called before the commit that
+   * moves past the entry.
+   */
+  hold(entry: LogEntry): void;
+  /** The entry's stream was fenced (its lease is another replica's now): it must not be sent. */
+  isWithheld(entry: LogEntry): boolean;
   /** Stop reading: a waiting `next()` and every later one return undefined. */
   release(): void;
 }
@@ -77,13 +78,17 @@ export class EventLog {
   private bytes = 0;
   private readonly consumers: ConsumerImpl[] = [];
   private appendWaiters: Array<() => void> = [];
-  /** Called after every trim (`drained` waits on it). */
-  private trimWaiters: Array<() => void> = [];
   private closed = false;
   /** Per stream: the newest entry every consumer finished with, before any failed one. */
   private readonly acked = new Map<string, Acknowledged>();
   /** Streams with an entry some processor failed: their acknowledged position stops there. */
   private readonly blocked = new Set<string>();
+  /** Seqs of the entries some consumer held (did not acknowledge), until they are trimmed. */
+  private readonly held = new Set<number>();
+  /** Per fenced stream: its entries below this seq are withheld from every processor. */
+  private readonly fencedBelow = new Map<string, number>();
+  /** Called after every trim (`drained` waits on it). */
+  private trimWaiters: Array<() => void> = [];
   /** Times an append had to wait for the slowest consumer. */
   fullWaits = 0;
   /** Since when appends wait (undefined while there is room). */
@@ -160,8 +165,8 @@ export class EventLog {
     for (let i = 0; i < drop; i++) {
       const e = this.entries[i];
       this.bytes -= e.json.length;
-      if (e.withheld) continue;
-      if (e.failed) this.blocked.add(e.stream);
+      if (this.isWithheld(e)) this.held.delete(e.seq);
+      else if (this.held.delete(e.seq)) this.blocked.add(e.stream);
       else if (!this.blocked.has(e.stream))
         this.acked.set(e.stream, { key: e.key, time: e.event.time ?? '' });
     }
@@ -173,20 +178,25 @@ export class EventLog {
   }
 
   /**
-   * Fence a stream: what the log still holds of it is withheld from every
-   * processor (not sent, not acknowledged), and its acknowledged position is
-   * forgotten, so that the next run of the stream starts from its stored
-   * checkpoint alone.
+   * Fence a stream (this replica lost or handed over its lease): what the log
+   * still holds of it is withheld from every processor (not sent, not
+   * acknowledged), and its acknowledged position is forgotten, so that the
+   * stream's next run starts from its stored checkpoint alone.
    */
   withhold(stream: string): void {
-    for (const e of this.entries) if (e.stream === stream) e.withheld = true;
+    this.fencedBelow.set(stream, this.head);
     this.acked.delete(stream);
     this.blocked.delete(stream);
   }
 
+  /** Whether `entry` belongs to a stream fenced since it was appended. */
+  isWithheld(entry: LogEntry): boolean {
+    return entry.seq < (this.fencedBelow.get(entry.stream) ?? 0);
+  }
+
   /** Whether the log still holds an event of `stream` some processor has not finished with. */
   holds(stream: string): boolean {
-    return this.entries.some((e) => e.stream === stream && !e.withheld);
+    return this.entries.some((e) => e.stream === stream && !this.isWithheld(e));
   }
 
   /** Resolves true once every event of `stream` is finished with, false when `timeoutMs` passes first. */
@@ -204,6 +214,11 @@ export class EventLog {
       });
     }
     return true;
+  }
+
+  /** @internal an entry a consumer did not acknowledge: its stream's acknowledged position stops before it. */
+  hold(entry: LogEntry): void {
+    if (entry.seq >= this.base) this.held.add(entry.seq);
   }
 
   /**
@@ -263,6 +278,14 @@ class ConsumerImpl implements Consumer {
   release(): void {
     this.released = true;
     this.wake();
+  }
+
+  isWithheld(entry: LogEntry): boolean {
+    return this.log.isWithheld(entry);
+  }
+
+  hold(entry: LogEntry): void {
+    this.log.hold(entry);
   }
 
   commit(seq: number): void {

@@ -1,6 +1,6 @@
 /**
- * Builds the CloudEvent for one vSphere event, exactly as SPEC §3 says and as
- * the original router did (functions in the field parse these payloads).
+ * Builds the CloudEvent for one vSphere event exactly as the original router
+ * did: functions in the field parse these payloads.
  */
 import * as crypto from 'node:crypto';
 import { CloudEvent } from 'cloudevents';

@@ -3,7 +3,7 @@
  * processor (one CloudEvent per line, nothing else).
  *
  * Secrets never reach a log line, and no text that is not a secret is ever
- * rewritten (issue 17). Masking by substring would do both wrong: a password
+ * rewritten. Masking by substring would do both wrong: a password
  * `error` would turn every `error=` field into `*****=` (and so tell the
  * password), and a password `p` could not be masked at all. Instead:
  *   - by construction, no value from a secret field is formatted into a

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ComponentContext } from '../components/component';
-import type { ConfigEntry } from '../config/types';
+import { basicAuthCredentials, type ConfigEntry } from '../config/types';
 import { bindHostPort } from '../util/address';
 import { BasicAuth } from '../util/basic-auth';
 import { buildStats, type StatsSources } from './stats';
@@ -28,7 +28,7 @@ export class MetricsServer {
     private readonly entry: ConfigEntry,
     private readonly ctx: ComponentContext,
   ) {
-    this.auth = new BasicAuth(entry.auth);
+    this.auth = new BasicAuth(basicAuthCredentials(entry.auth));
   }
 
   attach(sources: StatsSources, readiness: Readiness): void {

@@ -6,7 +6,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import type { AuthConfig } from '../config/types';
+
+/** The user name and password a client must send. */
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -15,12 +20,9 @@ function digest(s: string): Buffer {
 export class BasicAuth {
   private readonly expected?: Buffer;
 
-  /** `auth`: the entry's auth; anything but `basic_auth` with a secret means no credentials are asked. */
-  constructor(auth: AuthConfig | undefined) {
-    if (auth?.method === 'basic_auth' && auth.secret) {
-      const { username, password } = auth.secret;
-      this.expected = digest(`${username}:${password}`);
-    }
+  /** `credentials`: what a client must send; without them no credentials are asked. */
+  constructor(credentials: BasicCredentials | undefined) {
+    if (credentials) this.expected = digest(`${credentials.username}:${credentials.password}`);
   }
 
   /** Whether credentials are asked for at all (for the start log line). */

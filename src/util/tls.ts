@@ -9,7 +9,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import type { RouterConfig } from '../config/types';
 
 /** The trusted CAs of a running router. */
 export interface RootCAs {
@@ -61,18 +60,6 @@ export function loadRootCAs(files: string[]): RootCAs {
     certificates.push(...found);
   }
   return { files, certificates };
-}
-
-/** The root CA files a configuration names (the router entry's `root_cas`). */
-export function rootCAFiles(config: RouterConfig): string[] {
-  const v = config.router?.options?.root_cas;
-  return Array.isArray(v) ? v : [];
-}
-
-/** Read the root CAs a configuration names; undefined when it names none. */
-export function rootCAsOf(config: RouterConfig): RootCAs | undefined {
-  const files = rootCAFiles(config);
-  return files.length ? loadRootCAs(files) : undefined;
 }
 
 /**

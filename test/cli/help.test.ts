@@ -4,8 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { nodeVersionProblem, supportedNodeRange } from '../../src/cli/node-version';
-import { processors } from '../../src/processor/registry';
-import { streams } from '../../src/stream/registry';
+import { sinks as processors, streams } from '../../src/catalogue';
 import { CLI, runCli } from '../helpers/e2e';
 
 describe('-h', () => {

@@ -7,6 +7,7 @@
  * be cut off) and delivers to its own gateway (so that every delivery is
  * known by replica and time). The same tests run against both providers.
  */
+import { writeFileSync } from 'node:fs';
 import type { ConfigEntry } from '../../src/config/types';
 import { burst, referenceEvents, startSimulator, type Simulator } from '../harness/simulator';
 import {
@@ -99,7 +100,7 @@ describe.each(['nats', 'kubernetes'] as const)('replicas sharing streams through
   });
   afterEach(async () => {
     if (process.env.FAILOVER_DEBUG)
-      for (const r of replicas) require('fs').writeFileSync(`/tmp/failover-${r.id}.log`, r.router.stderr());
+      for (const r of replicas) writeFileSync(`/tmp/failover-${r.id}.log`, r.router.stderr());
     for (const r of replicas.splice(0)) {
       await r.router.stop('SIGKILL');
       await r.proxy.close();

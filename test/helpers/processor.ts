@@ -4,7 +4,7 @@
  */
 import type { ComponentContext, ComponentDefinition } from '../../src/components/component';
 import type { ConfigEntry } from '../../src/config/types';
-import type { BackoffPolicy } from '../../src/delivery/backoff';
+import type { BackoffPolicy } from '../../src/util/backoff';
 import { runnerFor } from '../../src/delivery/create';
 import type { DeliveryRunner } from '../../src/delivery/runner';
 import type { Sink } from '../../src/delivery/sink';

@@ -1,11 +1,13 @@
 /**
  * The committed config.schema.json and docs/configuration.md are what the
  * generators produce from the registered components' schemas today: a
- * component that changes its options without regenerating fails here.
+ * component that changes its options without regenerating fails here. And
+ * the import rules docs/architecture.md states (layers, no cycles) hold.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import { importCycles, importProblems, LAYERS, layerProblems } from '../../scripts/check-imports';
 import { DOCS_FILE, generateConfigDocs } from '../../scripts/gen-config-docs';
 import { generateConfigSchema, REGENERATE, repoRoot, SCHEMA_FILE } from '../../scripts/gen-config-schema';
 import { configSchema } from '../../src/catalogue';
@@ -81,5 +83,27 @@ describe('generated configuration files', () => {
     expect(() => expectCurrent(DOCS_FILE, '# something else\n')).toThrow(
       /stale.*Regenerate with: .*gen-config-docs/s,
     );
+  });
+});
+
+describe('docs/architecture.md: the import rules hold in src/', () => {
+  const srcDir = path.join(root, 'src');
+
+  test('no module imports from a layer above its own, every module is in a layer, no import cycle', () => {
+    expect(importProblems(srcDir)).toEqual([]);
+  });
+
+  test('an upward import and a cycle are both reported', () => {
+    const graph = new Map([
+      ['util/a.ts', ['config/b.ts']],
+      ['config/b.ts', ['util/a.ts']],
+    ]);
+    expect(layerProblems(graph)).toEqual(['src/util/a.ts imports src/config/b.ts, a layer above it']);
+    expect(importCycles(graph)).toEqual([['config/b.ts', 'util/a.ts']]);
+  });
+
+  test('the layers named in docs/architecture.md are the checked ones', () => {
+    const doc = committed('docs/architecture.md');
+    for (const prefixes of LAYERS) for (const p of prefixes) expect(doc).toContain(`src/${p}`);
   });
 });

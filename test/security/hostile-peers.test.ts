@@ -30,6 +30,8 @@ import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { CaptureLogger, entryFor, makeCtx } from '../processor/aws_event_bridge/helpers';
 import { EventBridgeProcessor } from '../../src/processor/aws_event_bridge/eventbridge-processor';
 import { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
+import { readOptions } from '../../src/config/options';
+import { eventBridgeOptions } from '../../src/processor/aws_event_bridge/options';
 
 /** The manifest's memory limit (deploy/: 256Mi). */
 const LIMIT_KB = 256 * 1024;
@@ -150,7 +152,11 @@ test('EventBridge: a redirecting endpoint gets no request forwarded, and the sta
   const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
   const ctx = makeCtx();
   const entry = entryFor({ url } as EventBridgeEndpoint);
-  const p = new EventBridgeProcessor(entry, ctx, { backoffBaseMs: 5, backoffMaxMs: 20, startAttempts: 2 });
+  const p = new EventBridgeProcessor(entry, readOptions(eventBridgeOptions, entry), ctx, {
+    backoffBaseMs: 5,
+    backoffMaxMs: 20,
+    startAttempts: 2,
+  });
   try {
     const err = await p.start().then(
       () => undefined,

@@ -1,5 +1,5 @@
 /**
- * The `aws_event_bridge` processor (SPEC §5): forwards the events the
+ * The `aws_event_bridge` sink: forwards the events the
  * configured rule's event pattern matches to the rule's event bus with
  * PutEvents, batched (10 entries / 256 KB a call), retried a bounded number of
  * times when entries fail or calls are throttled, and counted.
@@ -17,12 +17,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
-import { defaultNumber } from '../../config/schema-parts';
-import { eventBridgeProcessor } from './definition';
-import { numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import type { ConfigEntry } from '../../config/types';
 import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
-import { backoffMs, sleep } from '../../delivery/backoff';
+import { backoffMs, sleep } from '../../util/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import {
@@ -34,6 +32,7 @@ import {
   type PutEntry,
 } from './envelope';
 import { compilePattern, type EventMatcher } from '../../pattern';
+import type { EventBridgeOptions } from './options';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 
 const PROVIDER = 'aws_event_bridge';
@@ -75,7 +74,7 @@ interface AwsError {
   $response?: { statusCode?: number };
 }
 
-/** An SDK error; its name and message are the endpoint's words, quoted as peer text (issue 17). */
+/** An SDK error; its name and message are the endpoint's words, quoted as peer text (an endpoint may echo the request). */
 function errorInfo(err: unknown): { name: string; message: string; status?: number; code?: string } {
   const e = (err ?? {}) as AwsError;
   return {
@@ -137,22 +136,21 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
 
   constructor(
     entry: ConfigEntry,
+    options: EventBridgeOptions,
     private readonly ctx: ComponentContext,
     tuning: EventBridgeTuning = {},
   ) {
     this.log = ctx.logger.child({ processor: PROVIDER });
-    this.region = stringOption(entry, 'aws_region') ?? '';
-    this.ruleArn = stringOption(entry, 'aws_eventbridge_rule_arn') ?? '';
-    this.bus = stringOption(entry, 'aws_eventbridge_event_bus') || 'default';
+    this.region = options.aws_region;
+    this.ruleArn = options.aws_eventbridge_rule_arn;
+    this.bus = options.aws_eventbridge_event_bus || 'default';
     // Else the AWS-standard configured-endpoint variables (the v1alpha1 RouterConfig has no endpoint key).
     this.endpoint =
-      stringOption(entry, 'aws_eventbridge_endpoint') ||
+      options.aws_eventbridge_endpoint ||
       process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ||
       process.env.AWS_ENDPOINT_URL ||
       undefined;
-    this.syncIntervalMs =
-      numberOption(entry, 'sync_interval', defaultNumber(eventBridgeProcessor.schema, 'sync_interval')) *
-      1000;
+    this.syncIntervalMs = options.sync_interval * 1000;
     this.tuning = {
       backoffBaseMs: tuning.backoffBaseMs ?? 200,
       backoffMaxMs: tuning.backoffMaxMs ?? 5000,

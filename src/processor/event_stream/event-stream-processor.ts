@@ -1,6 +1,7 @@
 /**
- * The `event_stream` processor: the vSphere Event Streaming API served by the
- * router (SPEC §2, issue 13).
+ * The `event_stream` sink: the vSphere Event Streaming API served by the
+ * router, so that the API's clients read the vCenter events without a
+ * second vCenter session.
  *
  * Each event the runner sends is appended to this sink's own bounded history
  * (`max_events` CloudEvents of at most `max_record_bytes` each) and `send`
@@ -19,15 +20,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
-import type { ComponentContext, JsonSchema } from '../../components/component';
-import { optionDefault } from '../../config/schema-parts';
-import { entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import type { ComponentContext } from '../../components/component';
+import { basicAuthCredentials, entryName, type ConfigEntry } from '../../config/types';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
+import type { EventStreamOptions } from './options';
 
 /** One held CloudEvent: its position in this sink's history, its vCenter key and its JSON. */
 interface HeldEvent {
@@ -141,16 +142,15 @@ export class EventStreamProcessor implements Sink<null> {
 
   constructor(
     private readonly entry: ConfigEntry,
+    options: EventStreamOptions,
     ctx: ComponentContext,
-    schema: JsonSchema,
   ) {
-    const option = (name: string): number => numberOption(entry, name, Number(optionDefault(schema, name)));
-    this.maxEvents = option('max_events');
-    this.maxRecordBytes = option('max_record_bytes');
-    this.pageSize = option('page_size');
-    this.maxWatchers = option('max_watchers');
-    this.stream = stringOption(entry, 'stream');
-    this.auth = new BasicAuth(entry.auth);
+    this.maxEvents = options.max_events;
+    this.maxRecordBytes = options.max_record_bytes;
+    this.pageSize = options.page_size;
+    this.maxWatchers = options.max_watchers;
+    this.stream = options.stream;
+    this.auth = new BasicAuth(basicAuthCredentials(entry.auth));
     this.log = ctx.logger.child({ component: 'event_stream', processor: entry.name ?? entry.provider });
     exposeCounts(ctx.metrics.registry, entryName(entry), this.counts);
   }

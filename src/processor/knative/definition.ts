@@ -1,23 +1,14 @@
-import type { ComponentDefinition } from '../../components/component';
-import {
-  authSchema,
-  boolOption,
-  deliveryOptions,
-  entrySchema,
-  httpUrl,
-  intOption,
-  stringOption,
-} from '../../config/schema-parts';
+import { defineComponent } from '../../components/component';
+import { authSchema, httpUrl } from '../../config/schema-parts';
 import type { Sink } from '../../delivery/sink';
+import { knativeOptions } from './options';
 
-export const knativeProcessor: ComponentDefinition<Sink> = {
+export const knativeProcessor = defineComponent<Sink, typeof knativeOptions>({
   kind: 'processor',
   provider: 'knative',
   description:
     'Sends each CloudEvent over HTTP to a Knative sink (Broker ingress, Channel, Service) or any CloudEvents receiver',
-  schema: entrySchema({
-    type: 'processor',
-    provider: 'knative',
+  entry: {
     description: 'Knative sink or any CloudEvents HTTP receiver',
     address: {
       required: true,
@@ -29,21 +20,10 @@ export const knativeProcessor: ComponentDefinition<Sink> = {
       required: false,
       schema: authSchema({ none: [], basic_auth: ['username', 'password'], bearer: ['token'] }),
     },
-    options: {
-      properties: {
-        encoding: stringOption(
-          'CloudEvents HTTP content mode: `structured` (one JSON document, the default) or `binary` (attributes as ce- headers, data as body)',
-          { enum: ['structured', 'binary'], default: 'structured' },
-        ),
-        insecure: boolOption('Skip TLS certificate verification of an https destination', false),
-        // Events are posted concurrently; retries cover 429, 5xx and connection errors.
-        ...deliveryOptions({ maxInFlight: 16, retries: 3 }),
-        timeout: intOption('Seconds before a request is abandoned (and retried)', 1, 30),
-      },
-    },
-  }),
-  async create(entry, ctx) {
-    const { KnativeProcessor } = await import('./knative-processor');
-    return new KnativeProcessor(entry, ctx);
   },
-};
+  options: knativeOptions,
+  async create(entry, options, ctx) {
+    const { KnativeProcessor } = await import('./knative-processor');
+    return new KnativeProcessor(entry, options, ctx);
+  },
+});

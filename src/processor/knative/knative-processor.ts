@@ -27,15 +27,14 @@ import type { ComponentContext } from '../../components/component';
 import { quotePeer, type Logger } from '../../log/logger';
 import { postOnce, requestError } from '../../util/http-post';
 import { reach } from '../../util/reach';
-import { defaultBool, defaultNumber } from '../../config/schema-parts';
-import { knativeProcessor } from './definition';
-import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
-import { retryAfterMs } from '../../delivery/backoff';
+import type { ConfigEntry } from '../../config/types';
+import { retryAfterMs } from '../../util/backoff';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import { binaryMessage } from '../../events/binary';
 import { withoutCredentials } from '../../util/address';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
+import type { KnativeOptions } from './options';
 
 export type Encoding = 'structured' | 'binary';
 
@@ -102,7 +101,7 @@ export class KnativeProcessor implements Sink<null> {
   private stopped = false;
   private sending = 0;
 
-  constructor(entry: ConfigEntry, ctx: ComponentContext) {
+  constructor(entry: ConfigEntry, options: KnativeOptions, ctx: ComponentContext) {
     if (!entry.address) throw new Error('knative processor: address (the destination URI) is required');
     const url = new URL(entry.address);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -113,21 +112,17 @@ export class KnativeProcessor implements Sink<null> {
     this.url = url;
     this.secure = url.protocol === 'https:';
     this.destination = withoutCredentials(entry.address);
-    const encoding = stringOption(entry, 'encoding') ?? 'structured';
+    const encoding = options.encoding;
     if (encoding !== 'structured' && encoding !== 'binary') {
       throw new Error(`knative processor: encoding must be "structured" or "binary" (got "${encoding}")`);
     }
     this.encoding = encoding;
-    this.timeoutMs = numberOption(entry, 'timeout', defaultNumber(knativeProcessor.schema, 'timeout')) * 1000;
+    this.timeoutMs = options.timeout * 1000;
     this.auth = authorization(entry);
-    const maxInFlight = numberOption(
-      entry,
-      'max_in_flight',
-      defaultNumber(knativeProcessor.schema, 'max_in_flight'),
-    );
+    const maxInFlight = options.max_in_flight;
     const agentOpts = { keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight };
     this.tls = {
-      rejectUnauthorized: !boolOption(entry, 'insecure', defaultBool(knativeProcessor.schema, 'insecure')),
+      rejectUnauthorized: !options.insecure,
       ...trustOptions(ctx.rootCAs),
     };
     this.agent = this.secure ? new https.Agent({ ...agentOpts, ...this.tls }) : new http.Agent(agentOpts);

@@ -28,22 +28,17 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import type { ComponentContext } from '../../components/component';
-import { optionDefault } from '../../config/schema-parts';
-import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import type { ConfigEntry } from '../../config/types';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import { quotePeer, type Logger } from '../../log/logger';
 import { connectNats, serverList, natsAuth, type NatsConnectionSettings } from '../../util/nats-connection';
-import { natsJetStreamProcessor } from './definition';
+import type { NatsJetStreamOptions } from './options';
 import { filterCovers, natsSubject } from './subject';
 
 /** JetStream's API error code for "stream not found". */
 const STREAM_NOT_FOUND = 10059;
 /** How long the first connection (every server once) may take at start. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-function defaultOf(option: string): unknown {
-  return optionDefault(natsJetStreamProcessor.schema, option);
-}
 
 interface Publication {
   subject: string;
@@ -75,26 +70,26 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   private watched: AbortSignal | undefined;
   private readonly waiting = new Set<(err: Error) => void>();
 
-  constructor(entry: ConfigEntry, ctx: ComponentContext) {
+  constructor(entry: ConfigEntry, options: NatsJetStreamOptions, ctx: ComponentContext) {
     if (!entry.address)
       throw new Error('nats_jetstream processor: address (the NATS server URLs) is required');
     this.servers = serverList(entry.address);
-    const stream = stringOption(entry, 'stream');
+    const stream = options.stream;
     if (!stream) throw new Error('nats_jetstream processor: the option stream is required');
     this.stream = stream;
-    this.prefix = stringOption(entry, 'subject_prefix') ?? String(defaultOf('subject_prefix'));
-    this.createStream = boolOption(entry, 'create_stream', Boolean(defaultOf('create_stream')));
-    this.replicas = Math.max(1, Math.floor(numberOption(entry, 'replicas', Number(defaultOf('replicas')))));
-    this.maxAgeSeconds = Math.max(0, numberOption(entry, 'max_age', Number(defaultOf('max_age'))));
-    this.timeoutMs = Math.max(1, numberOption(entry, 'timeout', Number(defaultOf('timeout')))) * 1000;
+    this.prefix = options.subject_prefix;
+    this.createStream = options.create_stream;
+    this.replicas = Math.max(1, Math.floor(options.replicas));
+    this.maxAgeSeconds = Math.max(0, options.max_age);
+    this.timeoutMs = Math.max(1, options.timeout) * 1000;
     this.log = ctx.logger.child({ component: 'processor', provider: 'nats_jetstream' });
 
     this.connectSettings = {
       servers: this.servers,
       auth: natsAuth(entry.auth?.method, entry.auth?.secret),
       tls: {
-        insecure: boolOption(entry, 'insecure', Boolean(defaultOf('insecure'))),
-        caFile: stringOption(entry, 'ca_file'),
+        insecure: options.insecure,
+        caFile: options.ca_file,
         rootCAs: ctx.rootCAs,
       },
       connectTimeoutMs: CONNECT_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 /**
- * OpenFaaS processor (SPEC §5): invokes every function whose `topic`
+ * The `openfaas` sink: invokes every function whose `topic`
  * annotation lists the event's subject, through the OpenFaaS gateway. It is
  * a sink of the delivery runner, which owns the in-flight bound
  * (`max_in_flight`), retries and the stop deadline; here live the topic map,
@@ -29,17 +29,16 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { ComponentContext } from '../../components/component';
-import { boolOption, numberOption, type ConfigEntry } from '../../config/types';
-import { retryAfterMs } from '../../delivery/backoff';
+import type { ConfigEntry } from '../../config/types';
+import { retryAfterMs } from '../../util/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import { quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 import { postOnce, requestError } from '../../util/http-post';
-import { defaultBool, defaultNumber } from '../../config/schema-parts';
-import { openfaasProcessor } from './definition';
 import { OpenFaasMetrics } from './openfaas-metrics';
+import type { OpenFaasOptions } from './options';
 import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
 
 /** Statuses that mean "the function was not run, try again". */
@@ -115,6 +114,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
 
   constructor(
     entry: ConfigEntry,
+    options: OpenFaasOptions,
     private readonly ctx: ComponentContext,
   ) {
     if (!entry.address) throw new Error('openfaas processor: address (the gateway URL) is required');
@@ -122,13 +122,11 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     this.baseURL = baseURL;
     this.target = new URL(baseURL);
     this.gateway = displayAddress(entry.address);
-    const schema = openfaasProcessor.schema;
-    this.async = boolOption(entry, 'async', defaultBool(schema, 'async'));
+    this.async = options.async;
     // Sockets for every invocation the runner may have in flight, plus the topic map requests.
-    const maxInFlight = numberOption(entry, 'max_in_flight', defaultNumber(schema, 'max_in_flight'));
-    this.timeoutMs = numberOption(entry, 'timeout', defaultNumber(schema, 'timeout')) * 1000;
-    this.refreshMs =
-      numberOption(entry, 'topic_refresh_interval', defaultNumber(schema, 'topic_refresh_interval')) * 1000;
+    const maxInFlight = options.max_in_flight;
+    this.timeoutMs = options.timeout * 1000;
+    this.refreshMs = options.topic_refresh_interval * 1000;
     this.log = ctx.logger.child({ component: 'processor', provider: 'openfaas' });
 
     // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.

@@ -1,19 +1,18 @@
-import type { ComponentDefinition } from '../../components/component';
-import { authSchema, entrySchema } from '../../config/schema-parts';
+import { defineComponent } from '../../components/component';
+import { authSchema } from '../../config/schema-parts';
 import type { Sink } from '../../delivery/sink';
 
-export const stdoutProcessor: ComponentDefinition<Sink> = {
+export const stdoutProcessor = defineComponent<Sink, Record<string, never>>({
   kind: 'processor',
   provider: 'stdout',
   description: 'Prints one CloudEvent per line as JSON on stdout (logs go to stderr)',
-  schema: entrySchema({
-    type: 'processor',
-    provider: 'stdout',
+  entry: {
     description: 'stdout processor',
     auth: { required: false, schema: authSchema({ none: [] }) },
-  }),
+  },
+  options: {},
   async create() {
     const { StdoutProcessor } = await import('./stdout-processor');
     return new StdoutProcessor();
   },
-};
+});

@@ -20,8 +20,7 @@
 import { quotePeer } from '../../log/logger';
 import { vcenterAgent, VimTransportError } from './http-exchange';
 import { SoapTransport } from './soap/soap-transport';
-import { VimFault, type VimClientOptions } from './soap/vim-client';
-import type { ProtocolOption, VimTransport } from './transport';
+import { VimFault, type ProtocolOption, type TransportOptions, type VimTransport } from './transport';
 import { originOf, RELEASE_WITHOUT_HELLO, requestJson, SUPPORTED_RELEASES } from './vijson/vijson-client';
 import { ViJsonTransport } from './vijson/vijson-transport';
 
@@ -56,7 +55,7 @@ function stopped(name: string): VimTransportError {
  */
 export async function hello(
   address: string,
-  opts: VimClientOptions,
+  opts: TransportOptions,
   signal?: AbortSignal,
 ): Promise<{ release: string | null; offered?: string; redirected?: string }> {
   if (signal?.aborted) throw stopped('System.hello');
@@ -92,7 +91,7 @@ export async function hello(
 export async function openTransport(
   address: string,
   protocol: ProtocolOption,
-  opts: VimClientOptions,
+  opts: TransportOptions,
   signal?: AbortSignal,
 ): Promise<Negotiated> {
   if (protocol === 'soap') return { transport: await SoapTransport.create(address, opts), how: 'SOAP' };

@@ -6,6 +6,8 @@
  * event stays in its wire form (an XML element or a JSON object) until the
  * stream converts it, so that a burst is not converted before it is needed.
  */
+import { quotePeer } from '../../log/logger';
+import type { RootCAs } from '../../util/tls';
 import type { XmlElement } from './vim25/xml';
 
 export interface MoRef {
@@ -13,6 +15,28 @@ export interface MoRef {
   value: string;
 }
 
+/** A fault the vCenter answered (`InvalidLogin`, `NotAuthenticated`, ...), over SOAP or VI/JSON. */
+export class VimFault extends Error {
+  constructor(
+    readonly method: string,
+    /** The fault's detail type (`InvalidLogin`), or the faultcode when there is no detail. */
+    readonly faultType: string,
+    readonly faultString: string,
+  ) {
+    // The vCenter's words: an echoing peer may put the request (the Login password) into them.
+    super(`${method}: vCenter fault ${quotePeer(faultType)}: ${quotePeer(faultString)}`);
+    this.name = 'VimFault';
+  }
+}
+
+/** How a transport reaches the vCenter, whichever the protocol. */
+export interface TransportOptions {
+  insecure: boolean;
+  /** The operator's root CAs, trusted besides the default ones. */
+  rootCAs?: RootCAs;
+  /** Per-call timeout in milliseconds. */
+  timeoutMs: number;
+}
 export const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
 
 export interface ServiceContent {

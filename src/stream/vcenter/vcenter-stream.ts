@@ -2,7 +2,7 @@
  * The vmware_vcenter stream: login, follow the event collector, convert each
  * new event to a CloudEvent and hand it to the processor, in key order, once.
  *
- * Failure handling (SPEC §4):
+ * Failure handling (an operator must tell a wrong password from an outage):
  * - a wrong password on the very first login is fatal (exit 1, clear message);
  * - an unreachable vCenter, at start or later, is retried with capped
  *   exponential backoff; `/readyz` is false and the metrics say why;
@@ -12,21 +12,21 @@
  *   and a growing "seconds since last success", then a new session.
  */
 import type { ComponentContext } from '../../components/component';
-import { defaultBool, defaultNumber, optionDefault } from '../../config/schema-parts';
-import { vcenterStream } from './definition';
-import { boolOption, entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import { entryName, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress, toCloudEvent } from '../../events/cloudevent';
 import { toVSphereSourceCloudEvent, type PayloadEncoding } from '../../events/vsphere-source';
-import { backoffMs, sleep } from '../../delivery/backoff';
+import { backoffMs, sleep } from '../../util/backoff';
 import { LogClosedError } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stream } from '../stream';
-import { checkpointFile, type CheckpointStore, FileCheckpointStore } from './checkpoint';
+import type { CheckpointStore } from '../../components/checkpoint';
+import { checkpointFile, FileCheckpointStore } from './checkpoint';
+import type { VCenterOptions } from './options';
 import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
 import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
 import { openTransport } from './negotiate';
-import { VimFault, VimTransportError } from './soap/vim-client';
-import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
+import { VimTransportError } from './http-exchange';
+import { VimFault, type ProtocolOption, type ServiceContent, type VimTransport } from './transport';
 import { convertEvent } from './vim25/convert';
 import { convertJsonEvent } from './vim25/convert-json';
 import { isUntrustedCertificate } from '../../util/tls';
@@ -107,6 +107,7 @@ export class VCenterStream implements Stream {
 
   constructor(
     private readonly entry: ConfigEntry,
+    options: VCenterOptions,
     private readonly ctx: ComponentContext,
   ) {
     this.source = sourceFromAddress(entry.address ?? '');
@@ -120,30 +121,24 @@ export class VCenterStream implements Stream {
     });
     this.username = entry.auth?.secret?.username ?? '';
     this.password = entry.auth?.secret?.password ?? '';
-    const schema = vcenterStream.schema;
-    this.insecure = boolOption(entry, 'insecure', defaultBool(schema, 'insecure'));
-    this.callTimeoutMs = numberOption(entry, 'call_timeout', defaultNumber(schema, 'call_timeout')) * 1000;
-    this.maxBackoffMs = numberOption(entry, 'max_backoff', defaultNumber(schema, 'max_backoff')) * 1000;
-    if (boolOption(entry, 'checkpoint', defaultBool(schema, 'checkpoint'))) {
-      const dir = stringOption(entry, 'checkpoint_dir') ?? String(optionDefault(schema, 'checkpoint_dir'));
+    this.insecure = options.insecure;
+    this.callTimeoutMs = options.call_timeout * 1000;
+    this.maxBackoffMs = options.max_backoff * 1000;
+    if (options.checkpoint) {
       this.checkpoint = {
         // Beside the stream's lease when replicas share the streams, else a file.
-        store: ctx.checkpointStore ?? new FileCheckpointStore(checkpointFile(dir, this.name)),
-        intervalMs:
-          numberOption(entry, 'checkpoint_interval', defaultNumber(schema, 'checkpoint_interval')) * 1000,
-        windowMs: numberOption(entry, 'replay_window', defaultNumber(schema, 'replay_window')) * 1000,
+        store:
+          ctx.checkpointStore ?? new FileCheckpointStore(checkpointFile(options.checkpoint_dir, this.name)),
+        intervalMs: options.checkpoint_interval * 1000,
+        windowMs: options.replay_window * 1000,
       };
     }
-    this.protocol = (stringOption(entry, 'protocol') ??
-      String(optionDefault(schema, 'protocol'))) as ProtocolOption;
+    this.protocol = options.protocol;
     // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
-    const format =
-      stringOption(entry, 'cloudevent_format') ?? String(optionDefault(schema, 'cloudevent_format'));
-    const encoding = stringOption(entry, 'vsphere_source_payload_encoding');
+    const format = options.cloudevent_format;
     if (format === 'vsphere_source') {
-      this.payloadEncoding = (encoding ??
-        String(optionDefault(schema, 'vsphere_source_payload_encoding'))) as PayloadEncoding;
-    } else if (encoding !== undefined) {
+      this.payloadEncoding = options.vsphere_source_payload_encoding;
+    } else if (entry.options?.vsphere_source_payload_encoding !== undefined) {
       // Said once, so that an operator who expected VSphereSource's payload sees why it is not there.
       this.log.warn(
         'vsphere_source_payload_encoding is ignored: it applies only with cloudevent_format "vsphere_source"',
@@ -459,7 +454,7 @@ export class VCenterStream implements Stream {
     let firstPage = true;
     /** The page is read because a wait ended without any update (see below). */
     let idleRead = false;
-    // Empty replies long before the wait time (issue 17): see `emptyReply`.
+    // Empty replies long before the wait time mean a vCenter that is not waiting: see `emptyReply`.
     const empty = { streak: 0, waits: 0 };
     while (!this.stopping) {
       if (readPage) {

@@ -13,15 +13,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { ComponentContext } from '../../components/component';
-import { defaultNumber, optionDefault } from '../../config/schema-parts';
-import { entryName, numberOption, stringOption, type ConfigEntry } from '../../config/types';
+import { basicAuthCredentials, entryName, type ConfigEntry } from '../../config/types';
 import { percentDecodeHeader } from '../../events/binary';
 import type { RouterEvent } from '../../events/types';
 import type { Logger } from '../../log/logger';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
 import { StreamStartError, type EventHandler, type Stream } from '../stream';
-import { webhookStream } from './definition';
+import type { WebhookOptions } from './options';
 
 const PROVIDER = 'webhook';
 const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
@@ -53,17 +52,14 @@ export class WebhookStream implements Stream {
 
   constructor(
     private readonly entry: ConfigEntry,
+    options: WebhookOptions,
     private readonly ctx: ComponentContext,
   ) {
     this.name = entryName(entry);
     this.log = ctx.logger.child({ stream: this.name });
-    this.auth = new BasicAuth(entry.auth);
-    this.path = stringOption(entry, 'path') ?? String(optionDefault(webhookStream.schema, 'path'));
-    this.maxBytes = numberOption(
-      entry,
-      'max_event_bytes',
-      defaultNumber(webhookStream.schema, 'max_event_bytes'),
-    );
+    this.auth = new BasicAuth(basicAuthCredentials(entry.auth));
+    this.path = options.path;
+    this.maxBytes = options.max_event_bytes;
     this.source = `http://${entry.address ?? ''}${this.path}`;
   }
 

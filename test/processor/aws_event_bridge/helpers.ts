@@ -9,6 +9,8 @@ import { eventBridgeProcessor } from '../../../src/processor/aws_event_bridge/de
 import { testProcessor, type TestProcessor } from '../../helpers/processor';
 import { EventBridgeProcessor } from '../../../src/processor/aws_event_bridge/eventbridge-processor';
 import { EventBridgeEndpoint } from '../../peers/eventbridge-endpoint';
+import { readOptions } from '../../../src/config/options';
+import { eventBridgeOptions } from '../../../src/processor/aws_event_bridge/options';
 
 export const REGION = 'eu-central-1';
 export const ACCOUNT = '123456789012';
@@ -111,7 +113,10 @@ export function makeProcessor(
   secret: string | null = SECRET,
 ): EventBridgeTestProcessor {
   const entry = entryFor(ep, options, secret);
-  const sink = new EventBridgeProcessor(entry, ctx, { backoffBaseMs: 5, backoffMaxMs: 50 });
+  const sink = new EventBridgeProcessor(entry, readOptions(eventBridgeOptions, entry), ctx, {
+    backoffBaseMs: 5,
+    backoffMaxMs: 50,
+  });
   return testProcessor(eventBridgeProcessor, sink, entry, ctx, { backoff: { baseMs: 5, maxMs: 50 } });
 }
 

@@ -7,10 +7,12 @@ import type { LogEntry } from '../../../src/eventlog/event-log';
 import type { RouterEvent } from '../../../src/events/types';
 import { createLogger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
-import { eventStreamProcessor } from '../../../src/processor/event_stream/definition';
 import { EventStreamProcessor, keyAfter } from '../../../src/processor/event_stream/event-stream-processor';
 import { waitFor } from '../../helpers/wait';
 import { openWatch } from './helpers';
+import { readOptions } from '../../../src/config/options';
+import type { ConfigEntry } from '../../../src/config/types';
+import { eventStreamOptions } from '../../../src/processor/event_stream/options';
 
 function entry(key: number): LogEntry {
   const event = { id: `id-${key}`, data: { Key: key } } as unknown as RouterEvent;
@@ -35,11 +37,16 @@ describe('event_stream history', () => {
 
   const start = async (options: Record<string, string> = {}): Promise<void> => {
     const logger = createLogger({ level: 'debug', json: false, write: (l) => logs.push(l) });
-    p = new EventStreamProcessor(
-      { type: 'processor', provider: 'event_stream', address: '127.0.0.1:0', options },
-      { logger, metrics: new RouterMetrics({ defaultMetrics: false }) },
-      eventStreamProcessor.schema,
-    );
+    const entry: ConfigEntry = {
+      type: 'processor',
+      provider: 'event_stream',
+      address: '127.0.0.1:0',
+      options,
+    };
+    p = new EventStreamProcessor(entry, readOptions(eventStreamOptions, entry), {
+      logger,
+      metrics: new RouterMetrics({ defaultMetrics: false }),
+    });
     await p.start();
     api = `http://127.0.0.1:${p.address!.port}`;
   };

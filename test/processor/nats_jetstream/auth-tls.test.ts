@@ -16,6 +16,8 @@ import { testProcessor } from '../../helpers/processor';
 import { makeCertificates } from '../../helpers/test-ca';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
+import { readOptions } from '../../../src/config/options';
+import { natsJetStreamOptions } from '../../../src/processor/nats_jetstream/options';
 
 const servers: NatsServer[] = [];
 afterAll(async () => {
@@ -44,7 +46,7 @@ async function deliverThree(
 ): Promise<number> {
   const { ctx } = makeContext();
   if (rootCAs) ctx.rootCAs = rootCAs;
-  const sink = new NatsJetStreamProcessor(e, ctx);
+  const sink = new NatsJetStreamProcessor(e, readOptions(natsJetStreamOptions, e), ctx);
   const p = testProcessor(natsJetStreamProcessor, sink, e, ctx);
   await p.start();
   expect(p.ready()).toBe(true);
@@ -61,7 +63,7 @@ async function deliverThree(
 
 async function startError(e: ConfigEntry): Promise<string> {
   const { ctx } = makeContext();
-  const sink = new NatsJetStreamProcessor(e, ctx);
+  const sink = new NatsJetStreamProcessor(e, readOptions(natsJetStreamOptions, e), ctx);
   try {
     await sink.start();
   } catch (err) {

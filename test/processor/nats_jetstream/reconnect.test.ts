@@ -13,6 +13,8 @@ import { testProcessor } from '../../helpers/processor';
 import { waitFor } from '../../helpers/wait';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
 import { event, makeContext } from '../openfaas/helpers';
+import { readOptions } from '../../../src/config/options';
+import { natsJetStreamOptions } from '../../../src/processor/nats_jetstream/options';
 
 let server: NatsServer;
 afterAll(async () => server?.dispose());
@@ -27,7 +29,7 @@ test('server killed and restarted: not ready meanwhile, every event stored once 
     options: { stream: 'RECONNECT', create_stream: 'true', timeout: '1' },
   };
   const { ctx, metrics } = makeContext();
-  const sink = new NatsJetStreamProcessor(entry, ctx);
+  const sink = new NatsJetStreamProcessor(entry, readOptions(natsJetStreamOptions, entry), ctx);
   const p = testProcessor(natsJetStreamProcessor, sink, entry, ctx);
   await p.start();
   const events = Array.from({ length: 60 }, () => event('VmPoweredOnEvent'));

@@ -7,11 +7,18 @@ import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
 import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { testProcessor } from '../../helpers/processor';
 import { makeContext } from './helpers';
+import { readOptions } from '../../../src/config/options';
+import { openfaasOptions } from '../../../src/processor/openfaas/options';
 
 /** The processor as the router builds it from an entry. */
 function build(entry: ConfigEntry) {
   const { ctx } = makeContext();
-  return testProcessor(openfaasProcessor, new OpenFaasProcessor(entry, ctx), entry, ctx);
+  return testProcessor(
+    openfaasProcessor,
+    new OpenFaasProcessor(entry, readOptions(openfaasOptions, entry), ctx),
+    entry,
+    ctx,
+  );
 }
 
 const FILE = path.resolve(__dirname, '..', '..', '..', 'config-examples', 'openfaas.json');

@@ -6,6 +6,8 @@ import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
 import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
 import { testProcessor, type TestContext, type TestProcessor } from '../../helpers/processor';
 import type { OpenFaasGateway } from '../../peers/openfaas-gateway';
+import { readOptions } from '../../../src/config/options';
+import { openfaasOptions } from '../../../src/processor/openfaas/options';
 
 export const VCENTER = 'https://vc01.example.com:443/sdk';
 export const INSTANCE_UUID = '1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9';
@@ -58,7 +60,12 @@ export function makeProcessor(
   secret?: { username: string; password: string },
 ): OpenFaasTestProcessor {
   const e = entry(gw, options, secret);
-  return testProcessor(openfaasProcessor, new OpenFaasProcessor(e, tc.ctx), e, tc.ctx);
+  return testProcessor(
+    openfaasProcessor,
+    new OpenFaasProcessor(e, readOptions(openfaasOptions, e), tc.ctx),
+    e,
+    tc.ctx,
+  );
 }
 
 export type OpenFaasTestProcessor = TestProcessor<OpenFaasProcessor>;

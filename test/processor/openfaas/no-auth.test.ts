@@ -12,6 +12,8 @@ import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-proc
 import { OpenFaasGateway } from '../../peers/openfaas-gateway';
 import { testProcessor } from '../../helpers/processor';
 import { event, makeContext } from './helpers';
+import { readOptions } from '../../../src/config/options';
+import { openfaasOptions } from '../../../src/processor/openfaas/options';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -46,7 +48,12 @@ test('with "none", the topic map is read and functions invoked without any Autho
     address: gw.url,
     auth: { method: 'none' },
   };
-  const proc = testProcessor(openfaasProcessor, new OpenFaasProcessor(e, tc.ctx), e, tc.ctx);
+  const proc = testProcessor(
+    openfaasProcessor,
+    new OpenFaasProcessor(e, readOptions(openfaasOptions, e), tc.ctx),
+    e,
+    tc.ctx,
+  );
   try {
     gw.deploy({ name: 'echo', annotations: { topic: 'VmPoweredOnEvent' } });
     await proc.start();

@@ -4,7 +4,7 @@
  * (Reading the files, and what the router does with them: test/e2e/root-cas.test.ts.)
  */
 import { parseConfig, validateConfig } from '../../../src/catalogue';
-import { rootCAFiles } from '../../../src/util/tls';
+import { rootCAFiles } from '../../../src/config/router-entry';
 
 const base = [
   { type: 'stream', provider: 'webhook', address: '127.0.0.1:0', auth: { method: 'none' } },

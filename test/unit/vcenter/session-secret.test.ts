@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clearSecrets, quotePeer } from '../../../src/log/logger';
 import { SoapTransport } from '../../../src/stream/vcenter/soap/soap-transport';
-import { VimFault, VimTransportError } from '../../../src/stream/vcenter/soap/vim-client';
+import { VimTransportError } from '../../../src/stream/vcenter/soap/vim-client';
+import { VimFault } from '../../../src/stream/vcenter/transport';
 import { SERVICE_INSTANCE, type ServiceContent } from '../../../src/stream/vcenter/transport';
 import { ViJsonTransport } from '../../../src/stream/vcenter/vijson/vijson-transport';
 

@@ -10,7 +10,8 @@ import {
   type ServiceContent,
   type VimTransport,
 } from '../transport';
-import { replyArrivedAt, VimClient, type VimClientOptions } from './vim-client';
+import { replyArrivedAt, VimClient } from './vim-client';
+import type { TransportOptions } from '../transport';
 
 /** `{ attributes: {type}, $value }` is how node-soap writes `<x type="T">value</x>`. */
 export function moRefArg(ref: MoRef): { attributes: { type: string }; $value: string } {
@@ -61,7 +62,7 @@ export class SoapTransport implements VimTransport {
 
   private constructor(readonly client: VimClient) {}
 
-  static async create(address: string, opts: VimClientOptions): Promise<SoapTransport> {
+  static async create(address: string, opts: TransportOptions): Promise<SoapTransport> {
     return new SoapTransport(await VimClient.create(address, opts));
   }
 

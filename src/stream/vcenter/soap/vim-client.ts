@@ -25,7 +25,6 @@ import type http from 'node:http';
 import path from 'node:path';
 import * as soap from 'soap';
 import { quotePeer } from '../../../log/logger';
-import type { RootCAs } from '../../../util/tls';
 import {
   answeredOf,
   exchange,
@@ -38,31 +37,9 @@ import {
 } from '../http-exchange';
 import { SessionSecret } from '../session-secret';
 import { child, parseXmlFast as parseXml, type XmlElement } from '../vim25/xml';
-import type { MoRef } from '../transport';
+import { VimFault, type MoRef, type TransportOptions } from '../transport';
 
 export { VimTransportError };
-
-/** A SOAP fault from the vCenter (`InvalidLogin`, `NotAuthenticated`, ...). */
-export class VimFault extends Error {
-  constructor(
-    readonly method: string,
-    /** The fault's detail type (`InvalidLogin`), or the faultcode when there is no detail. */
-    readonly faultType: string,
-    readonly faultString: string,
-  ) {
-    // The vCenter's words: an echoing peer may put the request (the Login password) into them.
-    super(`${method}: vCenter fault ${quotePeer(faultType)}: ${quotePeer(faultString)}`);
-    this.name = 'VimFault';
-  }
-}
-
-export interface VimClientOptions {
-  insecure: boolean;
-  /** The operator's root CAs, trusted besides the default ones. */
-  rootCAs?: RootCAs;
-  /** Per-call timeout in milliseconds. */
-  timeoutMs: number;
-}
 
 const WSDL = path.join(__dirname, 'vim25-subset.wsdl');
 const WSDL_SOURCE = path.resolve(__dirname, '../../../../../src/stream/vcenter/soap/vim25-subset.wsdl');
@@ -135,7 +112,7 @@ export class VimClient {
 
   private constructor(
     private readonly client: soap.Client,
-    private readonly opts: VimClientOptions,
+    private readonly opts: TransportOptions,
     readonly address: string,
   ) {
     this.agent = vcenterAgent(address, opts);
@@ -155,7 +132,7 @@ export class VimClient {
     };
   }
 
-  static async create(address: string, opts: VimClientOptions): Promise<VimClient> {
+  static async create(address: string, opts: TransportOptions): Promise<VimClient> {
     const client = await soap.createClientAsync(wsdlPath(), { endpoint: address });
     return new VimClient(client, opts, address);
   }

@@ -23,9 +23,8 @@ import type http from 'node:http';
 import { quotePeer } from '../../../log/logger';
 import { answeredOf, exchange, vcenterAgent, VimTransportError } from '../http-exchange';
 import { SessionSecret } from '../session-secret';
-import type { MoRef } from '../transport';
+import { VimFault, type MoRef, type TransportOptions } from '../transport';
 import { parseViJson } from '../vim25/convert-json';
-import { VimFault, type VimClientOptions } from '../soap/vim-client';
 
 export const SESSION_HEADER = 'vmware-api-session-id';
 
@@ -140,7 +139,7 @@ export class ViJsonClient {
   constructor(
     private readonly address: string,
     readonly release: string,
-    private readonly opts: VimClientOptions,
+    private readonly opts: TransportOptions,
     private readonly agent: http.Agent = vcenterAgent(address, opts),
   ) {
     this.base = `${originOf(address)}/sdk/vim25/${encodeURIComponent(release)}`;

@@ -9,9 +9,9 @@ import {
   type MoRef,
   type RawEvent,
   type ServiceContent,
+  type TransportOptions,
   type VimTransport,
 } from '../transport';
-import type { VimClientOptions } from '../soap/vim-client';
 import { SESSION_HEADER, ViJsonClient, type JsonReply } from './vijson-client';
 
 const moRef = (ref: MoRef) => ({ _typeName: 'ManagedObjectReference', type: ref.type, value: ref.value });
@@ -68,7 +68,7 @@ export class ViJsonTransport implements VimTransport {
   readonly protocol = 'vi_json' as const;
   readonly client: ViJsonClient;
 
-  constructor(address: string, release: string, opts: VimClientOptions) {
+  constructor(address: string, release: string, opts: TransportOptions) {
     this.client = new ViJsonClient(address, release, opts);
   }
 

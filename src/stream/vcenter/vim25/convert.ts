@@ -3,7 +3,8 @@
  *
  * Produces, for an event element of a SOAP reply, the object that govmomi's
  * `json.Marshal` prints for the same event after govmomi's XML decoder read it
- * (SPEC.md section 3). The rules, checked against govmomi 0.24's
+ * (that JSON is the CloudEvent data of the original router, which functions
+ * in the field parse). The rules, checked against govmomi 0.24's
  * `vim25/xml/read.go` and Go's `encoding/json`:
  *
  * - keys are the Go field names, base struct fields first (embedding is

@@ -4,7 +4,7 @@
  * in `auth`). Apart from the connection code so that config validation does
  * not load the NATS client.
  */
-import { PORT_PATTERN } from '../config/schema-parts';
+import { PORT_PATTERN } from './schema-parts';
 
 /** A host as HOST_PATTERN, but without commas (they separate the URLs). */
 const NATS_HOST = '(?:\\[[0-9a-fA-F:.]+\\]|[^\\s/?#:@\\[\\],]+)';
