@@ -27,6 +27,7 @@ import {
   microTime,
 } from './lease-store';
 import { ReplicaList } from './replicas';
+import { backoffMs } from '../util/backoff';
 
 export interface CoordinatorOptions {
   /** This replica's name in the leases ($POD_NAME, else the host name). */
@@ -89,7 +90,11 @@ export class Coordinator {
   /** The router is stopping: hold what is held until `stop`, take nothing new. */
   private leaving = false;
   private lastStoreSuccess = 0;
-  private storeFailing = false;
+  /** Store operations failing now, and the message last logged for each. */
+  private readonly failing = new Map<string, string>();
+  /** Rounds in a row in which the store failed, for the backoff of a replica that holds nothing. */
+  private failedRounds = 0;
+  private identityClashLogged = false;
 
   constructor(
     private readonly store: LeaseStore,
@@ -140,17 +145,29 @@ export class Coordinator {
     let opened = false;
     while (!this.stopped) {
       const began = Date.now();
+      const errorsBefore = this.storeErrors;
       try {
         if (!opened) {
           await this.store.open();
           opened = true;
+          this.storeOk('open');
           if (this.store.caveat) this.log.warn(this.store.caveat);
         }
         await this.tick();
       } catch (err) {
         this.storeError('open', err);
       }
-      const wait = this.options.retryPeriodMs - (Date.now() - began);
+      this.failedRounds = this.storeErrors > errorsBefore ? this.failedRounds + 1 : 0;
+      // A holder keeps trying every retry period (its renew deadline runs); a replica that holds
+      // nothing backs off while the store fails, up to a lease duration.
+      const period =
+        this.failedRounds > 0 && this.heldStreams().length === 0
+          ? backoffMs(this.failedRounds, {
+              baseMs: this.options.retryPeriodMs,
+              maxMs: this.options.leaseDurationMs,
+            })
+          : this.options.retryPeriodMs;
+      const wait = period - (Date.now() - began);
       if (this.stopped) break;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -162,8 +179,8 @@ export class Coordinator {
   /** One round: heartbeat, read or renew every lease, then take and hand over as the balance says. */
   private async tick(): Promise<void> {
     try {
-      await this.replicas.heartbeat();
-      this.storeOk();
+      if (await this.replicas.heartbeat()) this.identityClash();
+      this.storeOk('heartbeat');
     } catch (err) {
       this.storeError('heartbeat', err);
     }
@@ -222,7 +239,7 @@ export class Coordinator {
       // A lease written before the replica list settled (or never created) is "unknown" until read once.
       if (!stored && l.observedAt === 0) l.observedAt = Date.now();
       l.foreignLogged = false;
-      this.storeOk();
+      this.storeOk('get');
     } catch (err) {
       if (err instanceof ForeignLeaseError) {
         l.stored = undefined;
@@ -244,7 +261,7 @@ export class Coordinator {
   /** Run a write of lease `l` after the ones before it; store errors are counted and logged, not thrown. */
   private write(l: Lease, operation: string, fn: () => Promise<void>): Promise<void> {
     const run = l.queue.then(fn).then(
-      () => this.storeOk(),
+      () => this.storeOk(operation),
       (err: unknown) => this.storeError(operation, err),
     );
     l.queue = run;
@@ -280,6 +297,7 @@ export class Coordinator {
       const stored = await this.store.get(l.key);
       this.note(l, stored, Date.now());
       const holder = stored?.record.holderIdentity ?? '';
+      if (holder === this.options.identity) this.identityClash();
       if (l.held) this.lose(l, holder ? `taken by ${holder}` : 'released by another process', holder);
     }
   }
@@ -372,6 +390,15 @@ export class Coordinator {
     this.events.lost(l.stream);
   }
 
+  /** Another process writes under this replica's identity: the leases cannot tell the two apart. */
+  private identityClash(): void {
+    if (this.identityClashLogged) return;
+    this.identityClashLogged = true;
+    this.log.error(
+      `another replica uses the identity "${this.options.identity}": every replica needs its own (leave options.identity unset and give each pod its POD_NAME), or both deliver the same streams`,
+    );
+  }
+
   /** Give up every held lease whose last successful renewal is older than the renew deadline. */
   private fence(): void {
     const now = Date.now();
@@ -416,24 +443,28 @@ export class Coordinator {
     );
   }
 
-  private storeOk(): void {
+  private storeOk(operation: string): void {
     this.lastStoreSuccess = Date.now();
-    if (this.storeFailing) {
-      this.storeFailing = false;
+    if (this.failing.delete(operation) && this.failing.size === 0)
       this.log.info(`coordination store ${this.store.description} answers again`);
-    }
   }
+
+  private storeErrors = 0;
 
   private storeError(operation: string, err: unknown): void {
     if (err instanceof LeaseConflictError) return;
+    this.storeErrors++;
     this.metrics.coordinationStoreErrors.inc({ operation });
     const permanent = err instanceof LeaseStoreError && err.permanent;
-    if (!this.storeFailing || permanent) {
+    const message = (err as Error).message;
+    // An outage is said once (not once per lease and round); a problem to fix once per kind of problem.
+    const say = this.failing.size === 0 || (permanent && this.failing.get(operation) !== message);
+    this.failing.set(operation, message);
+    if (say) {
       const line = `coordination store ${this.store.description} failed (${operation}): ${(err as Error).message}; retrying every ${this.options.retryPeriodMs / 1000} s`;
       if (permanent || err instanceof ForeignLeaseError) this.log.error(line);
       else this.log.warn(line);
     }
-    this.storeFailing = true;
   }
 
   /** The router is stopping: renew what is held (its checkpoints are still to be written), take nothing new. */

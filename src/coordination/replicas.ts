@@ -40,6 +40,8 @@ function membersOf(stored: StoredLease | undefined, key: string): Record<string,
 
 export class ReplicaList {
   private readonly seen = new Map<string, Seen>();
+  /** The counter this replica last wrote for itself. */
+  private lastBeat?: number;
 
   constructor(
     private readonly store: LeaseStore,
@@ -69,13 +71,16 @@ export class ReplicaList {
    * Bump this replica's counter (or, with `leave`, remove it) with a
    * compare-and-swap, retried a few times when other replicas write at the
    * same moment. Replicas not seen to move for two lease durations are
-   * dropped from the record. Throws the store's errors.
+   * dropped from the record. Resolves true when this replica's counter was
+   * not the one it wrote last (another process uses its identity). Throws
+   * the store's errors.
    */
-  async heartbeat(leave = false): Promise<void> {
+  async heartbeat(leave = false): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const now = Date.now();
       const stored = await this.store.get(this.key);
       const members = membersOf(stored, this.key);
+      const clash = this.lastBeat !== undefined && members[this.identity] !== this.lastBeat;
       this.observe(members, now);
       const next: Record<string, number> = {};
       for (const [id, beat] of Object.entries(members)) {
@@ -95,7 +100,8 @@ export class ReplicaList {
         if (stored) await this.store.update(this.key, record, stored.version);
         else await this.store.create(this.key, record);
         if (!leave) this.seen.set(this.identity, { beat: next[this.identity], at: now });
-        return;
+        this.lastBeat = leave ? undefined : next[this.identity];
+        return clash;
       } catch (err) {
         if (!(err instanceof LeaseConflictError) || attempt >= 4) throw err;
       }

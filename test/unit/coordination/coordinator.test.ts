@@ -225,4 +225,34 @@ describe('coordinator: stream leases over a compare-and-swap store', () => {
     const notHeld = STREAMS.find((s) => !a.held.has(s))!;
     await expect(a.coordinator.writeCheckpoint(notHeld, '{}')).rejects.toThrow(/not held/);
   });
+  test('two replicas under one identity are named in one ERROR line', async () => {
+    const a = replica('same');
+    const b = replica('same');
+    await waitFor('the clash is seen', () =>
+      [...a.lines, ...b.lines].some((l) => l.includes('another replica uses the identity "same"')),
+    );
+    const lines = [...a.lines, ...b.lines].filter((l) => l.includes('another replica uses the identity'));
+    expect(lines.every((l) => l.includes('ERROR'))).toBe(true);
+    // Said once per replica, not every round.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(a.lines.filter((l) => l.includes('another replica uses the identity')).length).toBeLessThanOrEqual(
+      1,
+    );
+    expect(b.lines.filter((l) => l.includes('another replica uses the identity')).length).toBeLessThanOrEqual(
+      1,
+    );
+  });
+
+  test('a permanent store error is logged once, not every round; its recovery once', async () => {
+    const a = replica('a');
+    await waitFor('a holds every stream', () => a.held.size === 3);
+    const store = a.store as unknown as { get: (n: string) => Promise<unknown> };
+    const original = store.get.bind(a.store);
+    const { LeaseStoreError } = await import('../../../src/coordination/lease-store');
+    store.get = () => Promise.reject(new LeaseStoreError('the API server rejected the token (401)', true));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    store.get = original;
+    await waitFor('recovery logged', () => a.lines.some((l) => l.includes('answers again')));
+    expect(a.lines.filter((l) => l.includes('rejected the token')).length).toBe(1);
+  });
 });
