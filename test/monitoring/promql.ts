@@ -10,7 +10,6 @@ import path from 'node:path';
 import { load } from 'js-yaml';
 import { RouterMetrics } from '../../src/metrics/metrics';
 import {
-  COORDINATION_SERIES,
   DASHBOARD_FILE,
   RULES_FILE,
   type AlertRule,
@@ -71,8 +70,8 @@ export const TARGET_LABELS = ['job', 'instance'];
 /**
  * Every series the router exports, with its own labels: from a RouterMetrics registry (the
  * definitions /metrics renders, default process metrics included; a histogram as its
- * _bucket, _sum and _count series), and the coordination series, which exist only with a
- * `coordination` entry.
+ * _bucket, _sum and _count series; the coordination series too, though a router renders
+ * them only with a `coordination` entry).
  */
 export function exportedSeries(): Map<string, string[]> {
   const metrics = new RouterMetrics();
@@ -88,7 +87,6 @@ export function exportedSeries(): Map<string, string[]> {
       out.set(name, [...own]);
     }
   }
-  for (const [name, labels] of Object.entries(COORDINATION_SERIES)) out.set(name, labels);
   // Prometheus' own series of the scrape target.
   out.set('up', []);
   return out;
