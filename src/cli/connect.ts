@@ -3,12 +3,14 @@
  * config can be tried before it is rolled out. Each stream logs in and out;
  * each processor starts as the router would start it (OpenFaaS reads its
  * topic map, EventBridge finds its rule) and is stopped again; a sink that
- * only contacts its peer per event probes it (`Sink.probe`). One line
+ * only contacts its peer per event probes it (`Sink.probe`); the
+ * coordination store is opened (and the NATS bucket created when missing),
+ * as a replica would at start. One line
  * per component, `ok` or `FAIL` with what to fix.
  */
 import type { ComponentContext } from '../components/component';
 import type { RouterConfig } from '../config/types';
-import { definitionFor, sinks, streams } from '../catalogue';
+import { coordinations, definitionFor, sinks, streams } from '../catalogue';
 import { entryName } from '../config/types';
 import { createRunner } from '../delivery/create';
 import { createLogger } from '../log/logger';
@@ -62,6 +64,25 @@ export async function checkConnections(config: RouterConfig, rootCAs?: RootCAs):
         lines.push({ ok: true, text: `ok    ${label}: ${probed ?? 'ready'}` });
       } finally {
         await runner.stop(1000);
+      }
+    } catch (err) {
+      lines.push({ ok: false, text: `FAIL  ${label}: ${(err as Error).message}` });
+    }
+  }
+  const coordination = config.coordination;
+  if (coordination) {
+    const label = `coordination ${coordination.provider}${coordination.address ? ` ${withoutCredentials(coordination.address)}` : ''}`;
+    try {
+      const { store, options } = await definitionFor(coordinations, coordination).create(coordination, ctx);
+      try {
+        await store.open();
+        const caveat = store.caveat ? ` (${store.caveat})` : '';
+        lines.push({
+          ok: true,
+          text: `ok    ${label}: ${store.description} answers; this replica's identity is "${options.identity}"${caveat}`,
+        });
+      } finally {
+        await store.close();
       }
     } catch (err) {
       lines.push({ ok: false, text: `FAIL  ${label}: ${(err as Error).message}` });

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { about, buildHarness, startSimulator, type Simulator } from '../harness/simulator';
 import { metricsEntry, runCli, vcenterEntry, writeConfig } from '../helpers/e2e';
+import { KubernetesApi } from '../peers/kubernetes-api';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 
 let sim: Simulator;
@@ -83,4 +84,52 @@ test('without -connect, validate says it checked the file only', async () => {
   const { code, stdout } = await runCli(['validate', '-config', file]);
   expect(stdout).toMatch(/configuration is valid \(the file only; -connect also reaches each peer\)/);
   expect(code).toBe(0);
+});
+
+describe('with a coordination entry, the store is reached too', () => {
+  let api: KubernetesApi;
+  beforeAll(async () => {
+    api = await KubernetesApi.start({ tokens: ['connect-token'] });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+  const coordination = (token: string) => ({
+    type: 'coordination',
+    provider: 'kubernetes',
+    address: api.url,
+    auth: { method: 'bearer', secret: { token } },
+    options: { namespace: 'default', identity: 'replica-0' },
+  });
+
+  test('a reachable store: ok, with the identity this replica would use', async () => {
+    const file = writeConfig([
+      { ...vcenterEntry(sim), name: 'vc' },
+      openfaas(gw.url),
+      metricsEntry(),
+      coordination('connect-token'),
+    ]);
+    const { code, stdout } = await runCli(['validate', '-config', file, '-connect']);
+    expect(stdout).toMatch(
+      new RegExp(
+        `^ok {4}coordination kubernetes ${api.url}: Kubernetes API .* answers; this replica's identity is "replica-0"$`,
+        'm',
+      ),
+    );
+    expect(code).toBe(0);
+  });
+
+  test('a token the API server rejects: FAIL saying so, the token not shown', async () => {
+    const wrong = 'Wr0ng-T0ken-77';
+    const file = writeConfig([
+      { ...vcenterEntry(sim), name: 'vc' },
+      openfaas(gw.url),
+      metricsEntry(),
+      coordination(wrong),
+    ]);
+    const { code, stdout, stderr } = await runCli(['validate', '-config', file, '-connect']);
+    expect(stdout).toMatch(/^FAIL {2}coordination kubernetes .*rejected the configured token/m);
+    expect(stdout + stderr).not.toContain(wrong);
+    expect(code).toBe(1);
+  });
 });
