@@ -18,7 +18,7 @@
 //     writes per second per lease, counted at the store (NATS: a subscription
 //     on the bucket's subjects, checked against the KV stream's last sequence
 //     in the server's /jsz; Kubernetes: the peer's request log).
-// Writes its section of docs/benchmarks.md (bench/report.ts, failoverSection)
+// Writes its section of docs/benchmarks.md (bench/failover-report.ts)
 // and prints the result as JSON. 127.0.0.1 only; every child is stopped on exit.
 //
 //   node bench/failover.mjs [--quick] [--no-write] [--provider nats|kubernetes]
@@ -52,7 +52,9 @@ import {
 } from './lib.mjs';
 import { drain, newestKey, postSteady, SOURCES } from './phases.mjs';
 
-const { CLASS, analyse, failoverSection, withFailoverSection } = report;
+const { CLASS, analyse } = report;
+/** bench/failover-report.ts: this part's section of docs/benchmarks.md. */
+const { failoverSection, withFailoverSection } = distModule('bench/failover-report.js');
 
 const QUICK = process.argv.includes('--quick');
 const WRITE = !process.argv.includes('--no-write') && !QUICK;
@@ -113,7 +115,8 @@ async function natsStore() {
       auth: { method: 'none' },
       options: { ...LEASE },
     },
-    counted: "a core subscription on the bucket's subjects ($KV.vmware-event-router.>), checked against the KV stream's last sequence in the server's /jsz",
+    counted:
+      "a core subscription on the bucket's subjects ($KV.vmware-event-router.>), checked against the KV stream's last sequence in the server's /jsz",
     async writes() {
       await nc.flush();
       return { perKey: Object.fromEntries(perKey), total: await lastSeq() };
@@ -239,7 +242,10 @@ function configOf(env, coordination) {
       options: { async: 'false' },
     },
     metricsEntry,
-    ...(coordination ? [coordination] : []),
+    // Each part its own leases: the checkpoints of the parts before are of other simulators.
+    ...(coordination
+      ? [{ ...coordination, options: { ...coordination.options, lease_prefix: `part${env.part}-` } }]
+      : []),
   ];
 }
 
@@ -311,7 +317,9 @@ async function failover(env, store, signal) {
     };
   });
   const handovers = moved.map((s) => {
-    const acquiredAt = survivor.events.find((e) => e.stream === s && e.what === 'acquired' && e.t >= tAction)?.t;
+    const acquiredAt = survivor.events.find(
+      (e) => e.stream === s && e.what === 'acquired' && e.t >= tAction,
+    )?.t;
     const first = got[s].map((r) => r[2]).filter((t) => t >= acquiredAt);
     const firstAt = first.length ? Math.min(...first) : NaN;
     return {
@@ -361,27 +369,37 @@ async function steady(env, store) {
   return out;
 }
 
+/**
+ * Runs `part` on three fresh simulators (and leases of its own): a replica killed before stays logged in
+ * with its collectors and a waiting WaitForUpdatesEx on a simulator, which slows
+ * it down for every part after.
+ */
+async function onFreshSimulators(env, part) {
+  env.part++;
+  env.sims = await Promise.all(STREAMS.map(() => startSimulator('vcsim-tick20ms')));
+  try {
+    await Promise.all(env.sims.map((sim) => vctool(sim, ['about']))); // the one login of vctool (session file)
+    return await part();
+  } finally {
+    await Promise.all(env.sims.map((sim) => stopChild(sim.child)));
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   const loadAtStart = os.loadavg();
-  const sims = [];
-  for (const _ of STREAMS) {
-    const sim = await startSimulator('vcsim-tick20ms');
-    await vctool(sim, ['about']); // the one login of vctool (session file)
-    sims.push(sim);
-  }
   const peer = await startPeer(CLASS);
-  const env = { sims, peer };
-  log(`simulators ${sims.map((s) => s.url).join(' ')}, peer ${peer.url}`);
+  const env = { peer, sims: [], part: 0 };
+  log(`peer ${peer.url}; three fresh simulators for every part`);
 
-  const baseline = await steady(env, undefined);
+  const baseline = await onFreshSimulators(env, () => steady(env, undefined));
   const providers = [];
   for (const provider of PROVIDERS) {
     const store = await STORES[provider]();
     try {
-      const cost = await steady(env, store);
-      const kill = await failover(env, store, 'SIGKILL');
-      const term = await failover(env, store, 'SIGTERM');
+      const cost = await onFreshSimulators(env, () => steady(env, store));
+      const kill = await onFreshSimulators(env, () => failover(env, store, 'SIGKILL'));
+      const term = await onFreshSimulators(env, () => failover(env, store, 'SIGTERM'));
       providers.push({ provider, store: store.version, counted: store.counted, cost, kill, term });
     } finally {
       await store.stop();
