@@ -75,7 +75,7 @@ function partRow(p: ProviderResult, part: FailoverPart): string {
   const streams = Object.keys(part.streams);
   const per = (f: (d: StreamDelivery) => number) => streams.map((s) => f(part.streams[s])).join(' / ');
   const h = (f: (x: Handover) => string) => part.handovers.map((x) => `${x.stream} ${f(x)}`).join(', ');
-  return `| ${p.provider} | ${part.signal} of ${part.victim} (held ${part.moved.join(', ')}) | ${h((x) => seconds(x.leaseAcquiredMs))} | ${h((x) => seconds(x.noDeliveryMs))} | ${per((d) => d.posted)} | ${per((d) => d.lost)} | ${per((d) => d.duplicated)} |`;
+  return `| ${p.provider} | ${part.signal} of ${part.victim} (held ${part.moved.join(', ')}) | ${h((x) => seconds(x.leaseAcquiredMs))} | ${h((x) => seconds(x.noDeliveryMs))} | ${per((d) => d.posted)} | ${per((d) => d.lost)} | ${per((d) => d.duplicated)} | ${part.drain} |`;
 }
 
 function costRow(c: SteadyCost, provider?: ProviderResult): string {
@@ -115,12 +115,13 @@ Regenerated between its markers by that script; the rest of this file is not tou
   signal to the other replica's \`lease of stream … acquired\` log line. **Time without delivery**: from the signal
   to the first arrival at the peer of one of the stream's events after that line (for SIGKILL, the next
   delivery of the stream at all). **Lost** = posted events never delivered; **duplicated** = extra arrivals of
-  an event (same vCenter, same key, so the same CloudEvent id), over the whole load of the part.
+  an event (same vCenter, same key, so the same CloudEvent id), over the whole load of the part. After the
+  load the bench waits until every posted event arrived (\`complete\`) or nothing new came for 20 s.
 
 ### Fail-over
 
-| provider | signal | lease taken over after (s) | time without delivery (s) | posted s1 / s2 / s3 | lost s1 / s2 / s3 | duplicated s1 / s2 / s3 |
-|---|---|---|---|---|---|---|
+| provider | signal | lease taken over after (s) | time without delivery (s) | posted s1 / s2 / s3 | lost s1 / s2 / s3 | duplicated s1 / s2 / s3 | wait after the load |
+|---|---|---|---|---|---|---|---|
 ${r.providers.flatMap((p) => [partRow(p, p.kill), partRow(p, p.term)]).join('\n')}
 
 After SIGKILL the other replica waits for the lease to expire (${lease.lease_duration} s unchanged, as it sees it) and resumes

@@ -70,6 +70,8 @@ const WARMUP_SECONDS = QUICK ? 3 : 5;
 const ACTION_AT = QUICK ? 6 : 10;
 const LOAD_SECONDS = { kill: QUICK ? 20 : 30, term: QUICK ? 14 : 20 };
 const TOTAL_LIMIT_MS = 15 * 60_000;
+/** No new arrival for this long after the load: what is missing is lost. */
+const QUIET_MS = 20_000;
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
@@ -266,11 +268,36 @@ async function arrivals(env) {
 
 const keysNow = (env) => Promise.all(env.sims.map((sim) => newestKey(sim)));
 
-/** Waits until the peer has had nothing new for 3 s (every event delivered, or never). */
+/** Waits until the peer has had nothing new for 3 s (the steady parts: their deliveries are not counted). */
 async function settleDeliveries(env) {
   const ctx = { peerUrl: env.peer.url };
   const c = await (await fetch(env.peer.url + '/_bench/counts')).json();
   return (await drain(ctx, { ours: c[SOURCES.ours], ref: c[SOURCES.ref] }, Infinity, 3000, 120_000)).why;
+}
+
+/**
+ * Waits until every stream delivered each of its `posted[i]` events after key
+ * `k0[i]`, or nothing new arrived for QUIET_MS (what is missing then is lost),
+ * or 2 min; resolves with the arrivals per stream and why it stopped. A quiet
+ * second is not the end: a follower can wait for the simulator's next wake-up.
+ */
+async function allDelivered(env, k0, posted) {
+  const end = Date.now() + 120_000;
+  let count = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const got = await arrivals(env);
+    const n = STREAMS.reduce((a, s) => a + got[s].length, 0);
+    if (n !== count) lastChange = Date.now();
+    count = n;
+    const complete = STREAMS.every(
+      (s, i) => analyse(got[s], [[k0[i], Infinity]]).delivered >= posted[i].posted,
+    );
+    if (complete) return { got, why: 'complete' };
+    if (Date.now() - lastChange > QUIET_MS) return { got, why: `nothing new for ${QUIET_MS / 1000} s` };
+    if (Date.now() > end) return { got, why: 'cap 120 s' };
+    await sleep(500);
+  }
 }
 
 /**
@@ -300,9 +327,8 @@ async function failover(env, store, signal) {
     50,
   );
   const posted = await posting;
-  const drained = await settleDeliveries(env);
+  const { got, why: drained } = await allDelivered(env, k0, posted);
   const k1 = await keysNow(env);
-  const got = await arrivals(env);
   const streams = {};
   STREAMS.forEach((s, i) => {
     // The key range also holds the replicas' own session events (logins, logouts), which no

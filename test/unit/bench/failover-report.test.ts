@@ -69,7 +69,7 @@ describe('the fail-over section', () => {
     expect(text).toContain('7.30 / 7.90 / 7.40');
     expect(text).toContain('above its 2 cores');
     expect(text).toContain(
-      '| nats | SIGKILL of router-b (held s1, s2) | s1 5.72, s2 5.73 | s1 5.92, s2 6.80 | 2000 / 2000 / 2000 | 0 / 1 / 0 | 83 / 81 / 0 |',
+      '| nats | SIGKILL of router-b (held s1, s2) | s1 5.72, s2 5.73 | s1 5.92, s2 6.80 | 2000 / 2000 / 2000 | 0 / 1 / 0 | 83 / 81 / 0 | quiet 3000 ms |',
     );
     expect(text).toContain('| none (checkpoint files) | 15.29 | – | – | – | 60 |');
     expect(text).toContain('| nats | 15.46 | s1 2.00, s2 2.00, s3 2.00 | 1.00 | 7.00 | 60 |');
