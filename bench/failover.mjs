@@ -109,7 +109,7 @@ async function natsStore() {
   };
   return {
     provider: 'nats',
-    version: server.output.match(/Version:\s+(\S+)/)?.[1] ?? 'n/a',
+    version: `nats-server ${server.output.match(/Version:\s+(\S+)/)?.[1] ?? 'n/a'}`,
     entry: {
       type: 'coordination',
       provider: 'nats',
