@@ -223,13 +223,14 @@ export const metricsEntry = {
 };
 
 /**
- * Starts the compiled router on `entries` (`nodeArgs` before the script)
- * without waiting; `routerReady` waits for it.
+ * Starts the compiled router on `entries` (`nodeArgs` before the script,
+ * `env` added to this process's environment) without waiting; `routerReady`
+ * waits for it.
  */
-export function launchRouter(entries, nodeArgs = []) {
+export function launchRouter(entries, nodeArgs = [], env = {}) {
   const file = path.join(fs.mkdtempSync(path.join(tmp, 'cfg-')), 'config.json');
   fs.writeFileSync(file, JSON.stringify(entries, null, 2));
-  return start(process.execPath, [...nodeArgs, CLI, '-config', file]);
+  return start(process.execPath, [...nodeArgs, CLI, '-config', file], { env: { ...process.env, ...env } });
 }
 
 /** Resolves with the router's metrics URL once its /readyz answers 200. */
@@ -256,8 +257,8 @@ export async function routerReady(proc) {
 }
 
 /** The compiled router on `entries`, ready: {proc, metricsUrl}. */
-export async function startRouter(entries, nodeArgs = []) {
-  const proc = launchRouter(entries, nodeArgs);
+export async function startRouter(entries, nodeArgs = [], env = {}) {
+  const proc = launchRouter(entries, nodeArgs, env);
   return { proc, metricsUrl: await routerReady(proc) };
 }
 

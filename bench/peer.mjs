@@ -10,8 +10,9 @@
 // - GET /system/namespaces             ["openfaas-fn"]                      (basic auth)
 // - GET /system/functions?namespace=NS  router-bench (topic annotation = --topic)
 //                                       and ref-bench (no topic)          (basic auth)
-// - POST /function/NAME[.NS]            200; records [key, createdTimeMs, arrivalMs]
-//                                       per function name (= per source)
+// - POST /function/NAME[.NS]            200; records [key, createdTimeMs, arrivalMs, source]
+//                                       per function name (= per client); source is the
+//                                       CloudEvent's (the vCenter it came from)
 // - GET /_bench/records?from=N          {"router-bench":[[key,created,arrival],...] from index N,...}
 // - GET /_bench/counts                  {"router-bench":n,"ref-bench":m,"bad":b}
 //
@@ -66,7 +67,7 @@ const server = http.createServer((req, res) => {
       if (!list) return json(res, 404, { error: `no function ${name}` });
       try {
         const ev = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        list.push([ev.data.Key, rfc3339Ms(ev.data.CreatedTime), arrival]);
+        list.push([ev.data.Key, rfc3339Ms(ev.data.CreatedTime), arrival, ev.source]);
       } catch {
         bad++;
       }

@@ -56,7 +56,7 @@ export async function drain(ctx, base, n, quietMs, capMs) {
 }
 
 /** The newest event key the simulator holds. */
-async function newestKey(sim) {
+export async function newestKey(sim) {
   const out = await vctool(sim, ['events', '-page-size', '1']);
   let max = -Infinity;
   for (const line of out.split('\n')) if (line.trim()) max = Math.max(max, JSON.parse(line).key);

@@ -27,7 +27,7 @@ export function ascending(values: Iterable<number>): number[] {
 // ------------------------------------------------------------------ latency at the peer
 
 /** What the peer recorded for one arrival: the event's key, its createdTime and the arrival (ms). */
-export type ArrivalRecord = readonly [key: number, createdMs: number, arrivalMs: number];
+export type ArrivalRecord = readonly [key: number, createdMs: number, arrivalMs: number, source?: string];
 /** Keys (k0, k1] of one repetition of a phase. */
 export type KeyRange = readonly [k0: number, k1: number];
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # npm run bench: builds the router (dist/) and the Go harness (vcsim, vctool,
 # reffollower), then runs the benchmark driver, which writes docs/benchmarks.md,
-# then bench/sinks.mjs (each sink in turn), which prints the sinks' figures as JSON.
+# then bench/failover.mjs (two replicas sharing three vCenters through NATS and
+# Kubernetes leases: SIGKILL / SIGTERM of a holder, the cost of coordination),
+# which writes its own section of docs/benchmarks.md, then bench/sinks.mjs
+# (each sink in turn), which prints the sinks' figures as JSON.
 # Non-interactive, 127.0.0.1 only, bounded (the driver stops itself after 9 min
-# and kills every process it started). Extra arguments go to bench/run.mjs
+# and kills every process it started). Extra arguments go to bench/run.mjs and bench/failover.mjs
 # (--quick: short smoke run, does not write the report; --no-write).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,5 +17,7 @@ node scripts/write-version.js
 echo "bench: building the Go harness" >&2
 bash scripts/build-harness.sh
 timeout -k 10 600 node bench/run.mjs "$@"
+# Fail-over and the cost of coordination, both providers (stops itself after 15 min).
+timeout -k 10 960 node bench/failover.mjs "$@"
 # The sinks side by side (OpenFaaS, Knative, NATS JetStream): events/s, latency p50/p99, RSS.
 exec timeout -k 10 300 node bench/sinks.mjs "$@"
