@@ -230,6 +230,8 @@ export class Coordinator {
   /** Read a lease, or renew it when held. */
   private async refresh(l: Lease): Promise<void> {
     if (l.held) {
+      // A checkpoint written within the last half period renewed the lease already: one write, not two.
+      if (Date.now() - l.renewedAt < this.options.retryPeriodMs / 2) return;
       await this.write(l, 'renew', () => this.renew(l));
       return;
     }
