@@ -9,11 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { RouterMetrics } from '../../src/metrics/metrics';
-import {
-  DASHBOARD_FILE,
-  RULES_FILE,
-  type AlertRule,
-} from '../../scripts/gen-monitoring';
+import { DASHBOARD_FILE, RULES_FILE, type AlertRule } from '../../scripts/gen-monitoring';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
