@@ -2,7 +2,7 @@
  * NATS JetStream processor (issue 14): publishes each CloudEvent, in the
  * structured JSON the event log encoded once (the CloudEvents NATS binding's
  * structured mode), to `<subject_prefix>.<CloudEvent subject>` with the
- * header `Nats-Msg-Id` set to the CloudEvent id. An event is delivered when
+ * header `Nats-Msg-Id` derived from the CloudEvent's source and id (msg-id.ts). An event is delivered when
  * the stream's PubAck returns; a PubAck that says `duplicate` (the stream
  * already holds that id, within its duplicate window) is delivered too, so a
  * publish retried after a lost PubAck is stored once.
@@ -35,6 +35,7 @@ import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../
 import { quotePeer, type Logger } from '../../log/logger';
 import { trustOptions } from '../../util/tls';
 import { natsJetStreamProcessor } from './definition';
+import { natsMsgId } from './msg-id';
 import { filterCovers, natsSubject } from './subject';
 
 /** JetStream's API error code for "stream not found". */
@@ -264,7 +265,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   /** One publish until its PubAck (or failure); never rejects. */
   private async publish(d: Delivery<Publication>, signal: AbortSignal): Promise<Outcome> {
     const js = this.js;
-    const id = d.entry.event.id;
+    const id = natsMsgId(d.entry.event);
     const subject = d.target.subject;
     if (!js || this.stopped) {
       return { status: 'retry', failure: this.failure('not_connected', 'not connected', subject) };
