@@ -439,7 +439,7 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
 /** A configuration file larger than this is refused before it is read (1 MiB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-function fileKind(st: Stats): string {
+export function fileKind(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isDirectory()) return 'a directory';
   if (st.isSocket()) return 'a socket';

@@ -297,6 +297,7 @@ export class DeliveryRunner<T = unknown> {
           this.log.error('could not write the dead-letter file', {
             file: dl.path,
             event_id: d.entry.event.id,
+            error: dl.lastError,
           });
         d.entry.failed = true;
       }
