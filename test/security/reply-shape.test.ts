@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { requestJson } from '../../src/stream/vcenter/vijson/vijson-client';
 import { parseXmlFast } from '../../src/stream/vcenter/vim25/xml';
-import { MAX_REPLY_NESTING } from '../../src/stream/vcenter/reply-shape';
+import { MAX_REPLY_NESTING } from '../../src/util/reply-shape';
 
 const MB = 1024 * 1024;
 

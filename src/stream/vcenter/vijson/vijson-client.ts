@@ -25,7 +25,7 @@ import { answeredOf, exchange, vcenterAgent, VimTransportError } from '../http-e
 import { SessionSecret } from '../session-secret';
 import type { MoRef } from '../transport';
 import { parseViJson } from '../vim25/convert-json';
-import { jsonShapeProblem } from '../reply-shape';
+import { jsonShapeProblem } from '../../../util/reply-shape';
 import { VimFault, type VimClientOptions } from '../soap/vim-client';
 
 export const SESSION_HEADER = 'vmware-api-session-id';

@@ -9,7 +9,13 @@
  * (`xsd:int` versus a vim25 type).
  */
 import { XMLParser } from 'fast-xml-parser';
-import { containerBudget, MAX_REPLY_NESTING, tooDeep, tooManyContainers, xmlStartTags } from '../reply-shape';
+import {
+  containerBudget,
+  MAX_REPLY_NESTING,
+  tooDeep,
+  tooManyContainers,
+  xmlStartTags,
+} from '../../../util/reply-shape';
 
 export interface XmlElement {
   /** Local name, namespace prefix removed (`returnval`, `key`). */

@@ -1,5 +1,5 @@
 /**
- * How a vCenter reply (SOAP or VI/JSON) may be shaped, checked while it is
+ * How a peer's reply or request (a vCenter's SOAP or VI/JSON, a webhook's JSON) may be shaped, checked while it is
  * parsed: its nesting depth, and how many elements (XML) or objects and
  * arrays (JSON) it holds for its size. Within the reply cap a hostile peer
  * could otherwise nest millions of levels or pack millions of empty
