@@ -217,6 +217,14 @@ export class WebhookStream implements Stream {
     for (const k of Object.keys(attrs)) if (attrs[k] === undefined) delete attrs[k];
     // Kept exactly as sent (the package re-renders it through Date).
     if (typeof raw.time === 'string') attrs.time = raw.time;
+    if (typeof raw.data_base64 === 'string') {
+      // The bytes, as a Buffer: written back as data_base64 (the package's own decoding is a Uint32Array,
+      // which would print as an object of numbers).
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw.data_base64))
+        throw new RequestProblem(400, 'data_base64 is not base64');
+      attrs.data = Buffer.from(raw.data_base64, 'base64');
+      delete attrs.data_base64;
+    }
     // Strict: attribute names and values as the spec allows (a bad time, an invalid extension name).
     return new CloudEvent<Record<string, unknown>>(attrs as never, true);
   }
