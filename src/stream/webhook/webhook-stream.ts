@@ -20,6 +20,7 @@ import type { RouterEvent } from '../../events/types';
 import type { Logger } from '../../log/logger';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
+import { jsonShapeProblem } from '../../util/reply-shape';
 import { StreamStartError, type EventHandler, type Stream } from '../stream';
 import { webhookStream } from './definition';
 
@@ -193,6 +194,11 @@ export class WebhookStream implements Stream {
     for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') flat[k] = v;
     // The package fills a missing id, time or specversion in: the required ones are checked as sent.
     let raw: Record<string, unknown>;
+    if (structured || contentType.includes('json')) {
+      // Refused before parsing: a nesting the event cannot be carried with (the conversions recurse).
+      const shape = jsonShapeProblem(body);
+      if (shape) throw new RequestProblem(400, `the body is ${shape}`);
+    }
     if (structured) {
       let doc: unknown;
       try {
