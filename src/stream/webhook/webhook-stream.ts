@@ -26,6 +26,16 @@ import { webhookStream } from './definition';
 
 const PROVIDER = 'webhook';
 const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
+/** RFC 3339 date-time, as the CloudEvents `time` attribute is. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 
 class RequestProblem extends Error {
   constructor(
@@ -216,6 +226,12 @@ export class WebhookStream implements Stream {
     }
     const missing = REQUIRED.filter((a) => typeof raw[a] !== 'string' || raw[a] === '');
     if (missing.length) throw new RequestProblem(400, `missing required attribute ${missing.join(', ')}`);
+    // Carried in a header by binary-mode sinks (Content-Type): a control character would break the request there.
+    const contentTypeAttr = structured ? raw.datacontenttype : headers['content-type'];
+    if (typeof contentTypeAttr === 'string' && hasControlCharacter(contentTypeAttr))
+      throw new RequestProblem(400, 'datacontenttype contains control characters (CR, LF...)');
+    if (raw.time !== undefined && (typeof raw.time !== 'string' || !RFC3339.test(raw.time)))
+      throw new RequestProblem(400, 'time is not an RFC 3339 timestamp (e.g. 2026-03-04T05:06:07.123Z)');
     if (raw.specversion !== '1.0') throw new RequestProblem(400, `specversion must be "1.0"`);
     const parsed = HTTP.toEvent({ headers: flat, body });
     if (Array.isArray(parsed)) throw new RequestProblem(400, 'batched mode is not accepted');
