@@ -59,6 +59,9 @@ interface Publication {
   subject: string;
 }
 
+/** PubAcks missed in a row after which the processor is not ready (a server up but not answering). */
+const STALLED_AFTER_MISSED_ACKS = 3;
+
 export class NatsJetStreamProcessor implements Sink<Publication> {
   readonly provider = 'nats_jetstream';
   /** One publish per send; the runner keeps `max_in_flight` of them pipelined. */
@@ -81,6 +84,9 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   private lastDisconnect: string | undefined;
   private published = 0;
   private duplicates = 0;
+  /** Publishes in a row that got no PubAck in time, and when the first of them was sent. */
+  private missedAcks = 0;
+  private missedAcksSince?: string;
   /** The signal `abortable` listens on, and the publishes waiting on it. */
   private watched: AbortSignal | undefined;
   private readonly waiting = new Set<(err: Error) => void>();
@@ -239,7 +245,19 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   }
 
   ready(): boolean {
-    return this.js !== undefined && this.connected && !this.stopped;
+    return (
+      this.js !== undefined && this.connected && !this.stopped && this.missedAcks < STALLED_AFTER_MISSED_ACKS
+    );
+  }
+
+  /** A publish got no PubAck in time: after a few in a row, the server is connected but not answering. */
+  private missedAck(): void {
+    this.missedAcksSince ??= new Date().toISOString();
+    if (++this.missedAcks === STALLED_AFTER_MISSED_ACKS)
+      this.log.warn('NATS server connected but not answering PubAcks: not ready until it does', {
+        server: this.nc?.getServer(),
+        since: this.missedAcksSince,
+      });
   }
 
   details(): Record<string, unknown> {
@@ -250,6 +268,10 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
       stream: this.stream,
       published: this.published,
       duplicates: this.duplicates,
+      pub_acks:
+        this.missedAcks >= STALLED_AFTER_MISSED_ACKS
+          ? `no PubAck for the last ${this.missedAcks} publishes (since ${this.missedAcksSince}): the server is connected but not answering`
+          : 'ok',
       last_disconnect: this.lastDisconnect,
     };
   }
@@ -278,6 +300,10 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
         signal,
       );
       this.published++;
+      if (this.missedAcks >= STALLED_AFTER_MISSED_ACKS)
+        this.log.info('NATS PubAcks are answered again', { missed: this.missedAcks });
+      this.missedAcks = 0;
+      this.missedAcksSince = undefined;
       if (ack.duplicate) this.duplicates++;
       return { status: 'delivered' };
     } catch (err) {
@@ -317,6 +343,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
         ? { status: 'failed', failure }
         : { status: 'retry', failure };
     }
+    if (err.name === 'TimeoutError') this.missedAck();
     const reason =
       err.name === 'TimeoutError'
         ? 'timeout'
