@@ -178,15 +178,31 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
+/**
+ * Longest field value and message written: a field may hold peer text (a
+ * webhook event's id, a redirect's Location) of any length.
+ */
+export const MAX_LOG_FIELD_CHARS = 1024;
+export const MAX_LOG_MESSAGE_CHARS = 8192;
+
+/** `text` cut to `max` characters, saying how long it was. */
+function capped(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters, cut)` : text;
+}
+
 function fmtValue(v: unknown): string {
   if (v instanceof Error) return JSON.stringify(v.message);
   if (typeof v === 'string') return /[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v;
   return JSON.stringify(v);
 }
 
+/** Errors as their messages, strings (and so messages) capped. */
 function errorsToMessages(fields: Fields): Fields {
   const out: Fields = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? v.message : v;
+  for (const [k, v] of Object.entries(fields)) {
+    const value = v instanceof Error ? v.message : v;
+    out[k] = typeof value === 'string' ? capped(value, MAX_LOG_FIELD_CHARS) : value;
+  }
   return out;
 }
 
@@ -196,6 +212,7 @@ export function createLogger(opts: LoggerOptions, base: Fields = {}): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Fields): void => {
     if (ORDER[level] < min) return;
     const all = errorsToMessages({ ...base, ...fields });
+    msg = capped(msg, MAX_LOG_MESSAGE_CHARS);
     const time = new Date().toISOString();
     let line: string;
     if (opts.json) {
