@@ -72,6 +72,15 @@ const REPLY_IDLE_MS = 30_000;
 /** How long a watcher ended for falling behind may take to read its error line before its socket is closed. */
 const END_GRACE_MS = 2000;
 
+/** The path segment of an offset, percent-decoded; bad percent-encoding is left as it is (and refused as an offset). */
+function decodedOffset(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -441,7 +450,7 @@ export class EventStreamProcessor implements Sink<null> {
     }
     const m = /^\/api\/v1\/events\/([^/]*)$/.exec(path);
     if (m) {
-      this.reply(res, this.eventAt(this.parseOffset(decodeURIComponent(m[1]))).json);
+      this.reply(res, this.eventAt(this.parseOffset(decodedOffset(m[1]))).json);
       return;
     }
     throw new HttpError(404, 'not_found', `no such endpoint: ${path}`);

@@ -3,6 +3,7 @@
  * requests over events of ~500 KB each stay within the manifest's 256 Mi
  * limit (listings beyond the shared budget get 503 with Retry-After), and the
  * history's defaults bound its bytes, not only its count of events.
+ * A malformed request path is a 400, never a 500 with an ERROR line.
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -104,4 +105,15 @@ test('200 clients that never read a listing of events of ~500 KB each: RSS stays
   expect(busy.headers.get('retry-after')).toMatch(/^\d+$/);
   expect(((await busy.json()) as { code: string }).code).toBe('busy');
   expect(peakRssKb(r.proc.pid!)).toBeLessThan(LIMIT_KB);
+});
+
+test('an offset with bad percent-encoding is a 400 that says so, not a 500', async () => {
+  router = await startRouterProcess([webhook, eventStreamEntry(), metricsEntry()]);
+  const r = router;
+  await waitFor('the event stream API', () => /event stream API listening/.test(r.stderr()));
+  const api = `http://127.0.0.1:${port(r, /event stream API listening .*?address=[^\s]*:(\d+)/)}`;
+  const res = await fetch(`${api}/api/v1/events/%E0%A4%A`);
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { code: string }).code).toBe('offset_invalid');
+  expect(r.stderr()).not.toContain('ERROR');
 });
