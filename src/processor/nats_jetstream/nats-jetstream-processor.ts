@@ -33,7 +33,7 @@ import { optionDefault } from '../../config/schema-parts';
 import { boolOption, numberOption, stringOption, type ConfigEntry } from '../../config/types';
 import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import { quotePeer, type Logger } from '../../log/logger';
-import { trustOptions } from '../../util/tls';
+import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 import { natsJetStreamProcessor } from './definition';
 import { natsMsgId } from './msg-id';
 import { filterCovers, natsSubject } from './subject';
@@ -57,6 +57,15 @@ export function serverList(address: string): string[] {
 
 interface Publication {
   subject: string;
+}
+
+/** The first `code` along an error's causes (the NATS client wraps the socket's error). */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
 }
 
 /** PubAcks missed in a row after which the processor is not ready (a server up but not answering). */
@@ -152,11 +161,16 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
     try {
       nc = await connect(this.connectOptions);
     } catch (err) {
+      const code = errorCode(err);
+      // Node's own advice for an untrusted certificate is a command-line flag: say the router's options instead.
+      const why = isUntrustedCertificate(code)
+        ? `${untrustedHint(`the NATS server`, code!, 'options.insecure')}; or give this processor its own CA with options.ca_file`
+        : `${quotePeer((err as Error).message)} (check address, auth and TLS options)`;
       throw new Error(
-        `nats_jetstream processor: could not connect to the NATS servers ${this.where}: ${quotePeer(
-          (err as Error).message,
-        )} (check address, auth and TLS options)`,
-        { cause: err },
+        `nats_jetstream processor: could not connect to the NATS servers ${this.where}: ${why}`,
+        {
+          cause: err,
+        },
       );
     }
     this.nc = nc;
