@@ -297,6 +297,42 @@ function jsonErrorLocation(text: string, err: Error): string {
   return ` at line ${line}, column ${column}`;
 }
 
+/**
+ * Aliases a YAML file may use. A real configuration shares a password or an
+ * address a few times; a billion-laughs bomb needs dozens, each multiplying
+ * what the secret walk and the validation would visit.
+ */
+export const MAX_YAML_ALIASES = 64;
+
+/**
+ * Nodes a YAML document may expand to, aliases followed: a file without
+ * aliases has at most about one node per character, so anything beyond the
+ * file's length (or this floor, for a small file) is alias amplification.
+ */
+const MIN_YAML_NODE_BUDGET = 10_000;
+
+/** Whether `data`, aliases followed, has more than `budget` nodes (stops counting there). */
+function expandsBeyond(data: unknown, budget: number): boolean {
+  let left = budget;
+  const stack: unknown[] = [data];
+  while (stack.length) {
+    const v = stack.pop();
+    if (--left < 0) return true;
+    if (v !== null && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+  }
+  return false;
+}
+
+/**
+ * What kind of YAML error `reason` is, without the text it quotes: an alias
+ * name, a tag or a tag handle is the file's own text and may be a password
+ * typed in the wrong place (`password: *Sup3r`).
+ */
+function yamlErrorKind(reason: string | undefined): string {
+  const kind = (reason ?? '').split(/["'`!<:]/)[0].trim();
+  return kind === '' ? 'syntax error' : kind;
+}
+
 /** The file's text as data: JSON (today's array), else YAML (a v1alpha1 RouterConfig). Never quotes the text. */
 function parseText(text: string, file: string): unknown {
   try {
@@ -306,15 +342,21 @@ function parseText(text: string, file: string): unknown {
     if (text.trimStart().startsWith('[') || text.trim() === '')
       throw new ConfigError(file, [`not valid JSON${jsonErrorLocation(text, err as Error)}`]);
   }
+  const notYaml = (where: string, kind: string): ConfigError =>
+    new ConfigError(file, [
+      `not valid JSON or YAML${where} (${kind}): expected a JSON array of entries, or a v1alpha1 RouterConfig document`,
+    ]);
+  let data: unknown;
   try {
-    return loadYaml(text, { schema: CORE_SCHEMA });
+    data = loadYaml(text, { schema: CORE_SCHEMA, maxAliases: MAX_YAML_ALIASES });
   } catch (err) {
     const e = err as { reason?: string; mark?: { line: number; column: number } };
     const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
-    throw new ConfigError(file, [
-      `not valid JSON or YAML${where}${e.reason ? ` (${e.reason})` : ''}: expected a JSON array of entries, or a v1alpha1 RouterConfig document`,
-    ]);
+    throw notYaml(where, yamlErrorKind(e.reason));
   }
+  if (expandsBeyond(data, Math.max(MIN_YAML_NODE_BUDGET, text.length)))
+    throw notYaml('', 'its aliases expand it beyond what the file could hold without them');
+  return data;
 }
 
 let v1alpha1Validator: Validator | undefined;
@@ -398,7 +440,7 @@ export function parseConfigWith(components: AnyDefinition[], text: string, file:
 /** A configuration file larger than this is refused before it is read (1 MiB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-function fileKind(st: Stats): string {
+export function fileKind(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isDirectory()) return 'a directory';
   if (st.isSocket()) return 'a socket';

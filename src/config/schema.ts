@@ -98,9 +98,12 @@ export function nameProblems(entries: unknown[], components: AnyDefinition[]): N
       .map((e, i) => ({ e: e as { type?: unknown; provider?: unknown; name?: unknown }, i }))
       .filter(({ e }) => e && typeof e === 'object' && kindOf(e) === kind);
     const seen = new Map<string, number>();
+    // Counted once: a file of many entries must not take a square of them to check.
+    const perProvider = new Map<unknown, number>();
+    for (const { e } of list) perProvider.set(e.provider, (perProvider.get(e.provider) ?? 0) + 1);
     for (const { e, i } of list) {
       const name = typeof e.name === 'string' ? e.name : undefined;
-      const sameProvider = list.filter(({ e: o }) => o.provider === e.provider).length;
+      const sameProvider = perProvider.get(e.provider) ?? 0;
       if (name === undefined) {
         if (kind === 'stream' && coordinated)
           problems.push({

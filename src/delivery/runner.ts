@@ -258,7 +258,7 @@ export class DeliveryRunner<T = unknown> {
         };
         const final = o.status !== 'retry' || attempt > this.options.retries || this.abort.signal.aborted;
         this.sink.observe?.(d, o, final);
-        const subject = d.entry.event.subject ?? '';
+        const subject = this.ctx.metrics.subjectLabel(d.entry.event.subject ?? '');
         if (o.status === 'delivered') {
           this.ctx.metrics.recordDelivery(name, subject, d.entry.event.time);
           this.settle(d);
@@ -310,6 +310,7 @@ export class DeliveryRunner<T = unknown> {
           this.log.error('could not write the dead-letter file', {
             file: dl.path,
             event_id: d.entry.event.id,
+            error: dl.lastError,
           });
         this.consumer?.hold(d.entry);
       }

@@ -93,6 +93,8 @@ const FIXED = new Set(['id', 'source', 'specversion', 'type', 'subject', 'time',
  * `Date`, cutting vCenter's microseconds to milliseconds.
  */
 export function cloudEventObject(ev: RouterEvent): Record<string, unknown> {
+  // Binary data (a webhook event's data_base64) is written as data_base64, never as an object of bytes.
+  const binary = ev.data instanceof Uint8Array;
   const out: Record<string, unknown> = {
     id: ev.id,
     source: ev.source,
@@ -100,13 +102,14 @@ export function cloudEventObject(ev: RouterEvent): Record<string, unknown> {
     type: ev.type,
     subject: ev.subject,
     time: ev.time,
-    data: ev.data,
+    data: binary ? undefined : ev.data,
     datacontenttype: ev.datacontenttype,
   };
   const attrs = ev as unknown as Record<string, unknown>;
   for (const k of Object.keys(attrs)) {
     const v = attrs[k];
-    if (v !== undefined && !FIXED.has(k) && !(k === 'data_base64' && ev.data !== undefined)) out[k] = v;
+    if (v !== undefined && !FIXED.has(k) && !(k === 'data_base64' && ev.data !== undefined && !binary))
+      out[k] = v;
   }
   return out;
 }

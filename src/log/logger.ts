@@ -12,7 +12,9 @@
  *     reply, an AWS error message), which may echo the request and with it a
  *     password, is quoted only through `quotePeer`: cut to a few hundred
  *     characters, and withheld whole when it holds a configured secret in any
- *     form (raw, JSON-escaped, XML/HTML-escaped, percent-encoded, nested);
+ *     form (raw, JSON-escaped, XML/HTML-escaped, percent-encoded, base64 as
+ *     in a basic auth header, nested). The whole text is checked before it is
+ *     cut, so a secret split by the cut is not half shown;
  * Every secret counts, whatever its length (`p` and `ab` too).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -83,9 +85,28 @@ function decodePercent(s: string): string {
 }
 
 /**
+ * What the base64 runs of `s` decode to, one per line: an echoed
+ * `Authorization: Basic <base64 of user:password>` holds the password only
+ * once decoded. Each run is decoded from each of its first four characters,
+ * since the peer may have glued it to other base64 characters.
+ */
+function decodeBase64Runs(s: string): string {
+  const out: string[] = [];
+  for (const [run] of s.matchAll(/[A-Za-z0-9+/_-]{4,}/g))
+    for (let offset = 0; offset < 4 && run.length - offset >= 4; offset++)
+      out.push(
+        Buffer.from(
+          run.slice(offset),
+          run.includes('-') || run.includes('_') ? 'base64url' : 'base64',
+        ).toString('utf8'),
+      );
+  return out.length ? out.join('\n') : s;
+}
+
+/**
  * The text and what it reads as once unescaped (XML, JSON, percent, `+` for
- * space), up to three levels deep: a peer may echo an XML request inside JSON
- * inside XML.
+ * space, base64), up to three levels deep: a peer may echo an XML request
+ * inside JSON inside XML, or a basic auth header inside a JSON body.
  */
 function readings(text: string): string[] {
   const seen = new Set<string>([text]);
@@ -93,7 +114,13 @@ function readings(text: string): string[] {
   for (let depth = 0; depth < 3 && frontier.length; depth++) {
     const next: string[] = [];
     for (const t of frontier)
-      for (const d of [decodeXml(t), decodeJson(t), decodePercent(t), decodePercent(t.replace(/\+/g, ' '))])
+      for (const d of [
+        decodeXml(t),
+        decodeJson(t),
+        decodePercent(t),
+        decodePercent(t.replace(/\+/g, ' ')),
+        decodeBase64Runs(t),
+      ])
         if (!seen.has(d)) {
           seen.add(d);
           next.push(d);
@@ -114,6 +141,13 @@ export function containsSecret(text: string): boolean {
 
 /** How many characters of a peer's reply are quoted at most. */
 export const PEER_QUOTE_CHARS = 200;
+
+/**
+ * How many characters of a peer's reply are kept to be checked for secrets
+ * before the quote is cut: far more than any secret in any encoding, so that
+ * a secret straddling the cut is seen whole.
+ */
+export const PEER_CHECK_CHARS = 64 * 1024;
 
 /**
  * Peer text (a reply body, a fault string, an error message the peer wrote)
@@ -144,15 +178,31 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
+/**
+ * Longest field value and message written: a field may hold peer text (a
+ * webhook event's id, a redirect's Location) of any length.
+ */
+export const MAX_LOG_FIELD_CHARS = 1024;
+export const MAX_LOG_MESSAGE_CHARS = 8192;
+
+/** `text` cut to `max` characters, saying how long it was. */
+function capped(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters, cut)` : text;
+}
+
 function fmtValue(v: unknown): string {
   if (v instanceof Error) return JSON.stringify(v.message);
   if (typeof v === 'string') return /[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v;
   return JSON.stringify(v);
 }
 
+/** Errors as their messages, strings (and so messages) capped. */
 function errorsToMessages(fields: Fields): Fields {
   const out: Fields = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? v.message : v;
+  for (const [k, v] of Object.entries(fields)) {
+    const value = v instanceof Error ? v.message : v;
+    out[k] = typeof value === 'string' ? capped(value, MAX_LOG_FIELD_CHARS) : value;
+  }
   return out;
 }
 
@@ -162,6 +212,7 @@ export function createLogger(opts: LoggerOptions, base: Fields = {}): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Fields): void => {
     if (ORDER[level] < min) return;
     const all = errorsToMessages({ ...base, ...fields });
+    msg = capped(msg, MAX_LOG_MESSAGE_CHARS);
     const time = new Date().toISOString();
     let line: string;
     if (opts.json) {

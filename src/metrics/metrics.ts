@@ -11,8 +11,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'vmware_event_router_';
 
+/**
+ * Distinct `subject` label values kept: a webhook client chooses its
+ * subjects, and each new one would be a new series in memory and in every
+ * scrape. vCenter's event classes in use fit well within it.
+ */
+export const MAX_SUBJECT_LABELS = 1000;
+/** Subjects longer than this are not a label of their own (a class name is far shorter). */
+export const MAX_SUBJECT_LABEL_CHARS = 256;
+/** The label of every subject beyond the bound. */
+export const OTHER_SUBJECTS = '(other)';
+
 export class RouterMetrics {
   readonly registry = new Registry();
+  /** The subjects that have a label of their own (the first ones seen). */
+  private readonly subjects = new Set<string>();
   readonly startedAt = new Date();
 
   /** Events read from the stream and handed to the processor. */
@@ -258,6 +271,15 @@ export class RouterMetrics {
   msSinceStreamSuccess(stream: string): number | undefined {
     const t = this.lastSuccessMs.get(stream);
     return t === undefined ? undefined : Date.now() - t.ms;
+  }
+
+  /** The `subject` label for an event's subject: itself, or `OTHER_SUBJECTS` once the bound is reached. */
+  subjectLabel(subject: string): string {
+    if (this.subjects.has(subject)) return subject;
+    if (this.subjects.size >= MAX_SUBJECT_LABELS || subject.length > MAX_SUBJECT_LABEL_CHARS)
+      return OTHER_SUBJECTS;
+    this.subjects.add(subject);
+    return subject;
   }
 
   /** Record one delivered event: invocation count and latency from the event's creation. */

@@ -133,7 +133,7 @@ function connectFailure(
     const hint =
       caFile && code !== 'ERR_TLS_CERT_ALTNAME_INVALID'
         ? `the certificate of the NATS server is not signed by the CA of ca_file ${caFile} (${code}): use the CA that signed it, or set insecure to skip verification (test setups only)`
-        : untrustedHint('the NATS server', code, 'insecure');
+        : `${untrustedHint('the NATS server', code, 'insecure')}; or give this entry its own CA with options.ca_file`;
     return { reason: hint, permanent: true };
   }
   return { reason: `${what} (check address, auth and TLS options)`, permanent: false };

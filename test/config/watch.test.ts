@@ -11,7 +11,8 @@
  *  - watchConfigFile notices a swap, and ignores a re-projection of the same content;
  *  - the compiled router started with `-config DIR/config` runs and delivers events;
  *    a swap to a valid new config makes it exit 0 and say why; a swap to an invalid
- *    config is logged (without the password) and the router keeps delivering.
+ *    config is logged (without the password) and the router keeps delivering; so is a
+ *    YAML alias bomb, refused at once instead of expanded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -173,6 +174,33 @@ describe('the router with its config in a Secret-style ..data layout', () => {
       expect(r.stderr()).toContain(RESTART_MESSAGE);
       expect(r.stderr()).toMatch(/\.\.2024_01_01_00_00_00\.000000002/);
       expect(r.stderr()).not.toContain(PASSWORD);
+    } finally {
+      if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
+      volume.remove();
+    }
+  });
+
+  test('a swap to a YAML alias bomb, or an alias naming a secret: refused at once, quoting no text, still delivering', async () => {
+    const volume = new SecretVolume(config('10'));
+    const r = await startRouter(volume.file);
+    try {
+      await delivers(r, 'DC0_H0_VM0');
+      // Within the alias budget, but expanding to 4^14 nodes if followed.
+      const levels = ['a0: &a0 ["lol","lol","lol","lol"]'];
+      for (let i = 1; i < 14; i++)
+        levels.push(
+          `a${i}: &a${i} [${Array(4)
+            .fill(`*a${i - 1}`)
+            .join(',')}]`,
+        );
+      const head = 'apiVersion: event-router.vmware.com/v1alpha1\nkind: RouterConfig\nmetadata:\n  name: x\n';
+      volume.update(`${head}  labels:\n${levels.map((l) => `    ${l}\n`).join('')}`);
+      await waitFor('the bomb refused', () => /its aliases expand it/.test(r.stderr()), 20_000);
+      await delivers(r, 'DC0_H0_VM1');
+      volume.update(`${head}  labels:\n    password: *Sup3rAlias\n`);
+      await waitFor('the unknown alias refused', () => /unidentified alias/.test(r.stderr()), 20_000);
+      expect(r.stderr()).not.toContain('Sup3rAlias');
+      expect(r.proc.exitCode).toBeNull();
     } finally {
       if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
       volume.remove();

@@ -35,6 +35,7 @@ interface HeldEvent {
   readonly seq: number;
   readonly key: number;
   readonly json: string;
+  readonly bytes: number;
 }
 
 /** One open watch. */
@@ -58,8 +59,28 @@ export function keyAfter(a: number, b: number): boolean {
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/**
+ * Bytes of listing and single-event replies not yet taken by their clients,
+ * over all requests: a client that never reads holds its reply in memory, so
+ * beyond this a request gets 503 (with Retry-After) until others finish.
+ */
+export const MAX_REPLY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** Bytes one listing holds at most (the newest events that fit, at least one): a few fit in the budget above. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/** A reply its client has not read from for this long is closed, returning its bytes to the budget. */
+const REPLY_IDLE_MS = 30_000;
+
 /** How long a watcher ended for falling behind may take to read its error line before its socket is closed. */
 const END_GRACE_MS = 2000;
+
+/** The path segment of an offset, percent-decoded; bad percent-encoding is left as it is (and refused as an offset). */
+function decodedOffset(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 class HttpError extends Error {
   constructor(
@@ -107,12 +128,18 @@ export class EventStreamProcessor implements Sink<null> {
 
   readonly maxEvents: number;
   readonly maxRecordBytes: number;
+  /** Bytes of JSON the history holds at most. */
+  readonly maxBytes: number;
   readonly pageSize: number;
   readonly maxWatchers: number;
   /** The stream whose events are served (undefined: the only stream). */
   readonly stream?: string;
 
   private held: HeldEvent[] = [];
+  /** Bytes of JSON of the held events. */
+  private heldBytes = 0;
+  /** Bytes of replies written and not yet taken by their clients (see MAX_REPLY_BYTES_IN_FLIGHT). */
+  private replyBytes = 0;
   /** Index in `held` of the earliest event (the array is compacted now and then). */
   private first = 0;
   /** Seq the next held event gets; seqs are contiguous over the history. */
@@ -134,6 +161,8 @@ export class EventStreamProcessor implements Sink<null> {
     watchers_fell_behind: 0,
     /** Watches refused with 503 (max_watchers open). */
     watchers_refused: 0,
+    /** Listings and single-event requests refused with 503 (MAX_REPLY_BYTES_IN_FLIGHT taken). */
+    requests_refused_busy: 0,
     /** Watches opened in all. */
     watches: 0,
     /** Times the vCenter started a new key space and the history started afresh. */
@@ -147,6 +176,7 @@ export class EventStreamProcessor implements Sink<null> {
   ) {
     this.maxEvents = options.max_events;
     this.maxRecordBytes = options.max_record_bytes;
+    this.maxBytes = options.max_bytes;
     this.pageSize = options.page_size;
     this.maxWatchers = options.max_watchers;
     this.stream = options.stream;
@@ -218,10 +248,13 @@ export class EventStreamProcessor implements Sink<null> {
       });
       this.held = [];
       this.first = 0;
+      this.heldBytes = 0;
     }
-    this.held.push({ seq: this.nextSeq++, key: entry.key, json: entry.json });
+    this.held.push({ seq: this.nextSeq++, key: entry.key, json: entry.json, bytes });
+    this.heldBytes += bytes;
     this.counts.events++;
-    while (this.size > this.maxEvents) this.first++;
+    while (this.size > this.maxEvents || (this.heldBytes > this.maxBytes && this.size > 1))
+      this.heldBytes -= this.held[this.first++].bytes;
     if (this.first > 1024 && this.first * 2 > this.held.length) {
       this.held = this.held.slice(this.first);
       this.first = 0;
@@ -412,18 +445,45 @@ export class EventStreamProcessor implements Sink<null> {
           'offset applies to watch=true; one event is GET /api/v1/events/{offset}',
           this.range(),
         );
-      const page: string[] = [];
-      for (let i = Math.max(this.first, this.held.length - this.pageSize); i < this.held.length; i++)
-        page.push(this.held[i].json);
-      this.json(res, 200, `[${page.join(',')}]`);
+      this.reply(res, `[${this.newestPage().join(',')}]`);
       return;
     }
     const m = /^\/api\/v1\/events\/([^/]*)$/.exec(path);
     if (m) {
-      this.json(res, 200, this.eventAt(this.parseOffset(decodeURIComponent(m[1]))).json);
+      this.reply(res, this.eventAt(this.parseOffset(decodedOffset(m[1]))).json);
       return;
     }
     throw new HttpError(404, 'not_found', `no such endpoint: ${path}`);
+  }
+
+  /** The newest events' JSON, oldest first: up to page_size of them and MAX_PAGE_BYTES (at least one). */
+  private newestPage(): string[] {
+    const page: string[] = [];
+    let bytes = 0;
+    for (let i = this.held.length - 1; i >= this.first && page.length < this.pageSize; i--) {
+      bytes += this.held[i].bytes + 1;
+      if (page.length > 0 && bytes > MAX_PAGE_BYTES) break;
+      page.push(this.held[i].json);
+    }
+    return page.reverse();
+  }
+
+  /** A 200 with held events, within the budget of reply bytes not yet taken by clients. */
+  private reply(res: http.ServerResponse, body: string): void {
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (this.replyBytes > 0 && this.replyBytes + bytes > MAX_REPLY_BYTES_IN_FLIGHT) {
+      this.counts.requests_refused_busy++;
+      res.setHeader('Retry-After', '1');
+      throw new HttpError(
+        503,
+        'busy',
+        'too many replies are waiting for their clients to read them; retry later',
+      );
+    }
+    this.replyBytes += bytes;
+    res.once('close', () => (this.replyBytes -= bytes));
+    res.setTimeout(REPLY_IDLE_MS, () => res.destroy());
+    this.json(res, 200, body);
   }
 
   private json(res: http.ServerResponse, status: number, body: string): void {
@@ -463,6 +523,7 @@ export class EventStreamProcessor implements Sink<null> {
       address: `${host}:${this.address?.port}`,
       auth: this.auth.method,
       max_events: this.maxEvents,
+      max_bytes: this.maxBytes,
       max_watchers: this.maxWatchers,
       ...(this.stream ? { stream: this.stream } : {}),
     });
@@ -493,7 +554,9 @@ export class EventStreamProcessor implements Sink<null> {
       ...(a ? { address: `${a.address}:${a.port}` } : {}),
       ...this.range(),
       held: this.size,
+      held_bytes: this.heldBytes,
       max_events: this.maxEvents,
+      max_bytes: this.maxBytes,
       watchers: this.watchers.size,
       max_watchers: this.maxWatchers,
       ...this.counts,

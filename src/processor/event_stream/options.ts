@@ -12,6 +12,11 @@ export const eventStreamOptions = {
     1,
     524288,
   ),
+  max_bytes: intOption(
+    "Bytes of CloudEvent JSON kept for replay; the oldest events are purged beyond it (the default fits the manifest's 256 Mi limit)",
+    1,
+    32 * 1024 * 1024,
+  ),
   page_size: intOption('Newest events listed by GET /api/v1/events', 1, 50),
   max_watchers: intOption('Watches open at once; one more gets 503', 1, 100),
   stream: stringOption(

@@ -24,7 +24,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
-import { quotePeer, type Logger } from '../../log/logger';
+import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { postOnce, requestError } from '../../util/http-post';
 import { reach } from '../../util/reach';
 import type { ConfigEntry } from '../../config/types';
@@ -227,14 +227,16 @@ export class KnativeProcessor implements Sink<null> {
     fields.status = status;
     if (res.reply) fields.reply = res.reply;
     if (status >= 300 && status < 400) {
+      // Peer text like any other: a Location may carry the token it was sent.
+      const location = res.location ? quotePeer(withoutCredentials(res.location)) : undefined;
       return {
         status: 'failed',
         failure: {
           reason: `HTTP_${status}`,
           message: `Knative destination ${this.destination} redirected (${status}) to ${
-            res.location ? withoutCredentials(res.location) : 'no Location'
+            location ?? 'no Location'
           }: redirects are not followed, configure the final address`,
-          fields: { ...fields, location: res.location ? withoutCredentials(res.location) : undefined },
+          fields: { ...fields, location },
         },
       };
     }
@@ -264,7 +266,8 @@ export class KnativeProcessor implements Sink<null> {
       signal: AbortSignal.any([signal, this.stopAbort.signal]),
       timeoutMs: this.timeoutMs,
       maxReplyBytes: MAX_REPLY_BYTES,
-      headChars: REPLY_LOG_CHARS,
+      // Kept whole (up to the check's length) so the secret check sees what the cut would split.
+      headChars: PEER_CHECK_CHARS,
       timeoutError: () => requestError(`no answer within ${this.timeoutMs}ms`, 'ETIMEDOUT'),
       abortedError: () => requestError('reply aborted', 'ECONNRESET'),
     });

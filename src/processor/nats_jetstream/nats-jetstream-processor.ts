@@ -2,7 +2,7 @@
  * NATS JetStream processor (issue 14): publishes each CloudEvent, in the
  * structured JSON the event log encoded once (the CloudEvents NATS binding's
  * structured mode), to `<subject_prefix>.<CloudEvent subject>` with the
- * header `Nats-Msg-Id` set to the CloudEvent id. An event is delivered when
+ * header `Nats-Msg-Id` derived from the CloudEvent's source and id (msg-id.ts). An event is delivered when
  * the stream's PubAck returns; a PubAck that says `duplicate` (the stream
  * already holds that id, within its duplicate window) is delivered too, so a
  * publish retried after a lost PubAck is stored once.
@@ -33,6 +33,7 @@ import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../
 import { quotePeer, type Logger } from '../../log/logger';
 import { connectNats, serverList, natsAuth, type NatsConnectionSettings } from '../../util/nats-connection';
 import type { NatsJetStreamOptions } from './options';
+import { natsMsgId } from './msg-id';
 import { filterCovers, natsSubject } from './subject';
 
 /** JetStream's API error code for "stream not found". */
@@ -43,6 +44,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 interface Publication {
   subject: string;
 }
+
+/** PubAcks missed in a row after which the processor is not ready (a server up but not answering). */
+const STALLED_AFTER_MISSED_ACKS = 3;
 
 export class NatsJetStreamProcessor implements Sink<Publication> {
   readonly provider = 'nats_jetstream';
@@ -66,6 +70,9 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   private lastDisconnect: string | undefined;
   private published = 0;
   private duplicates = 0;
+  /** Publishes in a row that got no PubAck in time, and when the first of them was sent. */
+  private missedAcks = 0;
+  private missedAcksSince?: string;
   /** The signal `abortable` listens on, and the publishes waiting on it. */
   private watched: AbortSignal | undefined;
   private readonly waiting = new Set<(err: Error) => void>();
@@ -202,7 +209,19 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   }
 
   ready(): boolean {
-    return this.js !== undefined && this.connected && !this.stopped;
+    return (
+      this.js !== undefined && this.connected && !this.stopped && this.missedAcks < STALLED_AFTER_MISSED_ACKS
+    );
+  }
+
+  /** A publish got no PubAck in time: after a few in a row, the server is connected but not answering. */
+  private missedAck(): void {
+    this.missedAcksSince ??= new Date().toISOString();
+    if (++this.missedAcks === STALLED_AFTER_MISSED_ACKS)
+      this.log.warn('NATS server connected but not answering PubAcks: not ready until it does', {
+        server: this.nc?.getServer(),
+        since: this.missedAcksSince,
+      });
   }
 
   details(): Record<string, unknown> {
@@ -213,6 +232,10 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
       stream: this.stream,
       published: this.published,
       duplicates: this.duplicates,
+      pub_acks:
+        this.missedAcks >= STALLED_AFTER_MISSED_ACKS
+          ? `no PubAck for the last ${this.missedAcks} publishes (since ${this.missedAcksSince}): the server is connected but not answering`
+          : 'ok',
       last_disconnect: this.lastDisconnect,
     };
   }
@@ -228,7 +251,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
   /** One publish until its PubAck (or failure); never rejects. */
   private async publish(d: Delivery<Publication>, signal: AbortSignal): Promise<Outcome> {
     const js = this.js;
-    const id = d.entry.event.id;
+    const id = natsMsgId(d.entry.event);
     const subject = d.target.subject;
     if (!js || this.stopped) {
       return { status: 'retry', failure: this.failure('not_connected', 'not connected', subject) };
@@ -241,6 +264,10 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
         signal,
       );
       this.published++;
+      if (this.missedAcks >= STALLED_AFTER_MISSED_ACKS)
+        this.log.info('NATS PubAcks are answered again', { missed: this.missedAcks });
+      this.missedAcks = 0;
+      this.missedAcksSince = undefined;
       if (ack.duplicate) this.duplicates++;
       return { status: 'delivered' };
     } catch (err) {
@@ -280,6 +307,7 @@ export class NatsJetStreamProcessor implements Sink<Publication> {
         ? { status: 'failed', failure }
         : { status: 'retry', failure };
     }
+    if (err.name === 'TimeoutError') this.missedAck();
     const reason =
       err.name === 'TimeoutError'
         ? 'timeout'

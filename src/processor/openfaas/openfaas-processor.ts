@@ -33,7 +33,7 @@ import type { ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../util/backoff';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
-import { quotePeer, type Logger } from '../../log/logger';
+import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 import { postOnce, requestError } from '../../util/http-post';
@@ -378,7 +378,8 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       timeoutMs: this.timeoutMs,
       // A function that answered 200 with a large body still ran: the status is kept.
       maxReplyBytes: MAX_REPLY_BYTES,
-      headChars: REPLY_LOG_CHARS,
+      // Kept whole (up to the check's length) so the secret check sees what the cut would split.
+      headChars: PEER_CHECK_CHARS,
       timeoutError: () => requestError(`timeout of ${this.timeoutMs}ms exceeded`, 'ECONNABORTED'),
       abortedError: () => requestError('stream has been aborted', 'ERR_BAD_RESPONSE'),
     });
@@ -407,7 +408,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     await new Promise<void>((resolve) => {
       const stream = res.data;
       stream.on('data', (chunk: Buffer) => {
-        if (bytes < REPLY_LOG_CHARS * 4) head.push(chunk);
+        if (bytes < PEER_CHECK_CHARS * 4) head.push(chunk);
         bytes += chunk.length;
         if (bytes > MAX_REPLY_BYTES) {
           stream.destroy();
@@ -420,7 +421,12 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     });
     return {
       status: res.status,
-      reply: quotePeer(Buffer.concat(head).toString('utf8', 0, REPLY_LOG_CHARS * 4), REPLY_LOG_CHARS),
+      reply: quotePeer(
+        Buffer.concat(head)
+          .toString('utf8', 0, PEER_CHECK_CHARS * 4)
+          .slice(0, PEER_CHECK_CHARS),
+        REPLY_LOG_CHARS,
+      ),
       retryAfter: res.headers['retry-after'] as string | undefined,
     };
   }

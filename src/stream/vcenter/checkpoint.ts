@@ -5,7 +5,7 @@
  * the old file or the new one, never half of one). When replicas share the
  * streams it is kept beside the stream's lease instead (src/coordination/).
  */
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
+import { open, readFile, rename, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type Checkpoint,
@@ -41,15 +41,37 @@ export async function readCheckpoint(file: string): Promise<ReadResult> {
   return parseCheckpoint(text);
 }
 
+/**
+ * The temporary file, created exclusively (`wx`: never through a symlink
+ * planted at its name, never into a file that exists). What is at the name
+ * already (a crashed run's leftover of the same pid, or a planted link) is
+ * removed first: unlink removes the link, not what it points to.
+ */
+async function createExclusive(tmp: string): Promise<FileHandle> {
+  try {
+    return await open(tmp, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await unlink(tmp);
+    return open(tmp, 'wx', 0o600);
+  }
+}
+
 export async function writeCheckpoint(file: string, cp: Checkpoint): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await createExclusive(tmp);
   try {
-    await fh.writeFile(JSON.stringify(cp) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(JSON.stringify(cp) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    // A full disk (ENOSPC) or a failed rename leaves no temporary file behind.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, file);
 }

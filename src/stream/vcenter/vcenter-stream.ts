@@ -87,6 +87,8 @@ export class VCenterStream implements Stream {
   private stopping = false;
   /** With the `checkpoint` option: where, how often, how far back. */
   private readonly checkpoint?: { store: CheckpointStore; intervalMs: number; windowMs: number };
+  /** Checkpoint writes failed in a row (shown in /readyz details). */
+  private checkpointFailures = 0;
   private acknowledged?: AcknowledgedSource;
   private checkpointTimer?: NodeJS.Timeout;
   private missedUpdatesLogged = false;
@@ -228,8 +230,23 @@ export class VCenterStream implements Stream {
           written: new Date().toISOString(),
         });
         this.lastWritten = id;
+        if (this.checkpointFailures > 0) {
+          this.log.info('checkpoint written again', {
+            checkpoint: cp.store.where,
+            failed_writes: this.checkpointFailures,
+          });
+          this.checkpointFailures = 0;
+        }
       } catch (err) {
-        this.log.error('could not write the checkpoint', { checkpoint: cp.store.where, error: err as Error });
+        // Once per run of failures (a write is tried every second): the first is logged, the rest counted.
+        if (this.checkpointFailures++ === 0)
+          this.log.error(
+            'could not write the checkpoint (retried every interval; logged again once it succeeds)',
+            {
+              checkpoint: cp.store.where,
+              error: err as Error,
+            },
+          );
       }
     });
     return this.writing;
@@ -286,6 +303,7 @@ export class VCenterStream implements Stream {
       ...(this.client?.release ? { api_release: this.client.release } : {}),
       seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
       ...(this.emptyReplyFault ? { fault: this.emptyReplyFault } : {}),
+      ...(this.checkpoint ? { checkpoint_failed_writes: this.checkpointFailures } : {}),
     };
   }
 

@@ -19,11 +19,22 @@ import type { RouterEvent } from '../../events/types';
 import type { Logger } from '../../log/logger';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
+import { jsonShapeProblem } from '../../util/reply-shape';
 import { StreamStartError, type EventHandler, type Stream } from '../stream';
 import type { WebhookOptions } from './options';
 
 const PROVIDER = 'webhook';
 const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
+/** RFC 3339 date-time, as the CloudEvents `time` attribute is. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 
 class RequestProblem extends Error {
   constructor(
@@ -189,6 +200,11 @@ export class WebhookStream implements Stream {
     for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') flat[k] = v;
     // The package fills a missing id, time or specversion in: the required ones are checked as sent.
     let raw: Record<string, unknown>;
+    if (structured || contentType.includes('json')) {
+      // Refused before parsing: a nesting the event cannot be carried with (the conversions recurse).
+      const shape = jsonShapeProblem(body);
+      if (shape) throw new RequestProblem(400, `the body is ${shape}`);
+    }
     if (structured) {
       let doc: unknown;
       try {
@@ -206,6 +222,12 @@ export class WebhookStream implements Stream {
     }
     const missing = REQUIRED.filter((a) => typeof raw[a] !== 'string' || raw[a] === '');
     if (missing.length) throw new RequestProblem(400, `missing required attribute ${missing.join(', ')}`);
+    // Carried in a header by binary-mode sinks (Content-Type): a control character would break the request there.
+    const contentTypeAttr = structured ? raw.datacontenttype : headers['content-type'];
+    if (typeof contentTypeAttr === 'string' && hasControlCharacter(contentTypeAttr))
+      throw new RequestProblem(400, 'datacontenttype contains control characters (CR, LF...)');
+    if (raw.time !== undefined && (typeof raw.time !== 'string' || !RFC3339.test(raw.time)))
+      throw new RequestProblem(400, 'time is not an RFC 3339 timestamp (e.g. 2026-03-04T05:06:07.123Z)');
     if (raw.specversion !== '1.0') throw new RequestProblem(400, `specversion must be "1.0"`);
     const parsed = HTTP.toEvent({ headers: flat, body });
     if (Array.isArray(parsed)) throw new RequestProblem(400, 'batched mode is not accepted');
@@ -213,6 +235,14 @@ export class WebhookStream implements Stream {
     for (const k of Object.keys(attrs)) if (attrs[k] === undefined) delete attrs[k];
     // Kept exactly as sent (the package re-renders it through Date).
     if (typeof raw.time === 'string') attrs.time = raw.time;
+    if (typeof raw.data_base64 === 'string') {
+      // The bytes, as a Buffer: written back as data_base64 (the package's own decoding is a Uint32Array,
+      // which would print as an object of numbers).
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw.data_base64))
+        throw new RequestProblem(400, 'data_base64 is not base64');
+      attrs.data = Buffer.from(raw.data_base64, 'base64');
+      delete attrs.data_base64;
+    }
     // Strict: attribute names and values as the spec allows (a bad time, an invalid extension name).
     return new CloudEvent<Record<string, unknown>>(attrs as never, true);
   }

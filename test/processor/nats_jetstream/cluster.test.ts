@@ -6,6 +6,7 @@
  * (publishes that lost their PubAck are retried by the runner; the stream
  * drops the re-sends by their Nats-Msg-Id).
  */
+import { natsMsgId } from '../../../src/processor/nats_jetstream/msg-id';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -116,8 +117,8 @@ test('the stream leader killed with SIGKILL mid-burst and restarted: every event
   const ids = new Set<string>();
   const messages = await consumer.consume();
   for await (const m of messages) {
-    const event = m.json<{ id: string; data: { Key: number } }>();
-    expect(m.headers?.get('Nats-Msg-Id')).toBe(event.id);
+    const event = m.json<{ id: string; source: string; data: { Key: number } }>();
+    expect(m.headers?.get('Nats-Msg-Id')).toBe(natsMsgId(event));
     ids.add(event.id);
     keys.push(event.data.Key);
     if (keys.length >= EVENTS) break;

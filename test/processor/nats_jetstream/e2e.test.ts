@@ -3,10 +3,11 @@
  * `nats_jetstream` and `stdout` processors against the govmomi simulator and
  * a real nats-server (-js, loopback). A 1,000-event burst leaves exactly
  * 1,000 messages in the stream, in key order, each on
- * `vsphere.events.<subject>` with `Nats-Msg-Id` = the CloudEvent id, and a
+ * `vsphere.events.<subject>` with `Nats-Msg-Id` derived from the CloudEvent source and id, and a
  * consumer of the stream reads byte for byte what the stdout processor
  * printed. A missing stream without `create_stream` is a start error.
  */
+import { natsMsgId } from '../../../src/processor/nats_jetstream/msg-id';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -99,7 +100,7 @@ describe('nats_jetstream processor against one nats-server', () => {
     expect(new Set(events.map((e) => e.id)).size).toBe(1000);
     for (const [i, m] of messages.entries()) {
       expect(m.subject).toBe('vsphere.events.VmPoweredOnEvent');
-      expect(m.msgId).toBe(events[i].id);
+      expect(m.msgId).toBe(natsMsgId(events[i] as { source: string; id: string }));
     }
     // The consumer reads exactly what the stdout processor printed, in the same order.
     expect(messages.map((m) => m.data)).toEqual(router.stdoutLines);

@@ -4,6 +4,7 @@
  * publishes made meanwhile are retried by the runner, and once the server is
  * back every event is in the stream exactly once.
  */
+import { natsMsgId } from '../../../src/processor/nats_jetstream/msg-id';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ConfigEntry } from '../../../src/config/types';
@@ -56,7 +57,7 @@ test('server killed and restarted: not ready meanwhile, every event stored once 
       ids.push(m.headers?.get('Nats-Msg-Id') ?? '');
       if (ids.length >= 60) break;
     }
-    expect(new Set(ids)).toEqual(new Set(events.map((e) => e.id)));
+    expect(new Set(ids)).toEqual(new Set(events.map((e) => natsMsgId(e))));
   } finally {
     await nc.close();
   }

@@ -25,6 +25,7 @@ import { answeredOf, exchange, vcenterAgent, VimTransportError } from '../http-e
 import { SessionSecret } from '../session-secret';
 import { VimFault, type MoRef, type TransportOptions } from '../transport';
 import { parseViJson } from '../vim25/convert-json';
+import { jsonShapeProblem } from '../../../util/reply-shape';
 
 export const SESSION_HEADER = 'vmware-api-session-id';
 
@@ -110,6 +111,15 @@ export async function requestJson(
   let value: unknown;
   let parsed = true;
   if (status !== 204 && text.trim() !== '') {
+    // Checked before JSON.parse builds anything: a hostile nesting would take many times the reply.
+    const shape = jsonShapeProblem(text);
+    if (shape)
+      throw new VimTransportError(
+        name,
+        `reply refused (HTTP ${status}): ${shape}`,
+        'EBADREPLY',
+        `${answeredOf(status, reply.headers)}, a body ${shape}`,
+      );
     try {
       // Integers beyond 2^53 (int64 fields of events) keep their digits.
       value = parseViJson(text);

@@ -9,6 +9,13 @@
  * (`xsd:int` versus a vim25 type).
  */
 import { XMLParser } from 'fast-xml-parser';
+import {
+  containerBudget,
+  MAX_REPLY_NESTING,
+  tooDeep,
+  tooManyContainers,
+  xmlStartTags,
+} from '../../../util/reply-shape';
 
 export interface XmlElement {
   /** Local name, namespace prefix removed (`returnval`, `key`). */
@@ -149,6 +156,8 @@ const NO_CHILDREN = Object.freeze([]) as unknown as XmlElement[];
 /** Parse an XML document and return its root element (fast path, same tree as parseXml). */
 export function parseXmlFast(xml: string): XmlElement {
   const n = xml.length;
+  // Counted before anything is built: a reply packed with tiny elements costs many times its size as a tree.
+  if (xmlStartTags(xml) > containerBudget(n)) throw new Error(`XML: ${tooManyContainers(n)}`);
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   let cur: XmlElement | undefined;
@@ -247,6 +256,7 @@ export function parseXmlFast(xml: string): XmlElement {
     } else if (!root) root = el;
     else fail('second root element');
     if (!selfClose) {
+      if (stack.length >= MAX_REPLY_NESTING) fail(tooDeep());
       stack.push(el);
       cur = el;
     }
