@@ -102,6 +102,17 @@ export function intOption(description: string, minimum: number, defaultValue: nu
   };
 }
 
+/** An integer at least `minimum` that the entry may leave out (then the component has no such limit). */
+export function optionalIntOption(description: string, minimum: number): OptionField<number | undefined> {
+  const defaulted = intOption(description, minimum, 0);
+  const { default: _unset, ...schema } = defaulted.schema;
+  return {
+    schema,
+    required: false,
+    read: (raw) => (raw === undefined || raw === '' ? undefined : defaulted.read(raw)),
+  };
+}
+
 function stringSchema(description: string, extra: JsonSchema): JsonSchema {
   return { description, type: 'string', minLength: 1, ...extra };
 }
