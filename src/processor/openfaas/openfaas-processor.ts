@@ -355,8 +355,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
         reply: reply || undefined,
       },
     };
-    const transient =
-      !timedOut && isTransient(status !== undefined ? { status } : { code: code ?? 'error' });
+    const transient = !timedOut && isTransient(status !== undefined ? { status } : { code: code ?? 'error' });
     return transient ? { status: 'retry', failure, afterMs: retryAfter } : { status: 'failed', failure };
   }
 
