@@ -75,7 +75,7 @@ export function deliveryOptions(defaults: { maxInFlight: number }) {
   return {
     max_in_flight: intOption('Sends in flight at once before the processor waits', 1, defaults.maxInFlight),
     retry_max_duration: intOption(
-      'Seconds a delivery that failed transiently (unreachable peer, 429, 5xx) is retried, from its first attempt; then it is counted as failed (and dead-lettered when dead_letter_file is set). 0: never retried',
+      'Seconds a delivery that failed transiently (the peer unreachable, restarting or busy) is retried, from its first attempt; then it is counted as failed (and dead-lettered when dead_letter_file is set). 0: never retried',
       0,
       DEFAULT_RETRY_MAX_DURATION_S,
     ),
