@@ -84,22 +84,32 @@ export function boolOption(description: string, defaultValue: boolean): OptionFi
 }
 
 /** An integer given as a JSON number or a string of digits, at least `minimum`. */
+const intSchema = (minimum: number): JsonSchema => ({
+  anyOf: [
+    { type: 'integer', minimum },
+    { type: 'string', pattern: '^[0-9]+$' },
+  ],
+});
+
+/** An integer option's value (undefined: not written). */
+function readInt(raw: OptionValue | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** An integer given as a JSON number or a string of digits, at least `minimum`. */
 export function intOption(description: string, minimum: number, defaultValue: number): OptionField<number> {
   return {
-    schema: {
-      ...withDefault(description, defaultValue),
-      anyOf: [
-        { type: 'integer', minimum },
-        { type: 'string', pattern: '^[0-9]+$' },
-      ],
-    },
+    schema: { ...withDefault(description, defaultValue), ...intSchema(minimum) },
     required: false,
-    read: (raw) => {
-      if (raw === undefined || raw === '') return defaultValue;
-      const n = Number(raw);
-      return Number.isFinite(n) ? n : defaultValue;
-    },
+    read: (raw) => readInt(raw) ?? defaultValue,
   };
+}
+
+/** An integer at least `minimum` that the entry may leave out (then the component has no such limit). */
+export function optionalIntOption(description: string, minimum: number): OptionField<number | undefined> {
+  return { schema: { description, ...intSchema(minimum) }, required: false, read: readInt };
 }
 
 function stringSchema(description: string, extra: JsonSchema): JsonSchema {

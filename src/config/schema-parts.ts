@@ -5,6 +5,7 @@
 import type { JsonSchema } from './json-schema';
 import {
   intOption,
+  optionalIntOption,
   optionsSchema,
   readOptions,
   requiredOptions,
@@ -60,17 +61,32 @@ export const filterSchema: JsonSchema = {
   eventPattern: true,
 };
 
+/** Seconds a delivery that fails transiently is retried, by default. */
+export const DEFAULT_RETRY_MAX_DURATION_S = 120;
+/** The longest wait between two attempts, by default (seconds). */
+export const DEFAULT_RETRY_MAX_BACKOFF_S = 10;
+
 /**
  * The options the delivery runner reads for every processor, with this
- * sink's defaults: sends in flight and retries of transient failures.
+ * sink's default of sends in flight. Retries are bounded by time
+ * (`retry_max_duration`), and by a count only when the entry sets `retries`.
  */
-export function deliveryOptions(defaults: { maxInFlight: number; retries: number }) {
+export function deliveryOptions(defaults: { maxInFlight: number }) {
   return {
     max_in_flight: intOption('Sends in flight at once before the processor waits', 1, defaults.maxInFlight),
-    retries: intOption(
-      'Retries of a transient delivery failure before it is counted as failed',
+    retry_max_duration: intOption(
+      'Seconds a delivery that failed transiently (the peer unreachable, restarting or busy) is retried, from its first attempt; then it is counted as failed (and dead-lettered when dead_letter_file is set). 0: never retried',
       0,
-      defaults.retries,
+      DEFAULT_RETRY_MAX_DURATION_S,
+    ),
+    retry_max_backoff: intOption(
+      "Longest wait in seconds between two attempts of a delivery (the wait starts at 0.2 s and doubles); a peer's Retry-After may ask for more, up to 60 s",
+      1,
+      DEFAULT_RETRY_MAX_BACKOFF_S,
+    ),
+    retries: optionalIntOption(
+      'At most this many retries of a delivery, when set: retries end at whichever of retries and retry_max_duration comes first (0: never retried). Unset: only retry_max_duration bounds them',
+      0,
     ),
     dead_letter_file: stringOption(
       'File (JSON lines) for events the processor gives up on; with it, a checkpoint may move past them',
@@ -78,19 +94,22 @@ export function deliveryOptions(defaults: { maxInFlight: number; retries: number
   };
 }
 
+type DeliveryFields = ReturnType<typeof deliveryOptions>;
+
 /** The options the delivery runner of a processor reads. */
-export type DeliveryOptions = OptionsOf<ReturnType<typeof deliveryOptions>>;
+export type DeliveryOptions = OptionsOf<DeliveryFields>;
 
 /** A sink that declares no delivery options is sent to one event at a time and never retried. */
-const UNDECLARED_DELIVERY = deliveryOptions({ maxInFlight: 1, retries: 0 });
+const UNDECLARED_DELIVERY: DeliveryFields = {
+  ...deliveryOptions({ maxInFlight: 1 }),
+  retries: intOption('Retries of a delivery', 0, 0),
+};
 
 /** Read the delivery options of a processor entry, with the defaults its sink declares. */
 export function readDeliveryOptions(declared: OptionFields, entry: ConfigEntry): DeliveryOptions {
-  const fields: ReturnType<typeof deliveryOptions> = {
-    max_in_flight: declared.max_in_flight ?? UNDECLARED_DELIVERY.max_in_flight,
-    retries: declared.retries ?? UNDECLARED_DELIVERY.retries,
-    dead_letter_file: declared.dead_letter_file ?? UNDECLARED_DELIVERY.dead_letter_file,
-  };
+  const fields = Object.fromEntries(
+    Object.entries(UNDECLARED_DELIVERY).map(([name, field]) => [name, declared[name] ?? field]),
+  ) as DeliveryFields;
   return readOptions(fields, entry);
 }
 

@@ -1,7 +1,7 @@
 /**
  * Builds the runtime of a processor entry: its sink from the component
- * definition, driven by a delivery runner whose options (in flight, retries,
- * dead letters) the entry gives, with the defaults the sink declares.
+ * definition, driven by a delivery runner whose options (in flight, the
+ * retry budget, dead letters) the entry gives, with the defaults the sink declares.
  */
 import type { ComponentContext, ComponentDefinition } from '../components/component';
 import { readDeliveryOptions } from '../config/schema-parts';
@@ -12,8 +12,8 @@ import { DeadLetterFile } from './dead-letter';
 import { DeliveryRunner } from './runner';
 import type { Sink } from './sink';
 
-/** Retry waits: 200 ms doubling to 10 s (a peer's Retry-After may ask for more). */
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 10_000 };
+/** The first wait before a retry; it doubles per attempt up to the entry's `retry_max_backoff`. */
+const FIRST_RETRY_WAIT_MS = 200;
 
 export async function createRunner(
   def: ComponentDefinition<Sink>,
@@ -38,8 +38,14 @@ export function runnerFor<T>(
     {
       name: entryName(entry),
       maxInFlight: options.max_in_flight,
-      retries: options.retries,
-      backoff: overrides.backoff ?? DEFAULT_BACKOFF,
+      retry: {
+        maxDurationMs: options.retry_max_duration * 1000,
+        maxRetries: options.retries,
+        backoff: overrides.backoff ?? {
+          baseMs: FIRST_RETRY_WAIT_MS,
+          maxMs: options.retry_max_backoff * 1000,
+        },
+      },
       filter: entry.filter ? compilePattern(entry.filter) : undefined,
       deadLetter: options.dead_letter_file
         ? new DeadLetterFile(options.dead_letter_file, entryName(entry))

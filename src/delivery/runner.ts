@@ -5,7 +5,8 @@
  * processor's `filter`, asks the sink which deliveries each event needs,
  * batches them (the sink's count, bytes and delay policy), keeps at most
  * `max_in_flight` sends running, retries transient failures with one jittered
- * backoff (a peer's Retry-After is honoured), and counts every outcome behind
+ * backoff (a peer's Retry-After is honoured) for as long as the retry budget
+ * lasts (src/delivery/retry-budget.ts), and counts every outcome behind
  * `/stats` and `/metrics`. It commits an event to the log once all of its
  * deliveries are settled (delivered, dropped, or failed after retries), in
  * the log's order, which is each stream's key order: that is the
@@ -21,22 +22,19 @@ import type { Consumer, LogEntry } from '../eventlog/event-log';
 import { cloudEventObject } from '../events/cloudevent';
 import type { Logger } from '../log/logger';
 import type { EventMatcher } from '../pattern';
-import { type BackoffPolicy, backoffMs, sleep } from '../util/backoff';
+import { sleep } from '../util/backoff';
 import type { DeadLetterFile } from './dead-letter';
 import { InFlight } from './in-flight';
+import { giveUpText, nextAttempt, type GiveUpReason, type RetryLimits } from './retry-budget';
 import type { Delivery, Failure, Outcome, Sink } from './sink';
-
-/** A Retry-After longer than this is cut to it (a peer cannot park the runner for hours). */
-const MAX_RETRY_AFTER_MS = 60_000;
 
 export interface RunnerOptions {
   /** The processor's name: the `processor` label of its metrics. */
   name: string;
   /** Sends in flight before the runner waits. */
   maxInFlight: number;
-  /** Retries of a transient failure before the delivery counts as failed. */
-  retries: number;
-  backoff: BackoffPolicy;
+  /** How long, and how often, a transient failure is retried before the delivery counts as failed. */
+  retry: RetryLimits;
   /** Only events this pattern matches reach the sink. */
   filter?: EventMatcher;
   /** Where events the sink gave up on are written (then they count as acknowledged). */
@@ -87,8 +85,9 @@ export class DeliveryRunner<T = unknown> {
     return this.options.name;
   }
 
-  get retries(): number {
-    return this.options.retries;
+  /** The cap on retries, when the entry set one (else only the time budget ends them). */
+  get retries(): number | undefined {
+    return this.options.retry.maxRetries;
   }
 
   async start(): Promise<void> {
@@ -227,6 +226,7 @@ export class DeliveryRunner<T = unknown> {
           Math.max(0, now - d.entry.arrivedAt) / 1000,
         );
     }
+    const firstAttemptAt = performance.now();
     for (let attempt = 1; remaining.length > 0; attempt++) {
       // A stream fenced while its events waited for a retry: they are not sent again from here.
       const withheld = (d: Delivery<T>): boolean => this.consumer?.isWithheld(d.entry) ?? false;
@@ -247,6 +247,7 @@ export class DeliveryRunner<T = unknown> {
         };
         outcomes = remaining.map(() => ({ status: 'retry', failure }) as Outcome);
       }
+      const elapsedMs = performance.now() - firstAttemptAt;
       const retry: Array<Delivery<T>> = [];
       const given: Array<{ d: Delivery<T>; failure: Failure; attempts: number }> = [];
       let waitMs = 0;
@@ -256,43 +257,64 @@ export class DeliveryRunner<T = unknown> {
           status: 'retry',
           failure: { reason: 'no_outcome', message: `${this.sink.provider} reported no outcome` },
         };
-        const final = o.status !== 'retry' || attempt > this.options.retries || this.abort.signal.aborted;
-        this.sink.observe?.(d, o, final);
+        const next =
+          o.status === 'retry' && !this.abort.signal.aborted
+            ? nextAttempt(this.options.retry, attempt, elapsedMs, o.afterMs)
+            : undefined;
+        const retryInMs = next && 'retryInMs' in next ? next.retryInMs : undefined;
+        this.sink.observe?.(d, o, retryInMs === undefined);
         const subject = this.ctx.metrics.subjectLabel(d.entry.event.subject ?? '');
         if (o.status === 'delivered') {
           this.ctx.metrics.recordDelivery(name, subject, d.entry.event.time);
           this.settle(d);
           return;
         }
-        if (!final && o.status === 'retry') {
+        if (retryInMs !== undefined) {
           this.ctx.metrics.retries.inc({ processor: name, reason: o.failure.reason });
           retry.push(d);
           firstRetry ??= o;
-          waitMs = Math.max(waitMs, Math.min(MAX_RETRY_AFTER_MS, o.afterMs ?? 0));
+          waitMs = Math.max(waitMs, retryInMs);
           return;
         }
         this.ctx.metrics.invocationErrors.inc({ processor: name, subject });
-        this.log.error(o.failure.message, {
-          ...o.failure.fields,
-          event_id: d.entry.event.id,
-          attempts: attempt,
-        });
+        this.logFailure(d, o.failure, attempt, elapsedMs, next && 'giveUp' in next ? next.giveUp : undefined);
         given.push({ d, failure: o.failure, attempts: attempt });
       });
       await this.giveUp(given);
       if (retry.length === 0) return;
-      const wait = Math.max(backoffMs(attempt, this.options.backoff), waitMs);
       if (firstRetry && firstRetry.status === 'retry') {
         this.log.debug(`${firstRetry.failure.message}: retrying`, {
           ...firstRetry.failure.fields,
           deliveries: retry.length,
           attempt,
-          retry_in_ms: wait,
+          retry_in_ms: waitMs,
         });
       }
-      await sleep(wait, this.abort.signal);
+      await sleep(waitMs, this.abort.signal);
       remaining = retry;
     }
+  }
+
+  /**
+   * The one log line of a delivery that failed: the sink's words, and for a
+   * transient failure which limit ended its retries and after how long.
+   */
+  private logFailure(
+    d: Delivery<T>,
+    failure: Failure,
+    attempts: number,
+    elapsedMs: number,
+    givenUp: GiveUpReason | undefined,
+  ): void {
+    const fields = { ...failure.fields, event_id: d.entry.event.id, attempts };
+    if (givenUp === undefined) {
+      this.log.error(failure.message, fields);
+      return;
+    }
+    this.log.error(`${failure.message}: giving up, ${giveUpText(givenUp, this.options.retry)}`, {
+      ...fields,
+      retried_for_s: Math.round(elapsedMs / 100) / 10,
+    });
   }
 
   /**

@@ -77,9 +77,25 @@ test('an option without a default is absent until written; a required one is in 
 
 test('a sink that declares no delivery options is sent one event at a time, never retried', () => {
   const entry: ConfigEntry = { type: 'processor', provider: 'stdout' };
-  expect(readDeliveryOptions(stdoutProcessor.options, entry)).toEqual({ max_in_flight: 1, retries: 0 });
-  expect(readDeliveryOptions(natsJetStreamOptions, { ...entry, options: { retries: '2' } })).toEqual({
-    max_in_flight: 64,
-    retries: 2,
+  expect(readDeliveryOptions(stdoutProcessor.options, entry)).toEqual({
+    max_in_flight: 1,
+    retries: 0,
+    retry_max_duration: 120,
+    retry_max_backoff: 10,
   });
+});
+
+test('retries are bounded by time; retries is a cap only when the entry sets it', () => {
+  const entry: ConfigEntry = { type: 'processor', provider: 'nats_jetstream', options: { stream: 'S' } };
+  expect(readDeliveryOptions(natsJetStreamOptions, entry)).toEqual({
+    max_in_flight: 64,
+    retry_max_duration: 120,
+    retry_max_backoff: 10,
+  });
+  expect(
+    readDeliveryOptions(natsJetStreamOptions, {
+      ...entry,
+      options: { stream: 'S', retries: '2', retry_max_duration: '5', retry_max_backoff: 1 },
+    }),
+  ).toEqual({ max_in_flight: 64, retries: 2, retry_max_duration: 5, retry_max_backoff: 1 });
 });

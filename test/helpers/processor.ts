@@ -63,7 +63,7 @@ export class TestProcessor<S extends Sink<T>, T = unknown> {
     return this.runner.inFlight;
   }
 
-  get retries(): number {
+  get retries(): number | undefined {
     return this.runner.retries;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The `aws_event_bridge` sink: forwards the events the
  * configured rule's event pattern matches to the rule's event bus with
- * PutEvents, batched (10 entries / 256 KB a call), retried a bounded number of
- * times when entries fail or calls are throttled, and counted.
+ * PutEvents, batched (10 entries / 256 KB a call), retried by the delivery
+ * runner within its retry budget when entries fail or calls are throttled,
+ * and counted.
  *
  * The rule is found by ARN with paged ListRules at start (a start error when
  * it is missing, has no pattern, or has a pattern the router cannot
@@ -21,6 +22,7 @@ import type { ConfigEntry } from '../../config/types';
 import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
 import { backoffMs, sleep } from '../../util/backoff';
+import { isTransient } from '../../util/http-outcome';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import {
@@ -90,13 +92,19 @@ function isThrottle(err: unknown): boolean {
   return name === 'ThrottlingException' || name === 'ThrottledException' || status === 429;
 }
 
-/** Errors after which the call certainly did not put the events: safe to retry without duplicates. */
+/**
+ * Errors worth another call: throttling and EventBridge's own "not now"
+ * exceptions (sent with statuses the HTTP classification may not know), then
+ * what src/util/http-outcome.ts calls transient: the status, or the socket
+ * error of a call that got no answer (the SDK names its timeouts `TimeoutError`).
+ */
 function isRetryable(err: unknown): boolean {
   const { name, status, code } = errorInfo(err);
   if (isThrottle(err)) return true;
   if (name === 'InternalException' || name === 'ServiceUnavailableException') return true;
-  if (status !== undefined && status >= 500) return true;
-  return code === 'ECONNREFUSED';
+  if (status !== undefined) return isTransient({ status });
+  if (name === 'TimeoutError') return true;
+  return code !== undefined && isTransient({ code });
 }
 
 /** Certificate errors that time can cure (a renewal, a clock put right), unlike an untrusted CA. */
@@ -184,7 +192,7 @@ export class EventBridgeProcessor implements Sink<PutTarget> {
       ...(this.endpoint ? { endpoint: this.endpoint } : {}),
       // Without keys: the SDK's default chain (env, web identity/IRSA, SSO, instance profile...).
       ...(credentials ? { credentials } : {}),
-      // Retries are ours: counted, bounded by `retries`, never after a success.
+      // Retries are the runner's: counted, bounded by the retry budget, never after a success.
       maxAttempts: 1,
       requestHandler: {
         requestTimeout: this.tuning.requestTimeoutMs,

@@ -23,7 +23,7 @@ export const eventBridgeOptions = {
   ),
   sync_interval: intOption('Seconds between rule pattern syncs', 1, 300),
   // PutEvents calls in flight; retries of failed entries and throttled calls.
-  ...deliveryOptions({ maxInFlight: 4, retries: 3 }),
+  ...deliveryOptions({ maxInFlight: 4 }),
 };
 
 export type EventBridgeOptions = OptionsOf<typeof eventBridgeOptions>;

@@ -10,8 +10,9 @@
  *   event log encoded once, `Content-Type: application/cloudevents+json`.
  *   `binary`: every attribute a `ce-` header (`time` exact to the
  *   nanosecond), the data as the body (src/events/binary.ts).
- * - 2xx is delivered; 429, 5xx and connection errors are retried (with the
- *   receiver's Retry-After); a 3xx is a failure naming its Location (never
+ * - 2xx is delivered; what src/util/http-outcome.ts calls transient (408,
+ *   429, 5xx but 501/505, connection errors, no answer within `timeout`) is
+ *   retried (with the receiver's Retry-After); a 3xx is a failure naming its Location (never
  *   followed: the credentials stay with the configured host); any other
  *   status is a failure, dropped and counted.
  * - Requests are plain `node:http(s)` on keep-alive agents; the reply is
@@ -26,6 +27,7 @@ import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
 import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { postOnce, requestError } from '../../util/http-post';
+import { isTransient } from '../../util/http-outcome';
 import { reach } from '../../util/reach';
 import type { ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../util/backoff';
@@ -39,19 +41,6 @@ import type { KnativeOptions } from './options';
 export type Encoding = 'structured' | 'binary';
 
 export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
-
-/** Socket errors after which the event may not have arrived: try again. */
-const RETRY_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-]);
 
 /** A reply is read up to this size; more aborts the request (the answer's status still counts). */
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -221,7 +210,9 @@ export class KnativeProcessor implements Sink<null> {
                 : ''),
         fields: { ...fields, error: code },
       };
-      return RETRY_CODES.has(code ?? '') ? { status: 'retry', failure } : { status: 'failed', failure };
+      return isTransient({ code: code ?? 'error' })
+        ? { status: 'retry', failure }
+        : { status: 'failed', failure };
     }
     const status = res.status;
     fields.status = status;
@@ -245,7 +236,7 @@ export class KnativeProcessor implements Sink<null> {
       message: `Knative destination ${this.destination} answered ${status}`,
       fields,
     };
-    if (status === 429 || status >= 500) {
+    if (isTransient({ status })) {
       return { status: 'retry', failure, afterMs: retryAfterMs(res.retryAfter) };
     }
     if (status === 401 || status === 403) {

@@ -9,8 +9,8 @@ export const knativeOptions = {
     'structured',
   ),
   insecure: boolOption('Skip TLS certificate verification of an https destination', false),
-  // Events are posted concurrently; retries cover 429, 5xx and connection errors.
-  ...deliveryOptions({ maxInFlight: 16, retries: 3 }),
+  // Events are posted concurrently; retries cover what src/util/http-outcome.ts calls transient.
+  ...deliveryOptions({ maxInFlight: 16 }),
   timeout: intOption('Seconds before a request is abandoned (and retried)', 1, 30),
 };
 

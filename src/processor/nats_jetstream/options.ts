@@ -32,9 +32,9 @@ export const natsJetStreamOptions = {
   timeout: intOption('Seconds to wait for a PubAck before the publish is retried', 1, 5),
   insecure: boolOption('TLS: do not verify the server certificate (tests only)', false),
   ca_file: stringOption('TLS: PEM file of the CA that signed the server certificates'),
-  // Publishes are pipelined on one connection; 8 retries back off for about 30 s in all,
-  // longer than a cluster's leader election after a server loss.
-  ...deliveryOptions({ maxInFlight: 64, retries: 8 }),
+  // Publishes are pipelined on one connection; the retry budget (retry_max_duration) outlasts
+  // a cluster's leader election after a server loss.
+  ...deliveryOptions({ maxInFlight: 64 }),
 };
 
 export type NatsJetStreamOptions = OptionsOf<typeof natsJetStreamOptions>;

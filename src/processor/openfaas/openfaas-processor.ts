@@ -13,9 +13,11 @@
  *   one was built.
  * - Each (event, function) pair is one delivery: a slow function holds up
  *   nothing until the runner's bound is reached.
- * - Transient failures (connection refused or reset, 429, 502, 503, 504) are
- *   reported for retry (with the gateway's Retry-After); anything else fails
- *   the delivery and is logged with function, topic, status and event id.
+ * - Transient failures (src/util/http-outcome.ts: the gateway unreachable,
+ *   408, 429, 5xx but 501/505) are reported for retry (with the gateway's
+ *   Retry-After); anything else fails the delivery and is logged with
+ *   function, topic, status and event id. A sync function that ran past
+ *   `timeout` is not run again: it may have done its work.
  * - The admin credentials are only sent to `/system/*`: the gateway forwards
  *   request headers to functions, so invocations carry no Authorization.
  * - Invocations are plain `node:http(s)` requests on keep-alive agents, the
@@ -37,14 +39,10 @@ import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
 import { postOnce, requestError } from '../../util/http-post';
+import { isTransient } from '../../util/http-outcome';
 import { OpenFaasMetrics } from './openfaas-metrics';
 import type { OpenFaasOptions } from './options';
 import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
-
-/** Statuses that mean "the function was not run, try again". */
-const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-/** Socket errors that mean the request did not get through (or the keep-alive socket was stale). */
-const RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN']);
 
 /** A function's reply is read up to this size (only its start is logged, on failure). */
 const MAX_REPLY_BYTES = 1024 * 1024;
@@ -357,7 +355,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
         reply: reply || undefined,
       },
     };
-    const transient = status !== undefined ? RETRY_STATUSES.has(status) : RETRY_CODES.has(code ?? '');
+    const transient = !timedOut && isTransient(status !== undefined ? { status } : { code: code ?? 'error' });
     return transient ? { status: 'retry', failure, afterMs: retryAfter } : { status: 'failed', failure };
   }
 

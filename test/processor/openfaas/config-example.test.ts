@@ -32,7 +32,9 @@ it('config-examples/openfaas.json validates and configures the OpenFaaS processo
   expect(proc.sink.gateway).toBe('http://gateway.openfaas:8080');
   expect(proc.sink.async).toBe(false);
   expect(proc.inFlight.max).toBe(32);
-  expect(proc.retries).toBe(3);
+  // Retries bounded by time only: the example sets retry_max_duration, not retries.
+  expect(proc.retries).toBeUndefined();
+  expect(proc.runner.options.retry.maxDurationMs).toBe(120_000);
   expect(proc.sink.timeoutMs).toBe(30_000);
   expect(proc.sink.refreshMs).toBe(10_000);
   expect(proc.ready()).toBe(false);
@@ -50,7 +52,8 @@ it('the seed example options (only async) get the documented defaults', () => {
   // Credentials in the URL never reach the address used in messages.
   expect(proc.sink.gateway).toBe('http://gateway.openfaas:8080');
   expect(proc.sink.async).toBe(true);
-  expect([proc.inFlight.max, proc.retries, proc.sink.timeoutMs, proc.sink.refreshMs]).toEqual([
-    32, 3, 30_000, 10_000,
-  ]);
+  expect([proc.inFlight.max, proc.sink.timeoutMs, proc.sink.refreshMs]).toEqual([32, 30_000, 10_000]);
+  expect(proc.retries).toBeUndefined();
+  expect(proc.runner.options.retry.maxDurationMs).toBe(120_000);
+  expect(proc.runner.options.retry.backoff).toEqual({ baseMs: 200, maxMs: 10_000 });
 });

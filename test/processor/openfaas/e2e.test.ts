@@ -51,7 +51,8 @@ describe.each([
           provider: 'openfaas',
           address: gw.url,
           auth: { method: 'basic_auth', secret: { username: 'admin', password: GW_PASSWORD } },
-          options: { async: String(isAsync), topic_refresh_interval: '1' },
+          // A short retry budget: the outage below outlasts it, so its failures are counted.
+          options: { async: String(isAsync), topic_refresh_interval: '1', retry_max_duration: '2' },
         },
       ],
       metrics: metricsEntry(),
@@ -171,7 +172,7 @@ describe.each([
     const deliveredBefore = gw.delivered('power-on').length;
     await gw.down();
     await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);
-    // power-on and power-any both fail (after retries) while the gateway is away.
+    // power-on and power-any both fail (after retry_max_duration) while the gateway is away.
     await waitFor(
       'the failures to be counted',
       async () => (await total(r.metrics.invocationErrors)) >= errorsBefore + 2,

@@ -168,13 +168,14 @@ it('wrong credentials: a clear error naming the gateway (not the password), and 
   expect(gw.delivered()).toHaveLength(1);
 });
 
-it('sync: retries 503, 429 and connection resets, then succeeds once; other failures are not retried', async () => {
+it('sync: retries 503, 429, 500 and connection resets, then succeeds once; a 4xx is not retried', async () => {
   const topic = { topic: 'VmPoweredOnEvent' };
   gw.deploy({ name: 'flaky-503', annotations: topic, failFirst: { count: 2, failure: 503 } });
   gw.deploy({ name: 'flaky-reset', annotations: topic, failFirst: { count: 2, failure: 'reset' } });
   gw.deploy({ name: 'flaky-429', annotations: topic, failFirst: { count: 1, failure: 429 } });
   gw.deploy({ name: 'broken', annotations: topic, status: 500 });
   gw.deploy({ name: 'overloaded', annotations: topic, status: 502 });
+  gw.deploy({ name: 'refusing', annotations: topic, status: 400 });
   gw.deploy({ name: 'healthy', annotations: topic });
   proc = makeProcessor(gw, tc, { retries: 3 });
   await proc.start();
@@ -187,46 +188,50 @@ it('sync: retries 503, 429 and connection resets, then succeeds once; other fail
   expect(attempts('flaky-503')).toEqual([503, 503, 200]);
   expect(attempts('flaky-reset')).toEqual(['reset', 'reset', 200]);
   expect(attempts('flaky-429')).toEqual([429, 200]);
-  expect(attempts('broken')).toEqual([500]); // not transient: no retry
-  expect(attempts('overloaded')).toEqual([502, 502, 502, 502]); // 1 + 3 retries, then given up
+  expect(attempts('broken')).toEqual([500, 500, 500, 500]); // 1 + 3 retries, then given up
+  expect(attempts('overloaded')).toEqual([502, 502, 502, 502]);
+  expect(attempts('refusing')).toEqual([400]); // not transient: no retry
   expect(attempts('healthy')).toEqual([200]);
 
   // No duplicates: each function ran the event at most once.
   for (const inv of gw.delivered()) expect((inv.body as { id: string }).id).toBe(ev.id);
   expect(gw.delivered()).toHaveLength(4);
   expect(await total(tc.metrics.invocations, { subject: 'VmPoweredOnEvent' })).toBe(4);
-  expect(await total(tc.metrics.invocationErrors, { subject: 'VmPoweredOnEvent' })).toBe(2);
+  expect(await total(tc.metrics.invocationErrors, { subject: 'VmPoweredOnEvent' })).toBe(3);
 
-  const broken = errorLines(tc.lines, `function=broken.${NS}`);
-  expect(broken).toHaveLength(1);
-  expect(broken[0]).toContain('topic=VmPoweredOnEvent');
-  expect(broken[0]).toContain('status=500');
-  expect(broken[0]).toContain(`event_id=${ev.id}`);
+  const refusing = errorLines(tc.lines, `function=refusing.${NS}`);
+  expect(refusing).toHaveLength(1);
+  expect(refusing[0]).toContain('topic=VmPoweredOnEvent');
+  expect(refusing[0]).toContain('status=400');
+  expect(refusing[0]).toContain(`event_id=${ev.id}`);
   expect(errorLines(tc.lines, `function=overloaded.${NS}`, 'status=502', 'attempts=4')).toHaveLength(1);
+  expect(
+    errorLines(tc.lines, `function=broken.${NS}`, 'giving up, retries 3 used up', 'attempts=4'),
+  ).toHaveLength(1);
 
   const text = await tc.metrics.registry.metrics();
   expect(text).toContain(
     `vmware_event_router_openfaas_function_invocations_total{function="flaky-503.${NS}",outcome="retry"} 2`,
   );
   expect(text).toContain(
-    `vmware_event_router_openfaas_function_invocations_total{function="broken.${NS}",outcome="failure"} 1`,
+    `vmware_event_router_openfaas_function_invocations_total{function="refusing.${NS}",outcome="failure"} 1`,
   );
 });
 
 it('async: a rejected invocation is logged with function, topic, status and event id, and counted', async () => {
-  gw.deploy({ name: 'queue-full', annotations: { topic: 'VmPoweredOnEvent' }, status: 500 });
+  gw.deploy({ name: 'refusing', annotations: { topic: 'VmPoweredOnEvent' }, status: 400 });
   gw.deploy({ name: 'queued', annotations: { topic: 'VmPoweredOnEvent' } });
   proc = makeProcessor(gw, tc, { async: 'true' });
   await proc.start();
   const ev = event('VmPoweredOnEvent');
   await proc.process(ev);
   await proc.stop(10_000);
-  expect(gw.invocationsOf('queue-full').map((i) => i.outcome)).toEqual([500]);
+  expect(gw.invocationsOf('refusing').map((i) => i.outcome)).toEqual([400]);
   expect(gw.invocationsOf('queued').map((i) => i.outcome)).toEqual([202]);
   const line = errorLines(
     tc.lines,
-    `function=queue-full.${NS}`,
-    'status=500',
+    `function=refusing.${NS}`,
+    'status=400',
     `event_id=${ev.id}`,
     'mode=async',
   );
