@@ -8,7 +8,20 @@
 # 20 ms, closer to a vCenter's prompt updates). The copy lives in the build dir, first on GOPATH. Idempotent: skips the build when the
 # binaries are newer than their sources. Installs the Debian packages when they
 # are missing and we run as root, and Debian's nats-server (scripts/install-nats-server.sh).
+#
+#   bash scripts/build-harness.sh               every tool, nats-server and prometheus (the tests)
+#   bash scripts/build-harness.sh vcsim vctool  only the tools named (the demo), nothing else installed
 set -euo pipefail
+
+ALL_TOOLS=(vcsim vctool reffollower vijson vcsim-tick20ms)
+if [ $# -gt 0 ]; then TOOLS=("$@"); else TOOLS=("${ALL_TOOLS[@]}"); fi
+for t in "${TOOLS[@]}"; do
+  case " ${ALL_TOOLS[*]} " in
+    *" $t "*) ;;
+    *) echo "build-harness: unknown tool \"$t\" (known: ${ALL_TOOLS[*]})" >&2; exit 2 ;;
+  esac
+done
+wants() { case " ${TOOLS[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SRC="$ROOT/test/harness/go"
@@ -39,8 +52,11 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d "$GOVMOMI/simulator" ] || [ ! -d "$
 fi
 
 # The NATS JetStream tests start Debian's nats-server (not fatal here: those tests say what is missing).
-bash "$ROOT/scripts/install-nats-server.sh" || log "nats-server missing: the NATS JetStream tests will fail"
-bash "$ROOT/scripts/install-prometheus.sh" || log "prometheus missing: the monitoring tests will fail"
+# A subset of the tools (the demo) needs neither.
+if [ $# -eq 0 ]; then
+  bash "$ROOT/scripts/install-nats-server.sh" || log "nats-server missing: the NATS JetStream tests will fail"
+  bash "$ROOT/scripts/install-prometheus.sh" || log "prometheus missing: the monitoring tests will fail"
+fi
 
 mkdir -p "$BIN"
 
@@ -68,11 +84,11 @@ gen_vijson_responses() {
   "$(command -v gofmt || echo "$(dirname "$(command -v go)")/gofmt")" -w "$tmp"
   if ! cmp -s "$tmp" "$out"; then mv -f "$tmp" "$out"; else rm -f "$tmp"; fi
 }
-gen_vijson_responses
+if wants vijson; then gen_vijson_responses; fi
 
-# up to date: every binary exists and is newer than every source file
+# up to date: every binary wanted exists and is newer than every source file
 uptodate=1
-for tool in vcsim vctool reffollower vijson vcsim-tick20ms; do
+for tool in "${TOOLS[@]}"; do
   if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/${tool%-tick20ms}" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
     uptodate=0
   fi
@@ -89,11 +105,17 @@ export GOCACHE="${GOCACHE:-$BUILD_DIR/cache}"
 export CGO_ENABLED=0
 
 for tool in vcsim vctool reffollower vijson; do
+  wants "$tool" || continue
   log "building $tool ($(go version))"
   # build in a temp file then rename, so concurrent runs never see a half-written binary
   (cd "$SRC/$tool" && go build -o "$BIN/.$tool.$$" .)
   mv -f "$BIN/.$tool.$$" "$BIN/$tool"
 done
+
+if ! wants vcsim-tick20ms; then
+  log "built ${TOOLS[*]} in $BIN"
+  exit 0
+fi
 
 # --- test variant: vcsim-tick20ms (govmomi copy with the 250 ms WaitForUpdates tick set to 20 ms)
 TICK_GOPATH="$BUILD_DIR/tick20ms"

@@ -8,9 +8,12 @@
 # Ports: free ones are picked on 127.0.0.1, unless DEMO_VCSIM_PORT and/or
 # DEMO_METRICS_PORT name them; a named port that is taken stops the demo at
 # once. Ctrl-C stops the router (which logs out of the simulator), then the
-# simulator. DEMO_SECONDS=N stops it all after N seconds.
+# simulator, and exits 0. DEMO_SECONDS=N stops it all after N seconds.
+# Below the supported Node.js it stops at once with one line saying which versions work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+node scripts/require-node.js demo || exit 1
 
 say() { echo "demo: $*" >&2; }
 die() {
@@ -49,7 +52,8 @@ if [ ! -f dist/version.json ] ||
   npm run --silent build
 fi
 [ -x test/harness/bin/vcsim ] || say "building the vCenter simulator (the first time: apt-get installs golang-go and golang-github-vmware-govmomi-dev, a few minutes)"
-harness_log=$(bash scripts/build-harness.sh 2>&1) || {
+# Only the two tools the demo runs: the simulator and the client that posts events.
+harness_log=$(bash scripts/build-harness.sh vcsim vctool 2>&1) || {
   echo "$harness_log" >&2
   die "could not build the vCenter simulator (scripts/build-harness.sh)"
 }
@@ -59,7 +63,9 @@ sim=
 router=
 poster=
 cleanup() {
-  trap - EXIT INT TERM
+  # A second Ctrl-C (npm forwards the terminal's SIGINT once more) must not cut the cleanup short.
+  trap - EXIT
+  trap '' INT TERM
   # The router first: it destroys its collector and logs out of the simulator.
   if [ -n "$router" ]; then
     kill -TERM "$router" 2>/dev/null || true

@@ -94,9 +94,11 @@ interface Example {
 function loadExamples(root: string): Example[] {
   const dir = path.join(root, EXAMPLES_DIR);
   const out: Example[] = [];
+  // By name without the extension: event-stream.json (the deployment's) before event-stream-simulator.json.
+  const base = (n: string) => n.replace(/\.json$/, '');
   for (const f of readdirSync(dir)
     .filter((n) => n.endsWith('.json'))
-    .sort()) {
+    .sort((a, b) => (base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0))) {
     const data = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as unknown;
     if (!Array.isArray(data)) continue;
     for (const entry of data as Record<string, unknown>[]) out.push({ file: `${EXAMPLES_DIR}/${f}`, entry });
@@ -220,11 +222,19 @@ export function generateConfigDocs(): string {
   return formatLike(file, lines.join('\n') + '\n');
 }
 
-/** Every key path of the v1alpha1 schema with its description (`a.b.c`). */
+/** The values a key takes when the schema fixes them (`const`, `enum`), as the table shows them. */
+function allowedValues(s: Schema): string {
+  const { const: fixed, enum: values } = s as { const?: unknown; enum?: unknown[] };
+  if (fixed !== undefined) return `\`${String(fixed)}\``;
+  if (values) return `one of ${values.map((v) => `\`${String(v)}\``).join(', ')}`;
+  return '';
+}
+
+/** Every key path of the v1alpha1 schema with its description and fixed values (`a.b.c`). */
 function v1alpha1Keys(s: Schema, prefix: string, out: Array<[string, string]>): void {
   for (const [k, sub] of Object.entries(s.properties ?? {})) {
     const key = prefix ? `${prefix}.${k}` : k;
-    out.push([key, sub.description ?? '']);
+    out.push([key, [sub.description, allowedValues(sub)].filter(Boolean).join(': ')]);
     v1alpha1Keys(sub, key, out);
     for (const alt of (sub as { anyOf?: Schema[] }).anyOf ?? []) v1alpha1Keys(alt, key, out);
   }

@@ -18,6 +18,10 @@ mkdir -p .test-results
 rm -f .test-results/*.json
 
 read -r -a versions <<<"${NODE_VERSIONS:-22 24}"
+# The machine's Node.js only starts npx here; below the supported range, say so in one line.
+if ! unsupported=$(node scripts/require-node.js test.sh 2>&1); then
+  echo "$unsupported; npm, the build and the tests run on $(printf 'node@%s ' "${versions[@]}")from the npm registry instead" >&2
+fi
 step "Node.js ${versions[*]} (npm packages $(printf 'node@%s ' "${versions[@]}"))"
 declare -A node_bin
 for v in "${versions[@]}"; do

@@ -175,7 +175,12 @@ export class Router {
     for (const s of this.streams) streams[s.name] = { ready: s.ready(), ...s.details?.() };
     const processors: Record<string, unknown> = {};
     for (const p of this.processors)
-      processors[p.name] = { ready: p.ready(), provider: p.sink.provider, ...p.sink.details?.() };
+      processors[p.name] = {
+        ready: p.ready(),
+        provider: p.sink.provider,
+        ...p.sink.details?.(),
+        ...p.deliveryDetails(),
+      };
     return {
       streams,
       processors,

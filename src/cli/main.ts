@@ -179,6 +179,8 @@ export function buildProgram(): Command {
         process.stdout.write(
           `${file}: configuration is valid (the file only; -connect also reaches each peer)\n`,
         );
+        const { describeConfig } = await import('./describe');
+        for (const line of describeConfig(config)) process.stdout.write(`  ${line}\n`);
         return;
       }
       process.stdout.write(`${file}: configuration is valid; reaching each peer\n`);

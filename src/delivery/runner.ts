@@ -69,6 +69,10 @@ export class DeliveryRunner<T = unknown> {
   private loop: Promise<void> | undefined;
   private consumer: Consumer | undefined;
   private expired = false;
+  /** Deliveries since the start: settled as delivered, and given up after retries (the last one's failure). */
+  private deliveredCount = 0;
+  private failedCount = 0;
+  private lastFailure: Failure | undefined;
 
   constructor(
     readonly sink: Sink<T>,
@@ -96,6 +100,22 @@ export class DeliveryRunner<T = unknown> {
 
   ready(): boolean {
     return !this.stopping && this.sink.ready();
+  }
+
+  /**
+   * For /readyz's details: a processor that has failed every delivery since the start (a
+   * destination nothing listens on) says so, with the last failure; it stays ready (the peer
+   * may come back), but an operator sees at once that nothing got through.
+   */
+  deliveryDetails(): Record<string, unknown> {
+    if (this.failedCount === 0 || this.deliveredCount > 0) return {};
+    const error = this.lastFailure?.fields?.error;
+    return {
+      failing_since_start: true,
+      failed_deliveries: this.failedCount,
+      last_failure: this.lastFailure?.message,
+      ...(typeof error === 'string' ? { last_error: error } : {}),
+    };
   }
 
   /**
@@ -265,6 +285,7 @@ export class DeliveryRunner<T = unknown> {
         this.sink.observe?.(d, o, retryInMs === undefined);
         const subject = this.ctx.metrics.subjectLabel(d.entry.event.subject ?? '');
         if (o.status === 'delivered') {
+          this.deliveredCount++;
           this.ctx.metrics.recordDelivery(name, subject, d.entry.event.time);
           this.settle(d);
           return;
@@ -277,6 +298,8 @@ export class DeliveryRunner<T = unknown> {
           return;
         }
         this.ctx.metrics.invocationErrors.inc({ processor: name, subject });
+        this.failedCount++;
+        this.lastFailure = o.failure;
         this.logFailure(d, o.failure, attempt, elapsedMs, next && 'giveUp' in next ? next.giveUp : undefined);
         given.push({ d, failure: o.failure, attempts: attempt });
       });

@@ -56,6 +56,10 @@ export async function buildStats(
       name: processor.name,
       started: processor.started.toISOString(),
       invocations: await valuesByLabel(metrics.invocations, 'subject', where),
+      // Deliveries given up after retries, per subject (as /metrics counts them), once there are any.
+      ...((await total(metrics.invocationErrors, where)) > 0
+        ? { failures: await valuesByLabel(metrics.invocationErrors, 'subject', where) }
+        : {}),
       // Beyond the original's shape only where the original had no such feature.
       ...(processor.filtered ? { filtered: await total(metrics.filtered, where) } : {}),
     };

@@ -8,7 +8,7 @@
  * `data`, as the router printed it, must equal govmomi's json.Marshal of the
  * same event as text: same keys in the same order, same values, same digits
  * (strings compared after one JSON unescaping, since Go writes `<` as \u003c).
- * Several fillings (seeds). Classes the simulator cannot carry are reported
+ * Several fillings (seeds). Classes the simulator cannot carry fail the test
  * with the reason. Run over both protocols: SOAP straight to the simulator,
  * and VI/JSON through the harness peer in front of it.
  */
@@ -29,13 +29,24 @@ function dataText(line: string): string {
   return line.slice(start + ',"data":'.length, end);
 }
 
-function report(r: FillResult): string {
-  const lines: string[] = [];
-  for (const x of r.rejected) lines.push(`seed ${r.seed}: simulator rejected ${x.class}: ${x.error}`);
-  for (const x of r.missing) lines.push(`seed ${r.seed}: simulator lost ${x.class}: ${x.error}`);
-  for (const x of r.mangled)
-    lines.push(`seed ${r.seed}: round trip changed ${x.class} at ${x.path}: ${x.posted} -> ${x.readBack}`);
-  return lines.join('\n');
+/**
+ * Whether the simulator's round trip only dropped the zero items (0, "", null) of an array:
+ * govmomi's XML encoding leaves out zero values, items of arrays included, so `[0, 5]` comes
+ * back `[5]` and `[0]` not at all. The router is compared with what was read back, so these
+ * change nothing here; any other change would be a harness problem worth a look.
+ */
+function droppedZeroItemsOnly(m: FillResult['mangled'][number]): boolean {
+  let posted: unknown;
+  let readBack: unknown;
+  try {
+    posted = JSON.parse(m.posted);
+    readBack = JSON.parse(m.readBack);
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(posted)) return false;
+  const kept = posted.filter((v) => v !== 0 && v !== '' && v !== null);
+  return JSON.stringify(kept.length > 0 ? kept : null) === JSON.stringify(readBack);
 }
 
 describe.each(WIRE_PROTOCOLS)('over %s', (protocol) => {
@@ -53,9 +64,8 @@ describe.each(WIRE_PROTOCOLS)('over %s', (protocol) => {
     'seed %d: every Event class, every field filled: router data equals govmomi JSON byte for byte',
     async (seed) => {
       const r = await fillEvents(sim, seed);
-      const notes = report(r);
-      // Which classes the simulator could not carry, and why (none with the harness simulator).
-      if (notes) console.warn(notes);
+      // Every class the simulator carries, and its round trip changes nothing but zero array items.
+      expect(r.mangled.filter((m) => !droppedZeroItemsOnly(m))).toEqual([]);
       expect(r.rejected).toEqual([]);
       expect(r.missing).toEqual([]);
 

@@ -76,7 +76,8 @@ describe('installing from the lock file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmware-event-router-npm-ci-'));
     try {
       mkdirSync(path.join(dir, 'scripts'));
-      copyFileSync(path.join(ROOT, 'scripts', 'test.sh'), path.join(dir, 'scripts', 'test.sh'));
+      for (const f of ['test.sh', 'require-node.js'])
+        copyFileSync(path.join(ROOT, 'scripts', f), path.join(dir, 'scripts', f));
       // A dependency the lock file does not have: `npm ci` refuses before downloading anything.
       writeFileSync(
         path.join(dir, 'package.json'),
