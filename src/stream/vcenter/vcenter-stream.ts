@@ -502,7 +502,8 @@ export class VCenterStream implements Stream {
           }
         }
         idleRead = false;
-        await this.deliverAll(fresh, handler, cursor, true);
+        // The first page after connecting is read whatever the updates do: it proves nothing about them.
+        await this.deliverAll(fresh, handler, cursor, !firstPage);
         if (firstPage) cursor.anchor(newest);
         firstPage = false;
         readPage = false;

@@ -16,7 +16,9 @@
  * - a stream that delivers, however slowly, is not stuck.
  *
  * A stream that needs the watchdog at two checks in a row, with nothing
- * delivered on its own in between, cannot catch up by itself (its
+ * delivered on its own in between (from an update, or a page read after a
+ * wait without one; the first page after connecting does not count), cannot
+ * catch up by itself (its
  * collectors' updates do not reach it even after they were re-created): it is
  * reported (`fault`, /readyz 503) until it delivers an event on its own again.
  */
