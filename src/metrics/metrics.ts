@@ -36,6 +36,10 @@ export class RouterMetrics {
   readonly streamUnknownEvents: Counter<'provider' | 'stream' | 'class'>;
   /** Events the router detected as missing from the vCenter's history (never silently). */
   readonly streamGapEvents: Counter<'provider' | 'stream'>;
+  /** Event keys the vCenter's collector skipped between events it returned (not visible to the user). */
+  readonly streamHiddenEvents: Counter<'provider' | 'stream'>;
+  /** Times the watchdog found events the stream had not delivered and delivered them itself. */
+  readonly streamWatchdogRecoveries: Counter<'provider' | 'stream'>;
   readonly streamConnected: Gauge<'provider' | 'stream'>;
   /** Events found in the page after a wait that reported no update (a vCenter or proxy dropped it). */
   readonly streamMissedUpdates: Counter<'provider' | 'stream'>;
@@ -108,6 +112,18 @@ export class RouterMetrics {
     this.streamGapEvents = new Counter({
       name: METRIC_PREFIX + 'stream_events_missed_total',
       help: 'Events the vCenter no longer held when the router read its history (key gaps)',
+      labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.streamHiddenEvents = new Counter({
+      name: METRIC_PREFIX + 'stream_events_hidden_total',
+      help: "Event keys the vCenter's collector skipped while returning older and newer events: events the service account may not see (not lost)",
+      labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.streamWatchdogRecoveries = new Counter({
+      name: METRIC_PREFIX + 'stream_watchdog_recoveries_total',
+      help: "Times the watchdog found the vCenter's newest event undelivered with the stream idle, delivered from the page and re-created the collectors",
       labelNames: ['provider', 'stream'],
       registers,
     });

@@ -53,6 +53,11 @@ export class Cursor {
 
   constructor(public position: Position) {}
 
+  /** The position's key when it is in the current collector's key space, else undefined. */
+  trustedKey(): number | undefined {
+    return this.keyTrusted ? this.position.key : undefined;
+  }
+
   /** A new collector (new session or restarted vCenter): keys must be re-anchored by time. */
   newCollector(): void {
     this.keyTrusted = false;

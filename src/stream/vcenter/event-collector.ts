@@ -2,8 +2,9 @@
  * Follows a vCenter's events through two EventHistoryCollectors over the
  * root folder (recursion `all`: every event).
  *
- * - The *page* collector has the largest page (1000): its `latestPage` is the
- *   newest 1000 events. It is read with RetrievePropertiesEx only when needed.
+ * - The *page* collector has the `page_size` option's page (1000, the largest,
+ *   by default): its `latestPage` is the newest events. It is read with
+ *   RetrievePropertiesEx only when needed.
  * - The *wake* collector has a page of 1, and a PropertyCollector filter on
  *   its `latestPage`: `WaitForUpdatesEx` returns as soon as an event arrives,
  *   and each reply carries the newest event(s) cheaply.
@@ -22,9 +23,20 @@ import type { MoRef, RawEvent, ServiceContent, VimTransport } from './transport'
 
 export type { RawEvent } from './transport';
 
-export const PAGE_SIZE = 1000;
-/** Upper bound on events read back through ReadPreviousEvents for one gap (memory bound). */
-export const MAX_GAP_READ = 10 * PAGE_SIZE;
+/** Pages read back through ReadPreviousEvents for one gap at most (memory bound). */
+export const MAX_GAP_PAGES = 10;
+
+/** What the history behind the page held. */
+export interface BehindPage {
+  /** Newest first, as read. */
+  events: RawEvent[];
+  /**
+   * The read came back to an event `stop` knew: every key between it and the
+   * page that the vCenter did not return was skipped by its collector (an event
+   * the user may not see), not dropped from its history.
+   */
+  reachedKnown: boolean;
+}
 
 export class EventCollector {
   private collector?: MoRef;
@@ -34,6 +46,8 @@ export class EventCollector {
   constructor(
     private readonly client: VimTransport,
     private readonly content: ServiceContent,
+    /** Events per page of the page collector (the `page_size` option). */
+    readonly pageSize: number,
   ) {}
 
   private async createCollector(pageSize: number): Promise<MoRef> {
@@ -49,8 +63,13 @@ export class EventCollector {
     return ref;
   }
 
+  /** The page collector alone (a probe: read once, then destroyed). */
+  async createPage(): Promise<void> {
+    this.collector = await this.createCollector(this.pageSize);
+  }
+
   async create(): Promise<void> {
-    this.collector = await this.createCollector(PAGE_SIZE);
+    await this.createPage();
     this.wake = await this.createCollector(1);
     await this.client.createLatestPageFilter(this.content.propertyCollector, this.wake);
     this.version = '';
@@ -73,7 +92,7 @@ export class EventCollector {
     return res.events;
   }
 
-  /** The newest PAGE_SIZE events, newest first. */
+  /** The newest `pageSize` events, newest first. */
   async readPage(): Promise<RawEvent[]> {
     if (!this.collector) return [];
     return this.client.retrieveLatestPage(this.content.propertyCollector, this.collector);
@@ -81,22 +100,27 @@ export class EventCollector {
 
   /**
    * Read the history behind the latest page, newest first, until `stop`
-   * says an event is already known, the history ends, or MAX_GAP_READ events
+   * says an event is already known, the history ends, or MAX_GAP_PAGES pages
    * were read. On a vCenter this returns the events a burst pushed out of the
    * page; govmomi's simulator only holds its page, so there it returns
    * nothing new.
    */
-  async readBehindPage(stop: (ev: RawEvent) => boolean): Promise<RawEvent[]> {
-    if (!this.collector) return [];
-    const out: RawEvent[] = [];
+  async readBehindPage(stop: (ev: RawEvent) => boolean): Promise<BehindPage> {
+    const events: RawEvent[] = [];
+    if (!this.collector) return { events, reachedKnown: false };
     await this.client.resetCollector(this.collector);
-    while (out.length < MAX_GAP_READ) {
-      const batch = await this.client.readPreviousEvents(this.collector, PAGE_SIZE);
+    for (let pages = 0; pages < MAX_GAP_PAGES; pages++) {
+      const batch = await this.client.readPreviousEvents(this.collector, this.pageSize);
       if (batch.length === 0) break;
-      out.push(...batch);
-      if (batch.some(stop)) break;
+      events.push(...batch);
+      if (batch.some(stop)) return { events, reachedKnown: true };
     }
-    return out;
+    return { events, reachedKnown: false };
+  }
+
+  /** The vCenter's newest event (EventManager.latestEvent), whoever may see it; undefined when it has none. */
+  latestEvent(): Promise<RawEvent | undefined> {
+    return this.client.latestEvent(this.content.propertyCollector, this.content.eventManager);
   }
 
   /** Best effort: the collector and its filter are session objects, gone with the session anyway. */

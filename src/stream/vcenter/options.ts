@@ -9,6 +9,9 @@ import {
 import { PAYLOAD_ENCODINGS } from '../../events/vsphere-source';
 import { PROTOCOLS } from './transport';
 
+/** The largest collector page a vCenter accepts (SetCollectorPageSize answers InvalidArgument above it). */
+export const PAGE_SIZE_MAX = 1000;
+
 export const vcenterOptions = {
   insecure: boolOption('Skip TLS certificate verification', false),
   protocol: enumOption(
@@ -18,6 +21,16 @@ export const vcenterOptions = {
   ),
   call_timeout: intOption('Seconds before a vCenter call is abandoned and retried', 1, 60),
   max_backoff: intOption('Upper bound in seconds of the reconnect backoff', 1, 60),
+  watchdog_interval: intOption(
+    "Seconds between reads of the vCenter's newest event (EventManager.latestEvent, one property read). When it stays newer than what the stream delivered for two intervals while the stream delivers nothing, the stream reads its page, delivers what it missed and re-creates its collectors; /readyz is 503 for the stream while it cannot catch up. 0 turns the watchdog off",
+    0,
+    60,
+  ),
+  page_size: intOption(
+    'Events per page of the event collector, at most 1000 (the vCenter maximum, larger values are lowered to it). A burst of more events than this between two reads makes the stream read the history behind the page (ReadPreviousEvents, up to ten pages); a smaller page makes each page read cheaper and that history read more frequent',
+    1,
+    PAGE_SIZE_MAX,
+  ),
   checkpoint: boolOption(
     'Resume after a restart from the newest event every processor acknowledged (at-least-once)',
     false,

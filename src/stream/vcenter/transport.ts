@@ -96,6 +96,8 @@ export interface VimTransport {
   ): Promise<{ version: string; events: RawEvent[] } | undefined>;
   /** RetrievePropertiesEx of the collector's `latestPage`. */
   retrieveLatestPage(propertyCollector: MoRef, collector: MoRef): Promise<RawEvent[]>;
+  /** EventManager.latestEvent: the vCenter's newest event, undefined when it holds none. */
+  latestEvent(propertyCollector: MoRef, eventManager: MoRef): Promise<RawEvent | undefined>;
   resetCollector(collector: MoRef): Promise<void>;
   readPreviousEvents(collector: MoRef, maxCount: number): Promise<RawEvent[]>;
   destroyCollector(collector: MoRef, timeoutMs: number): Promise<void>;

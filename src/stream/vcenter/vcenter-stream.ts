@@ -21,9 +21,10 @@ import type { Logger } from '../../log/logger';
 import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stream } from '../stream';
 import type { CheckpointStore } from '../../components/checkpoint';
 import { checkpointFile, FileCheckpointStore } from './checkpoint';
-import type { VCenterOptions } from './options';
+import { PAGE_SIZE_MAX, type VCenterOptions } from './options';
 import { compareKeys, compareTimes, Cursor, type Position } from './cursor';
-import { EventCollector, PAGE_SIZE, type RawEvent } from './event-collector';
+import { EventCollector, type RawEvent } from './event-collector';
+import { Watchdog } from './watchdog';
 import { openTransport } from './negotiate';
 import { VimTransportError } from './http-exchange';
 import { VimFault, type ProtocolOption, type ServiceContent, type VimTransport } from './transport';
@@ -48,6 +49,18 @@ function newestOf(page: RawEvent[]): RawEvent | undefined {
     }
   }
   return best;
+}
+
+/**
+ * Thrown out of `follow` by the watchdog once it delivered what the stream's
+ * collectors did not report: the stream logs in again with new collectors
+ * (and a new PropertyCollector session), at once and without a backoff.
+ */
+class CollectorsStale extends Error {
+  constructor() {
+    super('the watchdog re-creates the collectors');
+    this.name = 'CollectorsStale';
+  }
 }
 
 /** A start error the operator must fix; the router exits 1 with this message. */
@@ -92,6 +105,14 @@ export class VCenterStream implements Stream {
   private acknowledged?: AcknowledgedSource;
   private checkpointTimer?: NodeJS.Timeout;
   private missedUpdatesLogged = false;
+  private hiddenEventsLogged = false;
+  /** Events per page of the page collector (`page_size`). */
+  private readonly pageSize: number;
+  private readonly watchdog: Watchdog;
+  /** Events the stream delivered without the watchdog's help (see Watchdog). */
+  private ownDelivered = 0;
+  /** A watchdog read failed, logged once until one succeeds again. */
+  private watchdogReadFailing = false;
   /** Events this stream began to hand over since it started (the checkpoint falls back to the start only before the first). */
   private handedOver = 0;
   /** The acknowledged position last written (key and time), to skip writing the same twice. */
@@ -148,6 +169,10 @@ export class VCenterStream implements Stream {
       );
     }
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
+    this.pageSize = Math.min(options.page_size, PAGE_SIZE_MAX);
+    if (options.page_size > PAGE_SIZE_MAX)
+      this.log.warn(`page_size ${options.page_size} lowered to ${PAGE_SIZE_MAX}, the vCenter's largest page`);
+    this.watchdog = new Watchdog(options.watchdog_interval * 1000, Date.now());
   }
 
   /**
@@ -302,13 +327,15 @@ export class VCenterStream implements Stream {
       protocol: this.client?.protocol ?? this.protocol,
       ...(this.client?.release ? { api_release: this.client.release } : {}),
       seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
-      ...(this.emptyReplyFault ? { fault: this.emptyReplyFault } : {}),
+      ...(this.emptyReplyFault || this.watchdog.fault
+        ? { fault: this.emptyReplyFault ?? this.watchdog.fault }
+        : {}),
       ...(this.checkpoint ? { checkpoint_failed_writes: this.checkpointFailures } : {}),
     };
   }
 
   ready(): boolean {
-    if (!this.connected || this.emptyReplyFault) return false;
+    if (!this.connected || this.emptyReplyFault || this.watchdog.fault) return false;
     const since = this.ctx.metrics.msSinceStreamSuccess(this.name);
     return since !== undefined && since < this.maxWaitSeconds * 1000 + this.callTimeoutMs;
   }
@@ -345,6 +372,11 @@ export class VCenterStream implements Stream {
         } catch (err) {
           this.setConnected(false);
           if (this.stopping) break;
+          if (err instanceof CollectorsStale) {
+            this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason: 'watchdog' });
+            await this.abandonSession(false);
+            continue;
+          }
           if (err instanceof VimFault && err.faultType === 'InvalidLogin') {
             const msg = `vCenter ${this.source} rejected the login of user "${this.username}" (InvalidLogin): check auth.secret.username and auth.secret.password`;
             if (!everConnected) throw new FatalStreamError(msg);
@@ -452,7 +484,7 @@ export class VCenterStream implements Stream {
       this.startCheckpoints();
     }
     this.cursor.newCollector();
-    const collector = new EventCollector(client, content);
+    const collector = new EventCollector(client, content, this.pageSize);
     await this.vc('CreateCollectorForEvents', () => collector.create());
     this.collector = collector;
     this.setConnected(true);
@@ -476,10 +508,7 @@ export class VCenterStream implements Stream {
     const empty = { streak: 0, waits: 0 };
     while (!this.stopping) {
       if (readPage) {
-        const page = await this.vc('RetrievePropertiesEx', () => collector.readPage());
-        // One event per key: govmomi's simulator can list an event twice in a new collector's
-        // page when it was posted while the collector was being created.
-        let fresh = [...new Map(page.filter((e) => cursor.isNew(e)).map((e) => [e.key, e])).values()];
+        const { fresh, newest } = await this.readFresh(collector, cursor);
         if (idleRead && fresh.length > 0) {
           this.ctx.metrics.streamMissedUpdates.inc(this.labels, fresh.length);
           if (!this.missedUpdatesLogged) {
@@ -491,15 +520,14 @@ export class VCenterStream implements Stream {
           }
         }
         idleRead = false;
-        if (page.length >= PAGE_SIZE && fresh.length === new Set(page.map((e) => e.key)).size) {
-          fresh = await this.fillGap(collector, cursor, fresh);
-        }
-        await this.deliverAll(fresh, handler, cursor);
-        if (firstPage) cursor.anchor(newestOf(page));
+        // The first page after connecting is read whatever the updates do: it proves nothing about them.
+        await this.deliverAll(fresh, handler, cursor, !firstPage);
+        if (firstPage) cursor.anchor(newest);
         firstPage = false;
         readPage = false;
         continue;
       }
+      if (this.watchdog.due(Date.now())) await this.watchdogRead(collector, cursor, handler);
       const askedAt = Date.now();
       const woke = await this.vc('WaitForUpdatesEx', () =>
         collector.waitForEvents(this.maxWaitSeconds, this.maxWaitSeconds * 1000 + this.callTimeoutMs),
@@ -526,11 +554,118 @@ export class VCenterStream implements Stream {
       // The wake collector reported every event since the position: deliver them.
       // Otherwise (a vCenter coalesced several events into one change) read the page.
       if (fresh.every((e, i) => cursor.follows(e.key, i))) {
-        await this.deliverAll(fresh, handler, cursor);
+        await this.deliverAll(fresh, handler, cursor, true);
       } else {
         readPage = true;
       }
     }
+  }
+
+  /**
+   * The events of the page the stream has not delivered (with the history
+   * behind a page that is all new), and the page's newest event. Keys that a
+   * page reaching back to a delivered event skips are counted as hidden.
+   */
+  private async readFresh(
+    collector: EventCollector,
+    cursor: Cursor,
+  ): Promise<{ fresh: RawEvent[]; newest?: RawEvent }> {
+    const page = await this.vc('RetrievePropertiesEx', () => collector.readPage());
+    // One event per key: govmomi's simulator can list an event twice in a new collector's
+    // page when it was posted while the collector was being created.
+    let fresh = [...new Map(page.filter((e) => cursor.isNew(e)).map((e) => [e.key, e])).values()];
+    const newest = newestOf(page);
+    const pageKeys = new Set(page.map((e) => e.key)).size;
+    if (page.length >= collector.pageSize && fresh.length === pageKeys) {
+      fresh = await this.fillGap(collector, cursor, fresh);
+    } else if (fresh.length > 0 && fresh.length < pageKeys && cursor.trustedKey() !== undefined) {
+      // The page reaches back to a delivered event: it holds every event since, that this user sees.
+      this.accountGaps(
+        cursor,
+        fresh.sort((a, b) => compareKeys(a.key, b.key)),
+        true,
+      );
+    }
+    return { fresh, newest };
+  }
+
+  /**
+   * The watchdog's read of the vCenter's newest event (see watchdog.ts). A
+   * failed read is counted and logged (once until one succeeds) but never
+   * ends the follow loop: the next wait says whether the vCenter is there.
+   */
+  private async watchdogRead(
+    collector: EventCollector,
+    cursor: Cursor,
+    handler: EventHandler,
+  ): Promise<void> {
+    let latest: RawEvent | undefined;
+    try {
+      latest = await this.vc('latestEvent', () => collector.latestEvent());
+    } catch (err) {
+      if (!this.watchdogReadFailing)
+        this.log.warn("the watchdog could not read the vCenter's newest event (EventManager.latestEvent)", {
+          error: err as Error,
+        });
+      this.watchdogReadFailing = true;
+      return;
+    }
+    this.watchdogReadFailing = false;
+    const verdict = this.watchdog.observe(
+      latest?.key,
+      cursor.trustedKey(),
+      this.handedOver,
+      this.ownDelivered,
+    );
+    if (verdict === 'check' && latest) await this.watchdogCheck(latest, collector, cursor, handler);
+  }
+
+  /**
+   * The vCenter's newest event stayed undelivered while the stream delivered
+   * nothing: read the page once, and when it holds nothing new, the page of a
+   * new collector (the stream's own may have stopped updating). Events found
+   * are delivered, and the stream starts over with new collectors. Nothing
+   * found: the newest event is one this user may not see.
+   */
+  private async watchdogCheck(
+    latest: RawEvent,
+    collector: EventCollector,
+    cursor: Cursor,
+    handler: EventHandler,
+  ): Promise<void> {
+    const deliveredKey = cursor.position.key;
+    let { fresh } = await this.readFresh(collector, cursor);
+    if (fresh.length === 0) {
+      const probe = new EventCollector(this.client!, this.content!, this.pageSize);
+      try {
+        await this.vc('CreateCollectorForEvents', () => probe.createPage());
+        ({ fresh } = await this.readFresh(probe, cursor));
+      } finally {
+        await probe.destroy(this.callTimeoutMs).catch(() => undefined);
+      }
+    }
+    if (fresh.length === 0) {
+      this.watchdog.invisible(latest.key);
+      this.log.debug("the vCenter's newest event is not visible to this user: the watchdog lets it be", {
+        latest_key: latest.key,
+        delivered_key: deliveredKey,
+      });
+      return;
+    }
+    const events = fresh.length;
+    await this.deliverAll(fresh, handler, cursor, false);
+    this.ctx.metrics.streamWatchdogRecoveries.inc(this.labels);
+    this.log.warn(
+      "watchdog: the vCenter's newest event was not delivered and no update came for it: delivered the missed events from the page, re-creating the collectors",
+      { latest_key: latest.key, delivered_key: deliveredKey, events },
+    );
+    const hadFault = this.watchdog.fault !== undefined;
+    const fault = this.watchdog.recovered(
+      this.ownDelivered,
+      `the stream falls behind the vCenter's newest event (key ${latest.key}) again after its collectors were re-created: only the watchdog delivers its events`,
+    );
+    if (fault && !hadFault) this.log.error(fault);
+    throw new CollectorsStale();
   }
 
   /**
@@ -571,36 +706,74 @@ export class VCenterStream implements Stream {
     await this.sleep(delay);
   }
 
-  /** Deliver in key order; `fresh` is emptied as it goes, so a large reply's events are freed one by one. */
-  private async deliverAll(fresh: RawEvent[], handler: EventHandler, cursor: Cursor): Promise<void> {
+  /**
+   * Deliver in key order; `fresh` is emptied as it goes, so a large reply's
+   * events are freed one by one. `own`: delivered by the stream itself, not
+   * by the watchdog.
+   */
+  private async deliverAll(
+    fresh: RawEvent[],
+    handler: EventHandler,
+    cursor: Cursor,
+    own: boolean,
+  ): Promise<void> {
     fresh.sort((a, b) => compareKeys(a.key, b.key)).reverse();
     while (fresh.length > 0) {
       if (this.stopping) return;
       await this.deliver(fresh.pop()!, handler, cursor);
+      if (own) this.ownDelivered++;
     }
+    if (own && this.watchdog.noteOwnDelivery(this.ownDelivered))
+      this.log.info("the stream delivers the vCenter's events on its own again");
   }
 
-  /** The whole page was new: read what the burst pushed out of it, report what is gone. */
+  /** The whole page was new: read what the burst pushed out of it, report what is gone or hidden. */
   private async fillGap(collector: EventCollector, cursor: Cursor, fresh: RawEvent[]): Promise<RawEvent[]> {
     const byKey = new Map(fresh.map((e) => [e.key, e]));
     const behind = await this.vc('ReadPreviousEvents', () =>
       collector.readBehindPage((e) => !cursor.isNew(e)),
     );
-    for (const e of behind) if (cursor.isNew(e) && !byKey.has(e.key)) byKey.set(e.key, e);
+    for (const e of behind.events) if (cursor.isNew(e) && !byKey.has(e.key)) byKey.set(e.key, e);
+    behind.events.length = 0;
     const all = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
-    const last = cursor.position.key;
-    if (last !== undefined && all.length) {
-      const missed = ((all[0].key - last) | 0) - 1;
-      if (missed > 0) {
-        this.ctx.metrics.streamGapEvents.inc(this.labels, missed);
-        this.log.error('events were lost: the vCenter no longer holds them', {
-          missed,
-          after_key: last,
-          next_key: all[0].key,
-        });
-      }
-    }
+    this.accountGaps(cursor, all, behind.reachedKnown);
     return all;
+  }
+
+  /**
+   * The keys between the position and the events about to be delivered
+   * (`sorted`, in key order) that the vCenter did not return. Between two
+   * events its collector returned, a missing key was skipped by the collector:
+   * an event this user may not see (hidden, not lost). Before the oldest, the
+   * same when the read came back to a delivered event (`reachedKnown`);
+   * otherwise the vCenter's history ended there (its retention, or the replay
+   * window, ran past them) or the read stopped at its bound: lost.
+   */
+  private accountGaps(cursor: Cursor, sorted: RawEvent[], reachedKnown: boolean): void {
+    const last = cursor.position.key;
+    if (last === undefined || sorted.length === 0) return;
+    let hidden = 0;
+    for (let i = 1; i < sorted.length; i++)
+      hidden += Math.max(0, ((sorted[i].key - sorted[i - 1].key) | 0) - 1);
+    const before = ((sorted[0].key - last) | 0) - 1;
+    if (before > 0 && reachedKnown) hidden += before;
+    else if (before > 0) {
+      this.ctx.metrics.streamGapEvents.inc(this.labels, before);
+      this.log.error('events were lost: the vCenter no longer holds them', {
+        missed: before,
+        after_key: last,
+        next_key: sorted[0].key,
+      });
+    }
+    if (hidden === 0) return;
+    this.ctx.metrics.streamHiddenEvents.inc(this.labels, hidden);
+    if (!this.hiddenEventsLogged) {
+      this.hiddenEventsLogged = true;
+      this.log.info(
+        "the vCenter's collector skips event keys: events this user may not see, not lost (logged once, counted in stream_events_hidden_total)",
+        { hidden, after_key: last, next_key: sorted[0].key },
+      );
+    }
   }
 
   private async deliver(raw: RawEvent, handler: EventHandler, cursor: Cursor): Promise<void> {

@@ -45,10 +45,12 @@ function latestPageEvents(props: XmlElement[], arrivedAt: number | undefined): R
   return events;
 }
 
-const latestPageSpec = (collector: MoRef) => ({
-  propSet: [{ type: 'EventHistoryCollector', all: false, pathSet: ['latestPage'] }],
-  objectSet: [{ obj: moRefArg(collector), skip: false }],
+/** A PropertyFilterSpec of one property of one object. */
+const propertySpec = (obj: MoRef, property: string) => ({
+  propSet: [{ type: obj.type, all: false, pathSet: [property] }],
+  objectSet: [{ obj: moRefArg(obj), skip: false }],
 });
+const latestPageSpec = (collector: MoRef) => propertySpec(collector, 'latestPage');
 
 function requireRef(content: XmlElement, name: string): MoRef {
   const ref = moRefOf(child(content, name));
@@ -145,16 +147,33 @@ export class SoapTransport implements VimTransport {
     };
   }
 
-  async retrieveLatestPage(propertyCollector: MoRef, collector: MoRef): Promise<RawEvent[]> {
+  /** RetrievePropertiesEx of one property: the reply and its `propSet`s. */
+  private async retrieveProperty(
+    propertyCollector: MoRef,
+    obj: MoRef,
+    property: string,
+  ): Promise<{ res: XmlElement; props: XmlElement[] }> {
     const res = await this.client.call('RetrievePropertiesEx', {
       _this: moRefArg(propertyCollector),
-      specSet: latestPageSpec(collector),
+      specSet: propertySpec(obj, property),
       options: {},
     });
     const props = children(res, 'returnval').flatMap((ret) =>
-      children(ret, 'objects').flatMap((obj) => children(obj, 'propSet')),
+      children(ret, 'objects').flatMap((o) => children(o, 'propSet')),
     );
+    return { res, props };
+  }
+
+  async retrieveLatestPage(propertyCollector: MoRef, collector: MoRef): Promise<RawEvent[]> {
+    const { res, props } = await this.retrieveProperty(propertyCollector, collector, 'latestPage');
     return latestPageEvents(props, replyArrivedAt(res));
+  }
+
+  async latestEvent(propertyCollector: MoRef, eventManager: MoRef): Promise<RawEvent | undefined> {
+    const { props } = await this.retrieveProperty(propertyCollector, eventManager, 'latestEvent');
+    const prop = props.find((p) => child(p, 'name')?.text === 'latestEvent');
+    const val = prop && child(prop, 'val');
+    return val ? rawEvent(val) : undefined;
   }
 
   async resetCollector(collector: MoRef): Promise<void> {

@@ -54,6 +54,15 @@ function latestPageEvents(props: unknown[], arrivedAt: number): RawEvent[] {
   return events;
 }
 
+/**
+ * A method's primitive result: VI/JSON writes it bare (`"2026-12-02T14:30:00Z"`),
+ * but an encoder may box the root value as it boxes an anyType
+ * (`{"_typeName": "dateTime", "_value": "..."}`): both are accepted.
+ */
+export function primitiveOf(value: unknown): unknown {
+  return isObject(value) && typeof value._typeName === 'string' && '_value' in value ? value._value : value;
+}
+
 const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 const latestPageSpec = (collector: MoRef) => ({
@@ -107,7 +116,7 @@ export class ViJsonTransport implements VimTransport {
   }
 
   async currentTime(): Promise<string> {
-    const { value } = await this.client.invoke(SERVICE_INSTANCE, 'CurrentTime');
+    const value = primitiveOf((await this.client.invoke(SERVICE_INSTANCE, 'CurrentTime')).value);
     if (typeof value !== 'string' || !value) throw new Error('CurrentTime returned nothing');
     return value;
   }
@@ -168,6 +177,11 @@ export class ViJsonTransport implements VimTransport {
     if (!isObject(result)) return [];
     const props = arrayOf(result.objects).flatMap((o) => (isObject(o) ? arrayOf(o.propSet) : []));
     return latestPageEvents(props, reply.arrivedAt);
+  }
+
+  async latestEvent(_propertyCollector: MoRef, eventManager: MoRef): Promise<RawEvent | undefined> {
+    const reply = await this.client.get(eventManager, 'latestEvent', 'RetrievePropertiesEx');
+    return isObject(reply.value) ? rawEvent(reply.value, reply.arrivedAt) : undefined;
   }
 
   async resetCollector(collector: MoRef): Promise<void> {
