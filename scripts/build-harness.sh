@@ -2,8 +2,11 @@
 # Builds the Go test harness (test/harness/go/{vcsim,vctool,reffollower,vijson}) into test/harness/bin/
 # against Debian's govmomi (golang-github-vmware-govmomi-dev) in GOPATH mode,
 # without network access for Go modules.
-# Also builds the TEST VARIANT test/harness/bin/vcsim-tick20ms: the same vcsim source against a
-# copy of Debian's govmomi tree in which ONLY the WaitForUpdates tick of
+# vcsim is built against a copy of Debian's govmomi with one fix, a lock-order deadlock of the
+# simulator's event collectors (test/harness/go/govmomi-fix/: posting events while a collector is
+# created or destroyed hangs the whole simulator).
+# Also builds the TEST VARIANT test/harness/bin/vcsim-tick20ms: the same vcsim source against that
+# copy in which also the WaitForUpdates tick of
 # simulator/property_collector.go is changed from 250 ms to 20 ms (newer govmomi simulators use
 # 20 ms, closer to a vCenter's prompt updates). The copy lives in the build dir, first on GOPATH. Idempotent: skips the build when the
 # binaries are newer than their sources. Installs the Debian packages when they
@@ -89,7 +92,7 @@ if wants vijson; then gen_vijson_responses; fi
 # up to date: every binary wanted exists and is newer than every source file
 uptodate=1
 for tool in "${TOOLS[@]}"; do
-  if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/${tool%-tick20ms}" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
+  if [ ! -x "$BIN/$tool" ] || [ -n "$(find "$SRC/${tool%-tick20ms}" "$SRC/govmomi-fix" "$0" -newer "$BIN/$tool" -print -quit)" ]; then
     uptodate=0
   fi
 done
@@ -104,11 +107,32 @@ export GOPATH="$GOCODE:$BUILD_DIR" GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCH
 export GOCACHE="${GOCACHE:-$BUILD_DIR/cache}"
 export CGO_ENABLED=0
 
+# --- the simulator's govmomi: Debian's, with the event collector lock fix (govmomi-fix/)
+FIX_GOPATH="$BUILD_DIR/govmomi-fix"
+FIX_GOVMOMI="$FIX_GOPATH/src/github.com/vmware/govmomi"
+if wants vcsim || wants vcsim-tick20ms; then
+  rm -rf "$FIX_GOPATH.$$"
+  trap 'rm -rf "$FIX_GOPATH.$$"' EXIT
+  mkdir -p "$FIX_GOPATH.$$/src/github.com/vmware"
+  cp -a "$GOVMOMI" "$FIX_GOPATH.$$/src/github.com/vmware/govmomi"
+  if ! sed -n '/^--- /,$p' "$SRC/govmomi-fix/event-collector-lock.patch" |
+    patch -s -p1 -d "$FIX_GOPATH.$$/src/github.com/vmware/govmomi" >&2; then
+    log "the event collector lock fix does not apply to $GOVMOMI; Debian's govmomi changed?"
+    exit 1
+  fi
+  cp "$SRC/govmomi-fix/event_collector_lock.go.txt" "$FIX_GOPATH.$$/src/github.com/vmware/govmomi/simulator/zz_event_collector_lock.go"
+  rm -rf "$FIX_GOPATH"
+  mv "$FIX_GOPATH.$$" "$FIX_GOPATH"
+fi
+
 for tool in vcsim vctool reffollower vijson; do
   wants "$tool" || continue
   log "building $tool ($(go version))"
+  # vcsim against the fixed copy (first on GOPATH), the clients against Debian's tree
+  gopath="$GOPATH"
+  if [ "$tool" = vcsim ]; then gopath="$FIX_GOPATH:$GOPATH"; fi
   # build in a temp file then rename, so concurrent runs never see a half-written binary
-  (cd "$SRC/$tool" && go build -o "$BIN/.$tool.$$" .)
+  (cd "$SRC/$tool" && GOPATH="$gopath" go build -o "$BIN/.$tool.$$" .)
   mv -f "$BIN/.$tool.$$" "$BIN/$tool"
 done
 
@@ -122,17 +146,17 @@ TICK_GOPATH="$BUILD_DIR/tick20ms"
 TICK_GOVMOMI="$TICK_GOPATH/src/github.com/vmware/govmomi"
 TICK_FILE="simulator/property_collector.go"
 TICK_FROM='ticker := time.NewTicker(250 * time.Millisecond)'
-if [ "$(grep -cF "$TICK_FROM" "$GOVMOMI/$TICK_FILE")" != 1 ]; then
-  log "expected exactly one '$TICK_FROM' in $GOVMOMI/$TICK_FILE; Debian's govmomi changed?"
+if [ "$(grep -cF "$TICK_FROM" "$FIX_GOVMOMI/$TICK_FILE")" != 1 ]; then
+  log "expected exactly one '$TICK_FROM' in $FIX_GOVMOMI/$TICK_FILE; Debian's govmomi changed?"
   exit 1
 fi
 rm -rf "$TICK_GOPATH.$$"
 trap 'rm -rf "$TICK_GOPATH.$$"' EXIT
 mkdir -p "$TICK_GOPATH.$$/src/github.com/vmware"
-cp -a "$GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi"
+cp -a "$FIX_GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi"
 sed -i 's/NewTicker(250 \* time\.Millisecond)/NewTicker(20 * time.Millisecond)/' "$TICK_GOPATH.$$/src/github.com/vmware/govmomi/$TICK_FILE"
-# the copy differs from Debian's tree in that one line only
-if [ "$(diff -r "$GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi" | grep -c '^[<>]')" != 2 ]; then
+# the copy differs from the fixed tree in that one line only
+if [ "$(diff -r "$FIX_GOVMOMI" "$TICK_GOPATH.$$/src/github.com/vmware/govmomi" | grep -c '^[<>]')" != 2 ]; then
   log "the tick20ms patch changed more than one line"
   exit 1
 fi
