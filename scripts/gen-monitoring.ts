@@ -27,6 +27,8 @@ export const SERIES = {
   streamErrors: `${P}stream_events_errors_total`,
   streamEventsMissed: `${P}stream_events_missed_total`,
   streamMissedUpdates: `${P}stream_missed_updates_total`,
+  streamWatchdogRecoveries: `${P}stream_watchdog_recoveries_total`,
+  streamEventsHidden: `${P}stream_events_hidden_total`,
   streamCheckpointWindowExceeded: `${P}stream_checkpoint_window_exceeded_total`,
   streamReconnects: `${P}stream_reconnects_total`,
   streamCallErrors: `${P}stream_call_errors_total`,
@@ -157,7 +159,7 @@ export interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
-  labels: { severity: 'critical' | 'warning' };
+  labels: { severity: 'critical' | 'warning' | 'info' };
   annotations: { summary: string; description: string; runbook: string };
 }
 
@@ -244,6 +246,26 @@ export function alertRules(t: Thresholds): AlertRule[] {
       undefined,
       'The vCenter (or a proxy) did not notify events the router then found in its page',
       'Stream {{ $labels.stream }} found {{ $value | humanize }} events late in the last ' +
+        t.lossWindow +
+        '.',
+    ),
+    rule(
+      'VmwareEventRouterStreamBehind',
+      'warning',
+      `increase(${S.streamWatchdogRecoveries}[${t.lossWindow}]) > 0`,
+      undefined,
+      "A stream was behind its vCenter's newest event while connected and idle: the watchdog caught it up",
+      'Stream {{ $labels.stream }} needed {{ $value | humanize }} watchdog recoveries in the last ' +
+        t.lossWindow +
+        '.',
+    ),
+    rule(
+      'VmwareEventRouterEventsNotVisible',
+      'info',
+      `increase(${S.streamEventsHidden}[${t.lossWindow}]) > 0`,
+      undefined,
+      "Events of objects the router's vCenter user may not read were skipped (not lost)",
+      'Stream {{ $labels.stream }} skipped {{ $value | humanize }} events it may not see in the last ' +
         t.lossWindow +
         '.',
     ),
