@@ -36,6 +36,8 @@ test('an entry without options reads as the defaults its schema documents', () =
     replay_window: 3600,
     cloudevent_format: 'router',
     vsphere_source_payload_encoding: 'application/xml',
+    watchdog_interval: 60,
+    page_size: 1000,
   });
 });
 
