@@ -1,7 +1,6 @@
 import { defineComponent } from '../../components/component';
-import { NATS_ADDRESS_PATTERN } from '../../config/nats-address';
+import { natsEntrySchema } from '../../config/nats-address';
 import { boolOption, defaultedStringOption, intOption, stringOption } from '../../config/options';
-import { authSchema } from '../../config/schema-parts';
 import {
   type Coordination,
   coordinatorOptions,
@@ -32,19 +31,7 @@ export const natsCoordination = defineComponent<Coordination, typeof natsOptions
     'Leases and checkpoints as keys of a NATS JetStream key-value bucket (revision compare-and-swap)',
   entry: {
     description: 'Replicas share the streams through a NATS JetStream key-value bucket',
-    address: {
-      required: true,
-      schema: {
-        type: 'string',
-        description:
-          'NATS server URL(s), comma-separated, e.g. nats://nats-0.nats:4222,nats://nats-1.nats:4222 (tls:// for TLS)',
-        pattern: NATS_ADDRESS_PATTERN,
-      },
-    },
-    auth: {
-      required: true,
-      schema: authSchema({ none: [], basic_auth: ['username', 'password'], token: ['token'] }),
-    },
+    ...natsEntrySchema,
   },
   options: natsOptions,
   problems: leaseProblems,
