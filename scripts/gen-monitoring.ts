@@ -28,6 +28,7 @@ export const SERIES = {
   streamEventsMissed: `${P}stream_events_missed_total`,
   streamMissedUpdates: `${P}stream_missed_updates_total`,
   streamWatchdogRecoveries: `${P}stream_watchdog_recoveries_total`,
+  streamCheckpointWriteErrors: `${P}stream_checkpoint_write_errors_total`,
   streamEventsHidden: `${P}stream_events_hidden_total`,
   streamCheckpointWindowExceeded: `${P}stream_checkpoint_window_exceeded_total`,
   streamReconnects: `${P}stream_reconnects_total`,
@@ -256,6 +257,16 @@ export function alertRules(t: Thresholds): AlertRule[] {
       undefined,
       "A stream was behind its vCenter's newest event while connected and idle: the watchdog caught it up",
       'Stream {{ $labels.stream }} needed {{ $value | humanize }} watchdog recoveries in the last ' +
+        t.lossWindow +
+        '.',
+    ),
+    rule(
+      'VmwareEventRouterCheckpointWritesFailing',
+      'warning',
+      `increase(${S.streamCheckpointWriteErrors}[${t.lossWindow}]) > 0`,
+      undefined,
+      'Checkpoint writes fail: a restart or a fail-over would replay more events than usual',
+      'Stream {{ $labels.stream }}: {{ $value | humanize }} checkpoint writes failed in the last ' +
         t.lossWindow +
         '.',
     ),

@@ -45,6 +45,8 @@ export class RouterMetrics {
   readonly streamMissedUpdates: Counter<'provider' | 'stream'>;
   /** Restarts whose checkpoint was older than the replay window (older events not delivered). */
   readonly streamCheckpointWindowExceeded: Counter<'provider' | 'stream'>;
+  /** Checkpoint writes that failed (a full disk, an unreachable coordination store): the next restart replays more. */
+  readonly streamCheckpointWriteErrors: Counter<'provider' | 'stream'>;
   readonly streamReconnects: Counter<'provider' | 'stream' | 'reason'>;
   readonly streamCallErrors: Counter<'provider' | 'stream' | 'method'>;
   readonly streamLastSuccess: Gauge<'provider' | 'stream'>;
@@ -142,6 +144,12 @@ export class RouterMetrics {
     this.streamCheckpointWindowExceeded = new Counter({
       name: METRIC_PREFIX + 'stream_checkpoint_window_exceeded_total',
       help: 'Starts whose checkpoint was older than replay_window: events before the window were not delivered',
+      labelNames: ['provider', 'stream'],
+      registers,
+    });
+    this.streamCheckpointWriteErrors = new Counter({
+      name: METRIC_PREFIX + 'stream_checkpoint_write_errors_total',
+      help: 'Checkpoint writes that failed (the file, or the lease in the coordination store); retried every checkpoint_interval',
       labelNames: ['provider', 'stream'],
       registers,
     });

@@ -68,6 +68,15 @@ test('a failing checkpoint write is logged once, and its recovery once', async (
   }
   const errors = r.stderr().match(/ERROR could not write the checkpoint/g) ?? [];
   expect(errors).toHaveLength(1);
+  // Every failed write is counted for the alert, the ones not logged too (read after /readyz's
+  // count: writes go on failing every interval meanwhile, and a counter only grows).
+  const shown = await failedWrites(r);
+  const metrics = await (await fetch(`${r.metricsUrl}/metrics`)).text();
+  const counted = Number(
+    /^vmware_event_router_stream_checkpoint_write_errors_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1],
+  );
+  expect(shown).toBeGreaterThanOrEqual(4);
+  expect(counted).toBeGreaterThanOrEqual(shown);
 
   rmSync(file, { recursive: true });
   await postEvents(sim, [{ class: 'VmPoweredOnEvent' }]);

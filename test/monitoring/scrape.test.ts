@@ -47,6 +47,7 @@ const FAULT_COUNTERS = new Set([
   'vmware_event_router_stream_events_missed_total',
   'vmware_event_router_stream_missed_updates_total',
   'vmware_event_router_stream_watchdog_recoveries_total',
+  'vmware_event_router_stream_checkpoint_write_errors_total',
   'vmware_event_router_stream_events_hidden_total',
   'vmware_event_router_stream_checkpoint_window_exceeded_total',
   'vmware_event_router_stream_events_errors_total',

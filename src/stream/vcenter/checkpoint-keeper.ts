@@ -142,7 +142,8 @@ export class CheckpointKeeper {
           this.failures = 0;
         }
       } catch (err) {
-        // Once per run of failures (a write is tried every second): the first is logged, the rest counted.
+        // Once per run of failures (a write is tried every second): the first is logged, each counted.
+        this.owner.metrics.streamCheckpointWriteErrors.inc(this.owner.labels);
         if (this.failures++ === 0)
           log.error(
             'could not write the checkpoint (retried every interval; logged again once it succeeds)',
