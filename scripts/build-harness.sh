@@ -108,6 +108,15 @@ export GOCACHE="${GOCACHE:-$BUILD_DIR/cache}"
 export CGO_ENABLED=0
 
 # --- the simulator's govmomi: Debian's, with the event collector lock fix (govmomi-fix/)
+if (wants vcsim || wants vcsim-tick20ms) && ! command -v patch >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing patch"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends patch </dev/null >&2
+  else
+    log "missing patch (to fix the simulator's collector deadlock); install: apt-get install patch"
+    exit 1
+  fi
+fi
 FIX_GOPATH="$BUILD_DIR/govmomi-fix"
 FIX_GOVMOMI="$FIX_GOPATH/src/github.com/vmware/govmomi"
 if wants vcsim || wants vcsim-tick20ms; then
