@@ -26,7 +26,7 @@ FROM node:${NODE_VERSION}-slim AS runtime
 ARG VERSION=""
 ARG COMMIT=""
 LABEL org.opencontainers.image.title="vmware-event-router" \
-      org.opencontainers.image.description="Routes VMware vCenter events as CloudEvents to OpenFaaS, AWS EventBridge or stdout" \
+      org.opencontainers.image.description="Routes VMware vCenter events as CloudEvents to OpenFaaS, AWS EventBridge, Knative, NATS JetStream, an HTTP event stream or stdout" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}"
