@@ -144,11 +144,6 @@ export class LeasedStream implements Stream {
     });
   }
 
-  async check(): Promise<string> {
-    const probe = await this.definition.create(this.entry, this.ctx);
-    return probe.check ? probe.check() : 'nothing to check';
-  }
-
   ready(): boolean {
     const c = this.coordinator();
     if (c.status(this.name).role === 'holder') return this.inner?.ready() ?? false;
