@@ -28,8 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { RestartableServer } from './restartable-server';
 
 export const GROUP = 'coordination.k8s.io';
 export const API_VERSION = `${GROUP}/v1`;
@@ -135,15 +134,13 @@ export class KubernetesApi {
   private allowed: Set<string> | undefined;
   private refusing: false | 'unavailable' | 'reset' | 'hang' = false;
   private resourceVersion = 1000;
-  private server: http.Server | https.Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private port: number;
+  private readonly server: RestartableServer;
 
   private constructor(private readonly opts: KubernetesApiOptions) {
     this.tokens = new Set(opts.tokens ?? ['test-token']);
     this.namespaces = new Set(opts.namespaces ?? ['default', 'vmware']);
     this.allowed = opts.allowedNamespaces ? new Set(opts.allowedNamespaces) : undefined;
-    this.port = opts.port ?? 0;
+    this.server = new RestartableServer((req, res) => this.handle(req, res), opts);
   }
 
   static async start(opts: KubernetesApiOptions = {}): Promise<KubernetesApi> {
@@ -153,7 +150,7 @@ export class KubernetesApi {
   }
 
   get url(): string {
-    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.server.port}`;
   }
 
   /** Replace the accepted tokens (a rotation: the old ones are rejected from now on). */
@@ -177,7 +174,7 @@ export class KubernetesApi {
    */
   refuse(how: boolean | 'reset' | 'hang'): void {
     this.refusing = how === true ? 'unavailable' : how;
-    if (how === false) this.cutConnections();
+    if (how === false) this.server.cutConnections();
   }
 
   /** A copy of the stored object, or undefined. */
@@ -217,38 +214,13 @@ export class KubernetesApi {
   }
 
   /** Start listening (again on the same port after `stop()`). */
-  async start(): Promise<void> {
-    if (this.server) return;
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
-    const server = this.opts.tls ? https.createServer(this.opts.tls, handler) : http.createServer(handler);
-    server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+  start(): Promise<void> {
+    return this.server.listen();
   }
 
   /** Stop listening and cut every connection (the API server is gone); the port and objects are kept. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    this.cutConnections();
-    await closed;
-  }
-
-  private cutConnections(): void {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+  stop(): Promise<void> {
+    return this.server.close();
   }
 
   private nextVersion(): string {

@@ -22,8 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { RestartableServer } from './restartable-server';
 
 export const DEFAULT_NAMESPACE = 'openfaas-fn';
 
@@ -106,11 +105,9 @@ export class OpenFaasGateway {
   readonly invocations: Invocation[] = [];
   readonly systemRequests: SystemRequest[] = [];
   private readonly functions = new Map<string, FunctionState>();
-  private server: http.Server | https.Server | undefined;
-  private sockets = new Set<import('node:net').Socket>();
+  private readonly server: RestartableServer;
   private username: string;
   private password: string;
-  private port = 0;
   private seq = 0;
   private hostile: { systemRedirect?: { status: number; location: string }; functionListBytes?: number } = {};
   /** Bytes of oversized function lists written so far. */
@@ -119,7 +116,10 @@ export class OpenFaasGateway {
   private constructor(private readonly opts: GatewayOptions) {
     this.username = opts.username ?? 'admin';
     this.password = opts.password ?? 'gateway-secret-pw';
-    this.port = opts.port ?? 0;
+    this.server = new RestartableServer((req, res) => this.handle(req, res), {
+      ...opts,
+      keepAliveTimeoutMs: 5000,
+    });
   }
 
   static async start(opts: GatewayOptions = {}): Promise<OpenFaasGateway> {
@@ -129,11 +129,11 @@ export class OpenFaasGateway {
   }
 
   get url(): string {
-    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.server.port}`;
   }
 
   get isUp(): boolean {
-    return this.server !== undefined;
+    return this.server.listening;
   }
 
   get credentials(): { username: string; password: string } {
@@ -231,35 +231,13 @@ export class OpenFaasGateway {
   }
 
   /** Start listening (again, on the same port after `down()`). */
-  async up(): Promise<void> {
-    if (this.server) return;
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
-    const server = this.opts.tls ? https.createServer(this.opts.tls, handler) : http.createServer(handler);
-    server.keepAliveTimeout = 5000;
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+  up(): Promise<void> {
+    return this.server.listen();
   }
 
   /** Stop listening and cut every connection (the gateway crashed); the port is kept for `up()`. */
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await closed;
+  down(): Promise<void> {
+    return this.server.close();
   }
 
   async close(): Promise<void> {

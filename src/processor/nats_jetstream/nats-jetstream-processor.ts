@@ -1,5 +1,5 @@
 /**
- * NATS JetStream processor (issue 14): publishes each CloudEvent, in the
+ * NATS JetStream processor: publishes each CloudEvent, in the
  * structured JSON the event log encoded once (the CloudEvents NATS binding's
  * structured mode), to `<subject_prefix>.<CloudEvent subject>` with the
  * header `Nats-Msg-Id` derived from the CloudEvent's source and id (msg-id.ts). An event is delivered when
