@@ -186,6 +186,32 @@ function rule(
   };
 }
 
+/**
+ * An alert on a stream's counter that grew within the loss window. `what`
+ * follows "Stream <name>" in the description, with `{n}` for the increase.
+ */
+function streamCounterGrew(
+  t: Thresholds,
+  alert: string,
+  severity: AlertRule['labels']['severity'],
+  series: string,
+  summary: string,
+  what: string,
+): AlertRule {
+  return rule(
+    alert,
+    severity,
+    `increase(${series}[${t.lossWindow}]) > 0`,
+    undefined,
+    summary,
+    'Stream {{ $labels.stream }}' +
+      what.replace('{n}', '{{ $value | humanize }}') +
+      ' in the last ' +
+      t.lossWindow +
+      '.',
+  );
+}
+
 /** The alerts, one per way the router can fail its users. */
 export function alertRules(t: Thresholds): AlertRule[] {
   const S = SERIES;
@@ -224,13 +250,13 @@ export function alertRules(t: Thresholds): AlertRule[] {
       'A stream has made no successful vCenter call for minutes',
       'Stream {{ $labels.stream }}: last successful vCenter call {{ $value | humanizeDuration }} ago.',
     ),
-    rule(
+    streamCounterGrew(
+      t,
       'VmwareEventRouterEventsLost',
       'critical',
-      `increase(${S.streamEventsMissed}[${t.lossWindow}]) > 0`,
-      undefined,
+      S.streamEventsMissed,
       'Events were lost: the vCenter no longer held them when the router read its history',
-      'Stream {{ $labels.stream }} missed {{ $value | humanize }} events in the last ' + t.lossWindow + '.',
+      ' missed {n} events',
     ),
     rule(
       'VmwareEventRouterEventsSkippedAtStart',
@@ -240,45 +266,37 @@ export function alertRules(t: Thresholds): AlertRule[] {
       "A start's checkpoint was older than the replay window: older events were not delivered",
       'Stream {{ $labels.stream }} started from a checkpoint older than its replay_window.',
     ),
-    rule(
+    streamCounterGrew(
+      t,
       'VmwareEventRouterUpdatesMissed',
       'warning',
-      `increase(${S.streamMissedUpdates}[${t.lossWindow}]) > 0`,
-      undefined,
+      S.streamMissedUpdates,
       'The vCenter (or a proxy) did not notify events the router then found in its page',
-      'Stream {{ $labels.stream }} found {{ $value | humanize }} events late in the last ' +
-        t.lossWindow +
-        '.',
+      ' found {n} events late',
     ),
-    rule(
+    streamCounterGrew(
+      t,
       'VmwareEventRouterStreamBehind',
       'warning',
-      `increase(${S.streamWatchdogRecoveries}[${t.lossWindow}]) > 0`,
-      undefined,
+      S.streamWatchdogRecoveries,
       "A stream was behind its vCenter's newest event while connected and idle: the watchdog caught it up",
-      'Stream {{ $labels.stream }} needed {{ $value | humanize }} watchdog recoveries in the last ' +
-        t.lossWindow +
-        '.',
+      ' needed {n} watchdog recoveries',
     ),
-    rule(
+    streamCounterGrew(
+      t,
       'VmwareEventRouterCheckpointWritesFailing',
       'warning',
-      `increase(${S.streamCheckpointWriteErrors}[${t.lossWindow}]) > 0`,
-      undefined,
+      S.streamCheckpointWriteErrors,
       'Checkpoint writes fail: a restart or a fail-over would replay more events than usual',
-      'Stream {{ $labels.stream }}: {{ $value | humanize }} checkpoint writes failed in the last ' +
-        t.lossWindow +
-        '.',
+      ': {n} checkpoint writes failed',
     ),
-    rule(
+    streamCounterGrew(
+      t,
       'VmwareEventRouterEventsNotVisible',
       'info',
-      `increase(${S.streamEventsHidden}[${t.lossWindow}]) > 0`,
-      undefined,
+      S.streamEventsHidden,
       "Events of objects the router's vCenter user may not read were skipped (not lost)",
-      'Stream {{ $labels.stream }} skipped {{ $value | humanize }} events it may not see in the last ' +
-        t.lossWindow +
-        '.',
+      ' skipped {n} events it may not see',
     ),
     rule(
       'VmwareEventRouterNoEvents',
