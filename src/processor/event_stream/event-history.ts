@@ -10,6 +10,7 @@
  * reused, so that a watcher's position says whether its next event has been
  * purged (`position < earliestPosition`) even across purges and restarts.
  */
+import { keyAfter } from '../../events/key-order';
 import type { Logger } from '../../log/logger';
 import type { EventStreamCounts } from './event-stream-counts';
 
@@ -42,11 +43,6 @@ export type HeldRange = { earliest: number | null; latest: number | null };
 export type KeyMiss = 'empty' | 'purged' | 'future' | 'absent';
 
 export type Lookup<T> = { found: T } | { miss: KeyMiss };
-
-/** Whether key `a` comes after key `b` in int32 serial order (keys may wrap negative). */
-export function keyAfter(a: number, b: number): boolean {
-  return ((a - b) | 0) > 0;
-}
 
 /**
  * Purged slots at the front of the array are dropped in one copy once there

@@ -9,15 +9,7 @@
  * newer than the last delivered event, or equally old with a later key.
  */
 
-/** `a` comes after `b` in int32 serial order (correct across the 2^31 wrap). */
-export function keyAfter(a: number, b: number): boolean {
-  return ((a - b) | 0) > 0;
-}
-
-/** Serial-order comparator for sorting keys ascending. */
-export function compareKeys(a: number, b: number): number {
-  return (a - b) | 0;
-}
+import { keyAfter } from '../../events/key-order';
 
 /** RFC 3339 time as [epoch milliseconds, nanoseconds within the millisecond]. */
 export function timeParts(s: string): [number, number] {

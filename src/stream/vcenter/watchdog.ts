@@ -22,7 +22,7 @@
  * collectors' updates do not reach it even after they were re-created): it is
  * reported (`fault`, /readyz 503) until it delivers an event on its own again.
  */
-import { keyAfter } from './cursor';
+import { keyAfter } from '../../events/key-order';
 
 /** Nothing to do, or read the page now. */
 export type WatchdogVerdict = 'ok' | 'check';

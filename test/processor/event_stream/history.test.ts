@@ -7,7 +7,7 @@ import type { LogEntry } from '../../../src/eventlog/event-log';
 import type { RouterEvent } from '../../../src/events/types';
 import { createLogger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
-import { keyAfter } from '../../../src/processor/event_stream/event-history';
+import { keyAfter } from '../../../src/events/key-order';
 import { EventStreamProcessor } from '../../../src/processor/event_stream/event-stream-processor';
 import { waitFor } from '../../helpers/wait';
 import { openWatch } from './helpers';

@@ -4,11 +4,8 @@
  * across purges and key-space restarts, and where a key is found or why not.
  */
 import { createLogger } from '../../../../src/log/logger';
-import {
-  EventHistory,
-  keyAfter,
-  type HistoryLimits,
-} from '../../../../src/processor/event_stream/event-history';
+import { keyAfter } from '../../../../src/events/key-order';
+import { EventHistory, type HistoryLimits } from '../../../../src/processor/event_stream/event-history';
 import { newEventStreamCounts } from '../../../../src/processor/event_stream/event-stream-counts';
 
 /** A CloudEvent's JSON of exactly `bytes` bytes (at least 20) for `key`. */
