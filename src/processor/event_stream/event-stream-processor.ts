@@ -19,13 +19,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
-import { Counter, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
 import { basicAuthCredentials, entryName, type ConfigEntry } from '../../config/types';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
+import { Counter, type Registry } from '../../metrics/registry';
 import { bindHostPort } from '../../util/address';
 import { BasicAuth } from '../../util/basic-auth';
 import type { EventStreamOptions } from './options';
