@@ -234,8 +234,7 @@ export class Histogram<T extends string = string> extends Metric<T, HistogramVal
     if ((config.labelNames as readonly string[] | undefined)?.includes('le'))
       throw new Error(`metric ${config.name}: "le" is the bucket label`);
     this.buckets = [...(config.buckets ?? DEFAULT_BUCKETS)].sort((a, b) => a - b);
-    // An unlabelled histogram exists from the start, empty.
-    if (this.labelNames.length === 0) this.seriesOf({}, () => this.empty());
+    this.reset();
     this.register(config.registers);
   }
 
@@ -258,6 +257,7 @@ export class Histogram<T extends string = string> extends Metric<T, HistogramVal
 
   override reset(): void {
     super.reset();
+    // An unlabelled histogram exists from the start, empty.
     if (this.labelNames.length === 0) this.seriesOf({}, () => this.empty());
   }
 
