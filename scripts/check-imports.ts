@@ -21,7 +21,13 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   // The lease stores and the balance rule; the coordinator reports to the metrics, the
   // leased stream and the definitions sit with the streams they run.
   ['events/', 'config/', 'coordination/'],
-  ['metrics/metrics.ts', 'metrics/stats.ts', 'coordination/coordinator.ts'],
+  [
+    'metrics/registry.ts',
+    'metrics/default-metrics.ts',
+    'metrics/metrics.ts',
+    'metrics/stats.ts',
+    'coordination/coordinator.ts',
+  ],
   ['components/'],
   ['eventlog/'],
   ['delivery/'],

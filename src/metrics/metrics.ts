@@ -1,13 +1,14 @@
 /**
- * The router's counters. These prom-client objects are the single source of
+ * The router's counters. These objects are the single source of
  * truth: `/metrics` renders them in Prometheus text format and `/stats`
  * builds the original router's expvar-shaped JSON from the very same values,
  * so the two endpoints can never disagree.
  *
- * Each router instance owns its own prom-client Registry (tests run several
- * routers in one process; the global registry would mix them up).
+ * Each router instance owns its own Registry (tests run several routers in
+ * one process).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics } from './default-metrics';
+import { Counter, Gauge, Histogram, Registry } from './registry';
 
 export const METRIC_PREFIX = 'vmware_event_router_';
 
@@ -282,7 +283,7 @@ export class RouterMetrics {
       registers,
     });
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      collectDefaultMetrics(this.registry, METRIC_PREFIX);
     }
   }
 
@@ -325,7 +326,7 @@ export async function valuesByLabel<T extends string>(
   const out: Record<string, number> = {};
   const { values } = await metric.get();
   for (const v of values) {
-    const labels = v.labels as Record<string, string | number | undefined>;
+    const labels: Record<string, string | number | undefined> = v.labels;
     if (Object.entries(where).some(([k, want]) => labels[k] !== want)) continue;
     const key = String(labels[label] ?? '');
     out[key] = (out[key] ?? 0) + v.value;
@@ -341,7 +342,7 @@ export async function total<T extends string>(
   let sum = 0;
   const { values } = await metric.get();
   for (const v of values) {
-    const labels = v.labels as Record<string, string | number | undefined>;
+    const labels: Record<string, string | number | undefined> = v.labels;
     if (Object.entries(where).some(([k, want]) => labels[k] !== want)) continue;
     sum += v.value;
   }

@@ -1,6 +1,6 @@
 /**
  * The `/stats` document, in the shape of the original router's expvar page,
- * built from the same prom-client counters that `/metrics` renders.
+ * built from the same counters that `/metrics` renders.
  */
 import os from 'node:os';
 import { total, valuesByLabel, type RouterMetrics } from './metrics';

@@ -124,9 +124,9 @@ export function asPromQL(expr: string): string {
   return expr.replace(/\$__rate_interval/g, '5m').replace(/\$job\b/g, '.+');
 }
 
-/** Run promtool; a missing promtool says how to install it. */
-export function promtool(args: string[]): { status: number | null; output: string } {
-  const r = spawnSync('promtool', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+/** Run promtool (with `input` on its stdin); a missing promtool says how to install it. */
+export function promtool(args: string[], input?: string): { status: number | null; output: string } {
+  const r = spawnSync('promtool', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000, input });
   if (r.error)
     throw new Error(
       `promtool could not run (${r.error.message}): install it with scripts/install-prometheus.sh`,

@@ -16,11 +16,11 @@ import {
   PutEventsCommand,
   type Rule,
 } from '@aws-sdk/client-eventbridge';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../../components/component';
 import type { ConfigEntry } from '../../config/types';
 import { quotePeer, registerSecret, type Logger } from '../../log/logger';
 import { METRIC_PREFIX } from '../../metrics/metrics';
+import { Counter, Gauge, type Registry } from '../../metrics/registry';
 import { backoffMs, sleep } from '../../util/backoff';
 import { isTransient } from '../../util/http-outcome';
 import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';

@@ -3,7 +3,7 @@
  * /metrics reads (one source of truth), incremented by the history and by the
  * API, each for what it does.
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../../metrics/registry';
 import { METRIC_PREFIX } from '../../metrics/metrics';
 
 export function newEventStreamCounts() {

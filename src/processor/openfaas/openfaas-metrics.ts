@@ -2,8 +2,8 @@
  * The OpenFaaS processor's own Prometheus metrics, on the router's registry
  * (the shared per-subject counters live in RouterMetrics).
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../../metrics/metrics';
+import { Counter, Gauge, Histogram, type Registry } from '../../metrics/registry';
 
 export const OPENFAAS_PREFIX = METRIC_PREFIX + 'openfaas_';
 
