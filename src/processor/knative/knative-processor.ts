@@ -26,7 +26,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
 import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
-import { postOnce, requestError } from '../../util/http-post';
+import { basicAuthorization, errorCode, postOnce, requestError } from '../../util/http-post';
 import { isTransient } from '../../util/http-outcome';
 import { reach } from '../../util/reach';
 import type { ConfigEntry } from '../../config/types';
@@ -59,9 +59,7 @@ export function authorization(entry: ConfigEntry): string | undefined {
   const secret = entry.auth?.secret ?? {};
   switch (entry.auth?.method) {
     case 'basic_auth':
-      return (
-        'Basic ' + Buffer.from(`${secret.username ?? ''}:${secret.password ?? ''}`, 'utf8').toString('base64')
-      );
+      return basicAuthorization(secret.username ?? '', secret.password ?? '');
     case 'bearer':
       return `Bearer ${secret.token ?? ''}`;
     default:
@@ -184,8 +182,7 @@ export class KnativeProcessor implements Sink<null> {
     try {
       res = await this.post(headers, body, signal);
     } catch (err) {
-      const c = (err as { code?: unknown } | null)?.code;
-      code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
+      code = errorCode(err);
       detail = err instanceof Error ? err.message : String(err);
     } finally {
       this.sending--;

@@ -20,16 +20,16 @@
  *   `timeout` is not run again: it may have done its work.
  * - The admin credentials are only sent to `/system/*`: the gateway forwards
  *   request headers to functions, so invocations carry no Authorization.
- * - Invocations are plain `node:http(s)` requests on keep-alive agents, the
- *   body being the CloudEvent JSON the event log encoded once (axios'
- *   per-request config merging cost more CPU than converting the event). Only
- *   when a proxy is configured in the environment (`HTTP_PROXY`, ...) do they
- *   go through axios, which implements proxies and `NO_PROXY`.
+ * - Every gateway request (invocations, `/system/*`) is a plain
+ *   `node:http(s)` request on one keep-alive agent (src/util/http-post.ts:
+ *   one deadline for the whole exchange, the reply capped, no redirect
+ *   followed), the invocation body being the CloudEvent JSON the event log
+ *   encoded once. A proxy set in the environment (`HTTP_PROXY`, `ALL_PROXY`,
+ *   `NO_PROXY`..., see ./proxy.ts) is applied by the agent.
  */
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { ComponentContext } from '../../components/component';
 import type { ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../util/backoff';
@@ -38,16 +38,42 @@ import type { LogEntry } from '../../eventlog/event-log';
 import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
 import { isUntrustedCertificate, trustOptions, untrustedHint } from '../../util/tls';
-import { postOnce, requestError } from '../../util/http-post';
+import {
+  basicAuthorization,
+  errorCode,
+  getOnce,
+  type GetReply,
+  postOnce,
+  requestError,
+} from '../../util/http-post';
 import { isTransient } from '../../util/http-outcome';
 import { OpenFaasMetrics } from './openfaas-metrics';
 import type { OpenFaasOptions } from './options';
-import { fetchTopicMap, type FunctionTarget, TopicMap, TopicMapError } from './topic-map';
+import { agentsTakeProxies, proxyEnvironment, type ProxyEnv } from './proxy';
+import {
+  fetchTopicMap,
+  type FunctionTarget,
+  MAX_SYSTEM_REPLY_BYTES,
+  TopicMap,
+  TopicMapError,
+} from './topic-map';
 
 /** A function's reply is read up to this size (only its start is logged, on failure). */
 const MAX_REPLY_BYTES = 1024 * 1024;
 /** The part of a failed function's reply that is logged. */
 const REPLY_LOG_CHARS = 200;
+/** `/system/*` requests get `timeout`, but at most this long. */
+const MAX_SYSTEM_TIMEOUT_MS = 30_000;
+/** What a request accepts (the header axios sent, kept as gateways and functions have seen it). */
+const ACCEPT = 'application/json, text/plain, */*';
+
+/**
+ * A request past its deadline and a reply cut off fail with the codes axios
+ * gave them: the code is logged (`status`) and counted (`reason`).
+ */
+const deadlinePassed = (ms: number) => (): Error =>
+  requestError(`timeout of ${ms}ms exceeded`, 'ECONNABORTED');
+const replyCutOff = (): Error => requestError('stream has been aborted', 'ERR_BAD_RESPONSE');
 
 /** The gateway address as it may appear in logs: no credentials, no trailing slash. */
 export function displayAddress(address: string): string {
@@ -60,17 +86,6 @@ interface InvokeReply {
   /** The start of the reply body, for the log. */
   reply: string;
   retryAfter?: string | string[];
-}
-
-/**
- * A proxy set in the environment for this scheme, as axios (proxy-from-env)
- * reads it: `HTTP_PROXY`/`HTTPS_PROXY`, `ALL_PROXY`, npm's variants, any case.
- */
-function proxyFromEnv(protocol: string): boolean {
-  const scheme = protocol.replace(/:$/, '');
-  return [`npm_config_${scheme}_proxy`, `${scheme}_proxy`, 'npm_config_proxy', 'all_proxy'].some(
-    (n) => !!(process.env[n] || process.env[n.toUpperCase()]),
-  );
 }
 
 /** The function as operators name it: `NAME.NAMESPACE`, or `NAME` without namespaces. */
@@ -90,14 +105,15 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
 
   private readonly log: Logger;
   private readonly metrics: OpenFaasMetrics;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
-  private readonly system: AxiosInstance;
-  /** The gateway URL without trailing slash (invocation paths are appended). */
-  private readonly baseURL: string;
+  /** Keep-alive sockets to the gateway (http or https, as its address says). */
+  private readonly agent: http.Agent;
   private readonly target: URL;
-  /** Only when a proxy is configured in the environment; otherwise invocations use node:http(s). */
-  private readonly invoker: AxiosInstance | undefined;
+  /** The gateway URL's path without trailing slash (request paths are appended). */
+  private readonly basePath: string;
+  /** The proxy the environment sets, applied by the agent. */
+  private readonly proxy: ProxyEnv | undefined;
+  /** The headers of `/system/*` requests: the admin credentials, when auth is basic_auth. */
+  private readonly systemHeaders: Record<string, string>;
 
   private map: TopicMap | undefined;
   /** Invocation requests open now. */
@@ -116,9 +132,8 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     private readonly ctx: ComponentContext,
   ) {
     if (!entry.address) throw new Error('openfaas processor: address (the gateway URL) is required');
-    const baseURL = entry.address.replace(/\/+$/, '');
-    this.baseURL = baseURL;
-    this.target = new URL(baseURL);
+    this.target = new URL(entry.address);
+    this.basePath = this.target.pathname.replace(/\/+$/, '');
     this.gateway = displayAddress(entry.address);
     this.async = options.async;
     // Sockets for every invocation the runner may have in flight, plus the topic map requests.
@@ -128,35 +143,25 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     this.log = ctx.logger.child({ component: 'processor', provider: 'openfaas' });
 
     // Keep-alive sockets, enough for every invocation in flight plus the topic map requests.
-    const agentOpts = { keepAlive: true, maxSockets: maxInFlight + 4, maxFreeSockets: maxInFlight + 4 };
-    this.httpAgent = new http.Agent(agentOpts);
-    this.httpsAgent = new https.Agent({ ...agentOpts, ...trustOptions(ctx.rootCAs) });
-    const common = {
-      baseURL,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      maxRedirects: 0,
-      validateStatus: () => true,
+    this.proxy = proxyEnvironment();
+    // `proxyEnv` is not in this @types/node yet.
+    const agentOpts: http.AgentOptions & { proxyEnv?: ProxyEnv } = {
+      keepAlive: true,
+      maxSockets: maxInFlight + 4,
+      maxFreeSockets: maxInFlight + 4,
+      proxyEnv: this.proxy,
     };
-    // auth.method "none": no Authorization header at all (a gateway run without auth).
-    const auth =
-      entry.auth?.method === 'basic_auth'
-        ? { username: entry.auth.secret?.username ?? '', password: entry.auth.secret?.password ?? '' }
-        : undefined;
-    this.system = axios.create({
-      ...common,
-      timeout: Math.min(this.timeoutMs, 30_000),
-      auth,
-    });
-    this.invoker = proxyFromEnv(this.target.protocol)
-      ? axios.create({
-          ...common,
-          timeout: this.timeoutMs,
-          // The function's reply is only logged (its start, on failure): read it as a stream,
-          // up to MAX_REPLY_BYTES, never parse it.
-          responseType: 'stream',
-        })
-      : undefined;
+    this.agent =
+      this.target.protocol === 'https:'
+        ? new https.Agent({ ...agentOpts, ...trustOptions(ctx.rootCAs) })
+        : new http.Agent(agentOpts);
+    // auth.method "none": no Authorization header at all (a gateway run without auth). The
+    // address's userinfo is never sent.
+    this.systemHeaders = { Accept: ACCEPT };
+    if (entry.auth?.method === 'basic_auth') {
+      const secret = entry.auth.secret ?? {};
+      this.systemHeaders.Authorization = basicAuthorization(secret.username ?? '', secret.password ?? '');
+    }
 
     // Every request in flight listens on these signals.
     setMaxListeners(0, this.refreshAbort.signal);
@@ -174,6 +179,12 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       timeout_s: this.timeoutMs / 1000,
       topic_refresh_interval_s: this.refreshMs / 1000,
     });
+    if (this.proxy && !agentsTakeProxies()) {
+      this.log.warn(
+        `a proxy is set in the environment, but Node.js ${process.versions.node} cannot apply it (22.21 or 24.5 and later can): the gateway is reached directly`,
+        { gateway: this.gateway },
+      );
+    }
     // The first build is awaited so that events read right after start find
     // their functions; a failure is logged and retried, never fatal.
     await this.refresh();
@@ -222,8 +233,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     clearTimeout(this.refreshTimer);
     this.refreshAbort.abort();
     await this.refreshing;
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.agent.destroy();
   }
 
   // ---- topic map ---------------------------------------------------------
@@ -247,7 +257,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
   private async rebuild(): Promise<void> {
     let next: TopicMap;
     try {
-      next = await fetchTopicMap(this.system, this.gateway, this.refreshAbort.signal);
+      next = await fetchTopicMap((path) => this.system(path), this.gateway);
     } catch (err) {
       if (this.stopped) return;
       const e =
@@ -321,8 +331,7 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       reply = res.reply;
       retryAfter = retryAfterMs(res.retryAfter);
     } catch (err) {
-      const c = isAxiosError(err) ? err.code : (err as { code?: unknown } | null)?.code;
-      code = typeof c === 'string' ? c : err instanceof Error ? err.name : 'error';
+      code = errorCode(err);
     } finally {
       this.invoking--;
     }
@@ -361,15 +370,11 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
 
   /** One invocation request: POST the CloudEvent JSON to the gateway, resolve with the status. */
   private async post(path: string, subject: string, body: Buffer, signal: AbortSignal): Promise<InvokeReply> {
-    const headers = { 'Content-Type': 'application/json', 'X-Topic': subject };
-    if (this.invoker) return this.postWithAxios(this.invoker, path, headers, body, signal);
-    const url = this.target;
-    const secure = url.protocol === 'https:';
     const res = await postOnce({
-      url,
-      path: url.pathname.replace(/\/+$/, '') + path,
-      agent: secure ? this.httpsAgent : this.httpAgent,
-      headers: { ...headers, Accept: 'application/json, text/plain, */*' },
+      url: this.target,
+      path: this.basePath + path,
+      agent: this.agent,
+      headers: { 'Content-Type': 'application/json', 'X-Topic': subject, Accept: ACCEPT },
       body,
       signal,
       // A deadline for the whole exchange (connect, function run, reply), as the log line says.
@@ -378,8 +383,8 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
       maxReplyBytes: MAX_REPLY_BYTES,
       // Kept whole (up to the check's length) so the secret check sees what the cut would split.
       headChars: PEER_CHECK_CHARS,
-      timeoutError: () => requestError(`timeout of ${this.timeoutMs}ms exceeded`, 'ECONNABORTED'),
-      abortedError: () => requestError('stream has been aborted', 'ERR_BAD_RESPONSE'),
+      timeoutError: deadlinePassed(this.timeoutMs),
+      abortedError: replyCutOff,
     });
     return {
       status: res.status,
@@ -389,44 +394,21 @@ export class OpenFaasProcessor implements Sink<FunctionTarget> {
     };
   }
 
-  private async postWithAxios(
-    invoker: AxiosInstance,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer,
-    signal: AbortSignal,
-  ): Promise<InvokeReply> {
-    const res = await invoker.post<NodeJS.ReadableStream & { destroy(): void }>(this.baseURL + path, body, {
-      headers,
-      signal,
+  /** One `/system/*` request (the topic map), with the admin credentials; aborted on stop. */
+  private system(path: string): Promise<GetReply> {
+    const timeoutMs = Math.min(this.timeoutMs, MAX_SYSTEM_TIMEOUT_MS);
+    return getOnce({
+      url: this.target,
+      path: this.basePath + path,
+      agent: this.agent,
+      headers: this.systemHeaders,
+      signal: this.refreshAbort.signal,
+      timeoutMs,
+      // A broken or hostile gateway cannot push the router past its memory limit.
+      maxReplyBytes: MAX_SYSTEM_REPLY_BYTES,
+      timeoutError: deadlinePassed(timeoutMs),
+      abortedError: replyCutOff,
     });
-    const head: Buffer[] = [];
-    let bytes = 0;
-    // Stop reading at the cap but keep the status (see `post`).
-    await new Promise<void>((resolve) => {
-      const stream = res.data;
-      stream.on('data', (chunk: Buffer) => {
-        if (bytes < PEER_CHECK_CHARS * 4) head.push(chunk);
-        bytes += chunk.length;
-        if (bytes > MAX_REPLY_BYTES) {
-          stream.destroy();
-          resolve();
-        }
-      });
-      stream.on('end', resolve);
-      stream.on('error', () => resolve());
-      stream.on('close', resolve);
-    });
-    return {
-      status: res.status,
-      reply: quotePeer(
-        Buffer.concat(head)
-          .toString('utf8', 0, PEER_CHECK_CHARS * 4)
-          .slice(0, PEER_CHECK_CHARS),
-        REPLY_LOG_CHARS,
-      ),
-      retryAfter: res.headers['retry-after'] as string | undefined,
-    };
   }
 }
 

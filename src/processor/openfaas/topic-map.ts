@@ -9,10 +9,9 @@
  * functions are invoked by bare name. A function subscribes through its
  * `topic` annotation: a comma-separated list of subjects, spaces trimmed.
  */
-import type { AxiosInstance, AxiosResponse } from 'axios';
-import { isAxiosError } from 'axios';
 import { quotePeer } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
+import { type GetReply, REPLY_TOO_LARGE } from '../../util/http-post';
 import { isUntrustedCertificate, untrustedHint } from '../../util/tls';
 
 /**
@@ -101,29 +100,39 @@ function invokePath(name: string, namespace: string | undefined): string {
   return namespace ? `${n}.${encodeURIComponent(namespace)}` : n;
 }
 
+/** A GET of `path` on the gateway, with the credentials (see OpenFaasProcessor). */
+export type SystemGet = (path: string) => Promise<GetReply>;
+
+/**
+ * A reply body as JSON: an empty one is `null` (as some providers answer an
+ * empty namespace); one that is not JSON (an error page) stays its text,
+ * which no check below takes for a list.
+ */
+function json(body: Buffer): unknown {
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Read the topic map from the gateway. `gateway` is the address for messages
  * (credentials stripped). Throws a TopicMapError naming the gateway.
  */
-export async function fetchTopicMap(
-  http: AxiosInstance,
-  gateway: string,
-  signal?: AbortSignal,
-): Promise<TopicMap> {
-  const get = async (path: string, allow404 = false): Promise<AxiosResponse | undefined> => {
-    let res: AxiosResponse;
+export async function fetchTopicMap(request: SystemGet, gateway: string): Promise<TopicMap> {
+  const get = async (path: string, allow404 = false): Promise<unknown> => {
+    let res: GetReply;
     try {
-      // Never follow a redirect (the admin credentials would go to a host nobody configured).
-      res = await http.get(path, {
-        signal,
-        responseType: 'json',
-        maxContentLength: MAX_SYSTEM_REPLY_BYTES,
-        maxRedirects: 0,
-      });
+      // Never a redirect followed (the admin credentials would go to a host nobody configured).
+      res = await request(path);
     } catch (err) {
-      const code = isAxiosError(err) ? (err.code ?? '') : '';
+      const c = (err as { code?: unknown } | null)?.code;
+      const code = typeof c === 'string' ? c : '';
       const detail = err instanceof Error ? err.message : String(err);
-      if (/maxContentLength/.test(detail)) {
+      if (code === REPLY_TOO_LARGE) {
         throw new TopicMapError(
           'too_large',
           `OpenFaaS gateway ${gateway} answered GET ${path} with more than ${MAX_SYSTEM_REPLY_BYTES / 1024 / 1024} MiB: reply refused (the cap keeps the router within its memory limit)`,
@@ -152,9 +161,8 @@ export async function fetchTopicMap(
     }
     if (res.status === 404 && allow404) return undefined;
     if (res.status >= 300 && res.status < 400) {
-      const location = res.headers?.location as unknown;
-      const where =
-        typeof location === 'string' && location ? quotePeer(withoutCredentials(location)) : 'no Location';
+      const location = res.headers.location;
+      const where = location ? quotePeer(withoutCredentials(location)) : 'no Location';
       throw new TopicMapError(
         'redirect',
         `OpenFaaS gateway ${gateway} answered GET ${path} with HTTP ${res.status} redirect to ${where}: refused (the router never follows redirects; set the processor address to the gateway itself)`,
@@ -168,19 +176,20 @@ export async function fetchTopicMap(
         res.status,
       );
     }
-    return res;
+    return json(res.body);
   };
 
-  const nsRes = await get('/system/namespaces', true);
+  // undefined: the gateway has no /system/namespaces (404).
+  const listed = await get('/system/namespaces', true);
   let namespaces: string[] = [];
-  if (nsRes) {
-    if (!Array.isArray(nsRes.data) || nsRes.data.some((n) => typeof n !== 'string')) {
+  if (listed !== undefined) {
+    if (!Array.isArray(listed) || listed.some((n) => typeof n !== 'string')) {
       throw new TopicMapError(
         'invalid_response',
         `OpenFaaS gateway ${gateway} returned an unexpected /system/namespaces body (expected an array of names)`,
       );
     }
-    namespaces = [...new Set(nsRes.data as string[])].filter((n) => n !== '');
+    namespaces = [...new Set(listed as string[])].filter((n) => n !== '');
   }
 
   const lists: Array<{ namespace?: string; functions: FunctionStatusLike[] }> = await Promise.all(
@@ -188,9 +197,9 @@ export async function fetchTopicMap(
       const path = namespace
         ? `/system/functions?namespace=${encodeURIComponent(namespace)}`
         : '/system/functions';
-      const res = (await get(path)) as AxiosResponse;
-      // Some providers answer `null` for an empty namespace.
-      const data: unknown = res.data === null || res.data === '' ? [] : res.data;
+      const body = await get(path);
+      // Some providers answer `null` (or nothing) for an empty namespace.
+      const data: unknown = body === null || body === '' ? [] : body;
       if (!Array.isArray(data)) {
         throw new TopicMapError(
           'invalid_response',
