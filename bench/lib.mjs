@@ -60,6 +60,16 @@ export function exited(child) {
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
+/**
+ * Resolves with the exit code once the child has exited AND its output streams
+ * closed: only then are `outText` / `errText` complete ('exit' can come first).
+ */
+export function finished(child) {
+  if (child.stdout.closed && child.stderr.closed && (child.exitCode !== null || child.signalCode !== null))
+    return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('close', (code) => r(code)));
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
 export async function stopChild(child, graceMs = 5000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
@@ -215,7 +225,8 @@ export function vctool(sim, args, input = '', timeoutMs = 180_000) {
   return new Promise((resolve, reject) => {
     const c = start(path.join(BIN, 'vctool'), [...vctoolTarget(sim), ...args]);
     const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('exit', (code) => {
+    // 'close', not 'exit': the output is complete only once its streams closed
+    c.on('close', (code) => {
       clearTimeout(t);
       if (code === 0) resolve(c.outText);
       else reject(new Error(`vctool ${args[0]} failed (${code}): ${c.errText.trim()}`));

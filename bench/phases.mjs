@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import {
   BIN,
   cpuSeconds,
-  exited,
+  finished,
   lastJson,
   log,
   report,
@@ -85,7 +85,7 @@ export async function postSteady(sim, rate, seconds) {
     }
   }
   c.stdin.end();
-  const code = await exited(c);
+  const code = await finished(c);
   if (code !== 0) throw new Error(`vctool post failed: ${c.errText}`);
   return { posted: lastJson(c.outText).posted, seconds: (performance.now() - t0) / 1000 };
 }

@@ -337,6 +337,18 @@ export interface FleetResult extends FleetDelivery {
   routerCode: number | null;
 }
 
+/** Our router alone on another Node.js line (bench/node-line.mjs). */
+export interface NodeLineRun {
+  line: string;
+  node: string;
+  idle: RssStats;
+  /** The largest RSS sample during the 1,000-event burst. */
+  peak1k: number;
+  lost: number;
+  duplicated: number;
+  drain: string;
+}
+
 export interface BenchResult {
   when: string;
   machine: Machine;
@@ -348,6 +360,7 @@ export interface BenchResult {
   conversion: Conversion;
   startup?: Startup | PartError;
   watchdog?: WatchdogCost | PartError;
+  nodeLine?: NodeLineRun | PartError;
   fleet?: FleetResult | PartError;
   seconds: number;
 }
@@ -757,6 +770,29 @@ export function watchdogRows(w: WatchdogCost): PartRow[] {
   ];
 }
 
+export function nodeLineRows(n: NodeLineRun): PartRow[] {
+  return [
+    {
+      metric: `Node.js ${n.node}: RSS idle (MB)`,
+      target: `≤ ${TARGETS.rssIdle}`,
+      value: fmt(n.idle.median),
+      verdict: passFail(n.idle.median <= TARGETS.rssIdle),
+    },
+    {
+      metric: `Node.js ${n.node}: RSS peak, burst 1,000 (MB)`,
+      target: `≤ ${TARGETS.rssPeak1k}`,
+      value: fmt(n.peak1k),
+      verdict: passFail(n.peak1k <= TARGETS.rssPeak1k),
+    },
+    {
+      metric: `Node.js ${n.node}: burst 1,000: lost / duplicated`,
+      target: '0 / 0',
+      value: `${n.lost} / ${n.duplicated} (${n.drain})`,
+      verdict: passFail(n.lost === 0 && n.duplicated === 0),
+    },
+  ];
+}
+
 export function startupRows(st: Startup): PartRow[] {
   return [
     {
@@ -788,6 +824,9 @@ export function targetRows(r: BenchResult): PartRow[] {
   if (fleet && !failed(fleet)) rows.push(...fleetRows(fleet).filter((x) => x.verdict !== ''));
   else if (fleet)
     rows.push({ metric: 'many vCenters', target: '', value: fleet.error, verdict: '**missed**' });
+  const line = r.nodeLine;
+  if (line && !failed(line)) rows.push(...nodeLineRows(line).filter((x) => x.metric.includes('RSS')));
+  else if (line) rows.push({ metric: 'Node.js 22', target: '', value: line.error, verdict: '**missed**' });
   const wd = r.watchdog;
   if (wd && !failed(wd)) rows.push(...watchdogRows(wd).filter((x) => x.target.startsWith('<')));
   else if (wd) rows.push({ metric: 'watchdog cost', target: '', value: wd.error, verdict: '**missed**' });
@@ -1031,6 +1070,14 @@ function partsSections(r: BenchResult): string {
         'machine can come out negative.',
       r.watchdog,
       watchdogRows,
+    ) +
+    partSection(
+      'Our router on Node.js 22',
+      'The other maintained Node.js line (`npx -p node@22`), the memory targets judged as above: our router alone on a ' +
+        'fresh `vcsim-tick20ms` with the OpenFaaS processor, a 20-event warm-up, idle RSS = median of 3 s, then one ' +
+        '1,000-event burst (`bench/node-line.mjs`).',
+      r.nodeLine,
+      nodeLineRows,
     ) +
     partSection(
       'One router, many vCenters',

@@ -10,6 +10,7 @@ import {
   fleetDelivery,
   fleetRows,
   histogramQuantile,
+  nodeLineRows,
   NOTES_MARKER,
   parseShare,
   quantile,
@@ -286,6 +287,16 @@ function fleet(over: Partial<FleetResult> = {}): FleetResult {
   };
 }
 
+const nodeLine = {
+  line: '22',
+  node: 'v22.1.0',
+  idle: { min: 60, median: 63, max: 66, n: 60 },
+  peak1k: 101,
+  lost: 0,
+  duplicated: 0,
+  drain: 'complete',
+};
+
 const watchdog = (over: Partial<WatchdogCost> = {}): WatchdogCost => ({
   streams: 5,
   intervalSeconds: 1,
@@ -413,6 +424,7 @@ describe('the report of the router on the runtime the image ships', () => {
     const r = result(run());
     r.fleet = fleet();
     r.watchdog = watchdog();
+    r.nodeLine = nodeLine;
     const rows = targetRows(r);
     expect(rows.map((x) => x.metric)).toEqual([
       'steady: latency p50 (ms)',
@@ -424,6 +436,8 @@ describe('the report of the router on the runtime the image ships', () => {
       'all phases: CPU s per 1,000 delivered',
       '50 vCenters × 20 events: lost / duplicated / unexpected',
       'RSS idle after the events, 50 vCenters (MB)',
+      'Node.js v22.1.0: RSS idle (MB)',
+      'Node.js v22.1.0: RSS peak, burst 1,000 (MB)',
       'one read a minute (the default), per stream (% of one core)',
     ]);
     expect(rows[4]).toMatchObject({ target: '≤ 64', value: '50.0 (reference 50.0)', verdict: 'met' });
@@ -444,5 +458,16 @@ describe('the report of the router on the runtime the image ships', () => {
       metric: 'start to /readyz 200 (ms), 3 starts, median [each]',
       value: '701 [812, 640, 701]',
     });
+  });
+});
+
+describe('the other Node.js line', () => {
+  test('is judged on the same memory targets, and must not lose an event', () => {
+    expect(nodeLineRows(nodeLine).map((x) => [x.metric, x.target, x.value, x.verdict])).toEqual([
+      ['Node.js v22.1.0: RSS idle (MB)', '≤ 64', '63.0', 'met'],
+      ['Node.js v22.1.0: RSS peak, burst 1,000 (MB)', '≤ 100', '101.0', '**missed**'],
+      ['Node.js v22.1.0: burst 1,000: lost / duplicated', '0 / 0', '0 / 0 (complete)', 'met'],
+    ]);
+    expect(nodeLineRows({ ...nodeLine, lost: 1 })[2].verdict).toBe('**missed**');
   });
 });
