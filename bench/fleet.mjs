@@ -14,6 +14,7 @@ import {
   launchRouter,
   log,
   metricsEntry,
+  openfaasEntry,
   peakRssMb,
   pool,
   report,
@@ -77,19 +78,7 @@ export async function runFleet(own, { count, eventsEach }) {
     name: `vcenter-${String(i + 1).padStart(width, '0')}`,
   }));
   const tLaunch = performance.now();
-  const router = own(
-    launchRouter([
-      ...entries,
-      {
-        type: 'processor',
-        provider: 'openfaas',
-        address: peer.url,
-        auth: peer.auth,
-        options: { async: 'false' },
-      },
-      metricsEntry,
-    ]),
-  );
+  const router = own(launchRouter([...entries, openfaasEntry(peer), metricsEntry]));
   const sampler = new Sampler({ ours: router.pid });
   try {
     await routerReady(router, { timeoutMs: 90_000 });

@@ -263,6 +263,15 @@ export const vcenterEntry = (simUrl, options = {}) => ({
   ...(Object.keys(options).length ? { options } : {}),
 });
 
+/** The OpenFaaS processor to a bench peer (startPeer), synchronous: each invocation waits for its reply. */
+export const openfaasEntry = (peer) => ({
+  type: 'processor',
+  provider: 'openfaas',
+  address: peer.url,
+  auth: peer.auth,
+  options: { async: 'false' },
+});
+
 export const metricsEntry = {
   type: 'metrics',
   provider: 'internal',

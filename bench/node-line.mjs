@@ -7,6 +7,7 @@ import {
   launchRouter,
   log,
   metricsEntry,
+  openfaasEntry,
   nodeBinary,
   nodeVersion,
   report,
@@ -52,17 +53,7 @@ export async function runOnNodeLine(own, line) {
   own(peer.child);
   const router = own(
     launchRouter(
-      [
-        vcenterEntry(sim.url, { insecure: 'true' }),
-        {
-          type: 'processor',
-          provider: 'openfaas',
-          address: peer.url,
-          auth: peer.auth,
-          options: { async: 'false' },
-        },
-        metricsEntry,
-      ],
+      [vcenterEntry(sim.url, { insecure: 'true' }), openfaasEntry(peer), metricsEntry],
       [],
       {},
       node,

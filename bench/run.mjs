@@ -39,6 +39,7 @@ import {
   log,
   machine,
   metricsEntry,
+  openfaasEntry,
   nodeBinary,
   report,
   ROOT,
@@ -214,17 +215,7 @@ async function startToReady(own, times) {
   own(sim.child);
   const peer = await startPeer(CLASS);
   own(peer.child);
-  const entries = [
-    vcenterEntry(sim.url, { insecure: 'true' }),
-    {
-      type: 'processor',
-      provider: 'openfaas',
-      address: peer.url,
-      auth: peer.auth,
-      options: { async: 'false' },
-    },
-    metricsEntry,
-  ];
+  const entries = [vcenterEntry(sim.url, { insecure: 'true' }), openfaasEntry(peer), metricsEntry];
   const ms = [];
   for (let i = 0; i < times; i++) {
     const t = performance.now();
@@ -261,13 +252,7 @@ async function runOnSimulator(sim, simulator, protocol = 'soap') {
           : {}),
         ...(vj ? { protocol: 'vi_json' } : {}),
       }),
-      {
-        type: 'processor',
-        provider: 'openfaas',
-        address: peer.url,
-        auth: peer.auth,
-        options: { async: 'false' },
-      },
+      openfaasEntry(peer),
       metricsEntry,
     ],
     routerNodeArgs,

@@ -21,6 +21,7 @@ import {
   launchRouter,
   log,
   metricsEntry,
+  openfaasEntry,
   report,
   routerReady,
   sleep,
@@ -106,13 +107,7 @@ export async function runWatchdogCost(own, { streams, windowSeconds }) {
             ...vcenterEntry(c.url, { call_timeout: '2', watchdog_interval: interval }),
             name: `vcenter-${i + 1}`,
           })),
-          {
-            type: 'processor',
-            provider: 'openfaas',
-            address: peer.url,
-            auth: peer.auth,
-            options: { async: 'false' },
-          },
+          openfaasEntry(peer),
           metricsEntry,
         ]),
       );
