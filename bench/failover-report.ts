@@ -55,7 +55,8 @@ export interface ProviderResult {
 
 export interface FailoverResult {
   when: string;
-  machine: { nproc: string; cpu: string; node: string; kernel: string };
+  /** `node`: the bench driver's Node.js; `routerNode`: the replicas' (the line the image ships). */
+  machine: { nproc: string; cpu: string; node: string; routerNode: string; kernel: string };
   loadAtStart: number[];
   loadAtEnd: number[];
   rate: number;
@@ -100,7 +101,7 @@ Figures of \`node bench/failover.mjs\` (run by \`npm run bench\` after \`bench/r
 \`npx tsc -p tsconfig.json && node scripts/write-version.js && node bench/failover.mjs\`), ${r.when}, ${fmt(r.seconds, 0)} s.
 Regenerated between its markers by that script; the rest of this file is not touched by it.
 
-- Runtime: Node.js ${m.node} (the bench and every router replica), Linux ${m.kernel}, ${m.cpu}, \`nproc\` = ${m.nproc}.
+- Runtime: every router replica on Node.js ${m.routerNode} (the bench driver: ${m.node}), Linux ${m.kernel}, ${m.cpu}, \`nproc\` = ${m.nproc}.
 - **The machine is shared and was loaded**: load average (1/5/15 min) ${loads(r.loadAtStart)} at the start,
   ${loads(r.loadAtEnd)} at the end${Number(m.nproc) > 0 && busiest > Number(m.nproc) ? `, above its ${m.nproc} cores` : ''}. Every process below ran on it at once (simulators,
   poster, peer, store, replicas), so the times and CPU figures are this machine's under that load, not the router's alone.

@@ -36,6 +36,7 @@ import {
   log,
   machine,
   metricsEntry,
+  openfaasEntry,
   report,
   ROOT,
   routerReady,
@@ -236,13 +237,7 @@ function configOf(env, coordination) {
       }),
       name: STREAMS[i],
     })),
-    {
-      type: 'processor',
-      provider: 'openfaas',
-      address: env.peer.url,
-      auth: env.peer.auth,
-      options: { async: 'false' },
-    },
+    openfaasEntry(env.peer),
     metricsEntry,
     // Each part its own leases: the checkpoints of the parts before are of other simulators.
     ...(coordination

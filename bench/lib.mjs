@@ -60,6 +60,16 @@ export function exited(child) {
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
+/**
+ * Resolves with the exit code once the child has exited AND its output streams
+ * closed: only then are `outText` / `errText` complete ('exit' can come first).
+ */
+export function finished(child) {
+  if (child.stdout.closed && child.stderr.closed && (child.exitCode !== null || child.signalCode !== null))
+    return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('close', (code) => r(code)));
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
 export async function stopChild(child, graceMs = 5000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
@@ -88,6 +98,43 @@ process.once('exit', () => {
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/**
+ * Runs one part of the bench within `ms`: `run(own)` registers with `own(child)`
+ * the processes it starts, and every one of them is stopped when the part ends,
+ * in time or not (a part past its limit rejects with the reason).
+ */
+export async function withinLimit(what, ms, run) {
+  const owned = new Set();
+  const own = (child) => {
+    owned.add(child);
+    return child;
+  };
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: time limit of ${ms / 1000} s reached`)), ms);
+  });
+  try {
+    return await Promise.race([run(own), limit]);
+  } finally {
+    clearTimeout(timer);
+    await Promise.all([...owned].map((c) => stopChild(c)));
+  }
+}
+
+/** `fn` over `items`, at most `concurrency` at a time; resolves with the results in order. */
+export async function pool(items, concurrency, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}
 
 /** Resolves with the first stdout line that is JSON and that `pred` accepts. */
 export function waitLine(child, pred, what, timeoutMs = 30_000) {
@@ -140,7 +187,7 @@ export async function waitFor(what, cond, timeoutMs = 30_000, everyMs = 50) {
  * free port, user/pass, sessions never idle out. Resolves with
  * {child, url, sessionFile}: vctool calls share one login through the file.
  */
-export async function startSimulator(bin = 'vcsim') {
+export async function startSimulator(bin = 'vcsim', { timeoutMs = 30_000 } = {}) {
   const dir = fs.mkdtempSync(path.join(tmp, `${bin}-`));
   const child = start(
     path.join(BIN, bin),
@@ -157,7 +204,7 @@ export async function startSimulator(bin = 'vcsim') {
     ],
     { env: { ...process.env, TMPDIR: dir } },
   );
-  const { url } = await waitLine(child, (v) => typeof v.url === 'string', bin);
+  const { url } = await waitLine(child, (v) => typeof v.url === 'string', bin, timeoutMs);
   return { child, url, sessionFile: path.join(dir, 'vctool-session') };
 }
 
@@ -178,7 +225,8 @@ export function vctool(sim, args, input = '', timeoutMs = 180_000) {
   return new Promise((resolve, reject) => {
     const c = start(path.join(BIN, 'vctool'), [...vctoolTarget(sim), ...args]);
     const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('exit', (code) => {
+    // 'close', not 'exit': the output is complete only once its streams closed
+    c.on('close', (code) => {
       clearTimeout(t);
       if (code === 0) resolve(c.outText);
       else reject(new Error(`vctool ${args[0]} failed (${code}): ${c.errText.trim()}`));
@@ -215,6 +263,15 @@ export const vcenterEntry = (simUrl, options = {}) => ({
   ...(Object.keys(options).length ? { options } : {}),
 });
 
+/** The OpenFaaS processor to a bench peer (startPeer), synchronous: each invocation waits for its reply. */
+export const openfaasEntry = (peer) => ({
+  type: 'processor',
+  provider: 'openfaas',
+  address: peer.url,
+  auth: peer.auth,
+  options: { async: 'false' },
+});
+
 export const metricsEntry = {
   type: 'metrics',
   provider: 'internal',
@@ -222,19 +279,49 @@ export const metricsEntry = {
   auth: { method: 'none' },
 };
 
+/** The Node.js line the image ships (Dockerfile); the router is measured on it. */
+export const ROUTER_NODE_LINE = '24';
+
+const nodeBins = new Map();
+
+/**
+ * The `node` binary of a Node.js line, taken as scripts/test.sh takes it (the
+ * npm package `node@LINE` through npx): the machine's own node may be another line.
+ * BENCH_ROUTER_NODE=/path/to/node overrides the router's line (not written to the report's target rows).
+ */
+export function nodeBinary(line = ROUTER_NODE_LINE) {
+  if (line === ROUTER_NODE_LINE && process.env.BENCH_ROUTER_NODE) return process.env.BENCH_ROUTER_NODE;
+  if (!nodeBins.has(line)) {
+    const bin = execFileSync('npx', ['-y', '-p', `node@${line}`, 'node', '-p', 'process.execPath'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+      .toString()
+      .trim();
+    if (!fs.existsSync(bin)) throw new Error(`npx -p node@${line} gave no node binary (${bin})`);
+    nodeBins.set(line, bin);
+  }
+  return nodeBins.get(line);
+}
+
+/** `node --version` of a binary. */
+export const nodeVersion = (bin) => execFileSync(bin, ['--version']).toString().trim();
+
 /**
  * Starts the compiled router on `entries` (`nodeArgs` before the script,
  * `env` added to this process's environment) without waiting; `routerReady`
- * waits for it.
+ * waits for it. It runs on `node` (default: the line the image ships).
  */
-export function launchRouter(entries, nodeArgs = [], env = {}) {
+export function launchRouter(entries, nodeArgs = [], env = {}, node = nodeBinary()) {
   const file = path.join(fs.mkdtempSync(path.join(tmp, 'cfg-')), 'config.json');
   fs.writeFileSync(file, JSON.stringify(entries, null, 2));
-  return start(process.execPath, [...nodeArgs, CLI, '-config', file], { env: { ...process.env, ...env } });
+  return start(node, [...nodeArgs, CLI, '-config', file], { env: { ...process.env, ...env } });
 }
 
-/** Resolves with the router's metrics URL once its /readyz answers 200. */
-export async function routerReady(proc) {
+/**
+ * Resolves with the router's metrics URL once its /readyz answers 200, polling
+ * every `everyMs` (the start-to-readyz figure polls every 10 ms).
+ */
+export async function routerReady(proc, { timeoutMs = 30_000, everyMs = 50 } = {}) {
   let metricsUrl = '';
   await waitFor(
     'the router metrics server',
@@ -244,14 +331,16 @@ export async function routerReady(proc) {
       if (m) metricsUrl = `http://127.0.0.1:${m[1]}`;
       return metricsUrl !== '';
     },
-    30_000,
+    timeoutMs,
+    everyMs,
   ).catch((e) => {
     throw new Error(`${e.message}; router stderr: ${proc.errText.slice(-2000)}`);
   });
   await waitFor(
     'router /readyz',
     async () => (await fetch(metricsUrl + '/readyz').catch(() => ({ ok: false }))).ok,
-    30_000,
+    timeoutMs,
+    everyMs,
   );
   return metricsUrl;
 }
@@ -292,6 +381,9 @@ function statusKb(pid, field) {
     return NaN;
   }
 }
+
+/** A memory figure of /proc/PID/status (VmRSS, VmHWM) in MB; NaN when the process is gone. */
+export const statusMb = (pid, field) => statusKb(pid, field) / 1024;
 
 /** Peak resident memory of a process (VmHWM), in MB. */
 export function peakRssMb(pid) {
@@ -346,6 +438,7 @@ export function machine() {
     free: execFileSync('free', ['-h']).toString().trimEnd(),
     cpu,
     node: process.version,
+    routerNode: nodeVersion(nodeBinary()),
     go: goVersion,
     kernel: os.release(),
     govmomi: sh('dpkg-query', ['-W', '-f=${Version}', 'golang-github-vmware-govmomi-dev']),

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import {
   BIN,
   cpuSeconds,
-  exited,
+  finished,
   lastJson,
   log,
   report,
@@ -85,7 +85,7 @@ export async function postSteady(sim, rate, seconds) {
     }
   }
   c.stdin.end();
-  const code = await exited(c);
+  const code = await finished(c);
   if (code !== 0) throw new Error(`vctool post failed: ${c.errText}`);
   return { posted: lastJson(c.outText).posted, seconds: (performance.now() - t0) / 1000 };
 }
@@ -160,7 +160,9 @@ export async function runPhase(ctx, { name, post, n, quietMs, capMs, repeat = 1 
   if (warnings.length) res.warning = warnings.join('; ');
   for (const s of ['ours', 'ref']) {
     const a = analyse(records[SOURCES[s]], ranges, batchGapMs);
-    a.p99Each = ranges.map((rg) => analyse(records[SOURCES[s]], [rg], batchGapMs).p99);
+    const each = ranges.map((rg) => analyse(records[SOURCES[s]], [rg], batchGapMs));
+    a.p50Each = each.map((x) => x.p50);
+    a.p99Each = each.map((x) => x.p99);
     a.cpuSeconds = cpu[s];
     a.cpuPer1000 = a.delivered > 0 ? (a.cpuSeconds * 1000) / a.delivered : NaN;
     a.cpuPer1000Posted = (a.cpuSeconds * 1000) / total;

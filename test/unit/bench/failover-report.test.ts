@@ -33,7 +33,7 @@ const part = (signal: FailoverPart['signal']): FailoverPart => ({
 
 const result: FailoverResult = {
   when: '2026-12-07T03:00:00.000Z',
-  machine: { nproc: '2', cpu: 'a CPU', node: 'v24.21.0', kernel: '6.1' },
+  machine: { nproc: '2', cpu: 'a CPU', node: 'v20.20.2', routerNode: 'v24.21.0', kernel: '6.1' },
   loadAtStart: [7.3, 7.9, 7.4],
   loadAtEnd: [8, 8, 8],
   rate: 100,
