@@ -62,3 +62,32 @@ describe('newCloudEvent', () => {
     expect(time! >= before && time! <= new Date().toISOString()).toBe(true);
   });
 });
+
+describe('the modules that build and encode events', () => {
+  /** Whether importing `modules` (fresh) loads the `cloudevents` package. */
+  async function loadsCloudEventsPackage(modules: string[]): Promise<boolean> {
+    let loaded = false;
+    await jest.isolateModulesAsync(async () => {
+      jest.doMock('cloudevents', () => {
+        loaded = true;
+        return {};
+      });
+      for (const m of modules) await import(m);
+    });
+    return loaded;
+  }
+
+  it('do not load the cloudevents package (megabytes of memory: only a webhook stream needs it)', async () => {
+    expect(
+      await loadsCloudEventsPackage([
+        '../../../src/events/cloudevent',
+        '../../../src/events/vsphere-source',
+        '../../../src/events/binary',
+        '../../../src/eventlog/event-log',
+        '../../../src/stream/webhook/definition',
+      ]),
+    ).toBe(false);
+    // The check sees the package when it is loaded.
+    expect(await loadsCloudEventsPackage(['../../../src/stream/webhook/webhook-stream'])).toBe(true);
+  });
+});
