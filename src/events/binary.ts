@@ -1,5 +1,5 @@
 /**
- * The CloudEvents HTTP binary-mode encoding of a RouterEvent (CloudEvents
+ * The CloudEvents HTTP binary-mode encoding of a CloudEvent (CloudEvents
  * HTTP protocol binding 1.0, §3.1): every attribute is a `ce-` header,
  * `datacontenttype` is the `Content-Type`, the data is the body.
  *
@@ -7,7 +7,7 @@
  * `Date`, cutting vCenter's sub-millisecond digits; here `ce-time` is the
  * event's time string exactly as it was set.
  */
-import type { RouterEvent } from './types';
+import type { CloudEvent } from './types';
 
 /** Attributes that are not `ce-` headers: the data itself, and the Content-Type. */
 const NOT_HEADERS = new Set(['data', 'data_base64', 'datacontenttype']);
@@ -50,7 +50,7 @@ export interface BinaryMessage {
 }
 
 /** The binary-mode HTTP message of `event`: `ce-*` headers, Content-Type, and the data as body. */
-export function binaryMessage(event: RouterEvent): BinaryMessage {
+export function binaryMessage(event: CloudEvent): BinaryMessage {
   const headers: Record<string, string> = {};
   const attrs = event as unknown as Record<string, unknown>;
   // Required attributes first, in the spec's order, then the rest (extensions included).
@@ -58,8 +58,6 @@ export function binaryMessage(event: RouterEvent): BinaryMessage {
   for (const name of Object.keys(attrs)) if (!names.includes(name)) names.push(name);
   for (const name of names) {
     if (NOT_HEADERS.has(name)) continue;
-    if (name === 'specversion' && attrs.specversion === undefined) continue;
-    // v0.3-only attributes the SDK's class carries as undefined.
     const value = attributeString(attrs[name]);
     if (value === undefined) continue;
     headers[`ce-${name.toLowerCase()}`] = percentEncodeHeader(value);

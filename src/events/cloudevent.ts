@@ -3,10 +3,9 @@
  * did: functions in the field parse these payloads.
  */
 import * as crypto from 'node:crypto';
-import { CloudEvent } from 'cloudevents';
 import { withoutCredentials } from '../util/address';
 import { stringifyExact } from '../util/exact-json';
-import type { RouterEvent } from './types';
+import type { CloudEvent, CloudEventAttributes, ExtensionValue, RouterEvent } from './types';
 
 export const EVENT_TYPE_PREFIX = 'com.vmware.event.router';
 
@@ -66,21 +65,93 @@ export function typeAndSubject(ev: SourceEvent): { type: string; subject: string
   return { type: `${EVENT_TYPE_PREFIX}/event`, subject: ev.className };
 }
 
+/** The attributes a consumer needs in every event (CloudEvents v1.0, required context attributes). */
+const REQUIRED = ['specversion', 'id', 'source', 'type'] as const;
+
+/**
+ * The attributes and data of an event, in the order its own keys get them:
+ * the order the `cloudevents` package's class gave them, which decides where
+ * `dataschema` and the extensions appear in the JSON and the ce- headers.
+ */
+const ATTRIBUTE_ORDER = [
+  'id',
+  'time',
+  'type',
+  'source',
+  'specversion',
+  'datacontenttype',
+  'subject',
+  'dataschema',
+  'data_base64',
+  'data',
+] as const;
+const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(ATTRIBUTE_ORDER);
+
+/** CloudEvents attribute naming: lower-case ASCII letters and digits only. */
+const EXTENSION_NAME = /^[a-z0-9]+$/;
+
+/** An event that breaks a CloudEvents rule its consumers rely on. */
+export class InvalidCloudEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCloudEventError';
+  }
+}
+
+/** What `newCloudEvent` takes: the attributes and the data (binary data as a Uint8Array). */
+export interface CloudEventInit<T> extends CloudEventAttributes {
+  data?: T;
+}
+
+/**
+ * A CloudEvent of `init` and `extensions`: the required attributes must be
+ * non-empty strings, and each extension name lower-case letters and digits
+ * (not an attribute's own name). Attributes left undefined are absent, but
+ * for `time`, which is then the current time. Binary data (a Uint8Array)
+ * gets its `data_base64`.
+ */
+export function newCloudEvent<T>(
+  init: CloudEventInit<T>,
+  extensions?: Readonly<Record<string, ExtensionValue | undefined>>,
+): CloudEvent<T> {
+  for (const name of REQUIRED) {
+    const value: unknown = init[name];
+    if (typeof value !== 'string' || value === '')
+      throw new InvalidCloudEventError(`CloudEvent attribute ${name} is required (a non-empty string)`);
+  }
+  const given = init as unknown as Record<string, unknown>;
+  const event: Record<string, unknown> = {};
+  for (const name of ATTRIBUTE_ORDER) {
+    if (name === 'data_base64') {
+      if (init.data instanceof Uint8Array) event.data_base64 = Buffer.from(init.data).toString('base64');
+    } else if (name === 'time') {
+      // As the `cloudevents` package did: an event without one (an empty createdTime) is stamped now.
+      event.time = init.time || new Date().toISOString();
+    } else if (given[name] !== undefined) event[name] = given[name];
+  }
+  if (extensions)
+    for (const name of Object.keys(extensions)) {
+      if (!EXTENSION_NAME.test(name) || ATTRIBUTE_NAMES.has(name))
+        throw new InvalidCloudEventError(
+          `invalid CloudEvent extension name ${JSON.stringify(name)}: lower-case letters a-z and digits only, not an attribute's name`,
+        );
+      if (extensions[name] !== undefined) event[name] = extensions[name];
+    }
+  return event as CloudEvent<T>;
+}
+
 export function toCloudEvent(ev: SourceEvent, source: string, instanceUuid: string): RouterEvent {
   const { type, subject } = typeAndSubject(ev);
-  return new CloudEvent<Record<string, unknown>>(
-    {
-      specversion: '1.0',
-      id: eventId(instanceUuid, ev.key),
-      source,
-      type,
-      subject,
-      time: ev.createdTime,
-      datacontenttype: 'application/json',
-      data: ev.data,
-    },
-    false,
-  );
+  return newCloudEvent({
+    specversion: '1.0',
+    id: eventId(instanceUuid, ev.key),
+    source,
+    type,
+    subject,
+    time: ev.createdTime,
+    datacontenttype: 'application/json',
+    data: ev.data,
+  });
 }
 
 const FIXED = new Set(['id', 'source', 'specversion', 'type', 'subject', 'time', 'data', 'datacontenttype']);
@@ -89,10 +160,10 @@ const FIXED = new Set(['id', 'source', 'specversion', 'type', 'subject', 'time',
  * The CloudEvent as a plain object, in the original router's attribute order,
  * with the attributes beyond the router's own (a webhook event's dataschema
  * and extensions, vsphere_source's eventclass) in their order. `data` is not
- * copied. Not the cloudevents class itself: it re-renders `time` through
- * `Date`, cutting vCenter's microseconds to milliseconds.
+ * copied. `time` stays the string it was set to (vCenter's microseconds
+ * included).
  */
-export function cloudEventObject(ev: RouterEvent): Record<string, unknown> {
+export function cloudEventObject(ev: CloudEvent): Record<string, unknown> {
   // Binary data (a webhook event's data_base64) is written as data_base64, never as an object of bytes.
   const binary = ev.data instanceof Uint8Array;
   const out: Record<string, unknown> = {
@@ -118,7 +189,7 @@ export function cloudEventObject(ev: RouterEvent): Record<string, unknown> {
  * The structured-mode JSON of a CloudEvent (what the stdout processor prints
  * and what OpenFaaS functions and EventBridge `Detail` receive).
  */
-export function cloudEventJson(ev: RouterEvent): string {
+export function cloudEventJson(ev: CloudEvent): string {
   // stringifyExact: int64 values beyond 2^53 keep their digits, as in govmomi's JSON
   return stringifyExact(cloudEventObject(ev), ev.data as object | undefined);
 }

@@ -22,9 +22,8 @@
  * attributes it names, so it still matches, and the processors that route by
  * subject (OpenFaaS topics, NATS subjects, EventBridge) keep working.
  */
-import { CloudEvent } from 'cloudevents';
 import type { RouterEvent } from './types';
-import { typeAndSubject, type SourceEvent } from './cloudevent';
+import { newCloudEvent, typeAndSubject, type SourceEvent } from './cloudevent';
 
 export const VSPHERE_SOURCE_TYPE_PREFIX = 'com.vmware.vsphere.';
 /** VSphereSource marks its event API as unstable with this suffix. */
@@ -70,7 +69,7 @@ export interface VSphereSourceContext {
 export function toVSphereSourceCloudEvent(ev: SourceEvent, ctx: VSphereSourceContext): RouterEvent {
   const { eventclass, name } = eventDetails(ev);
   const xml = ctx.encoding === 'application/xml';
-  return new CloudEvent<unknown>(
+  return newCloudEvent<unknown>(
     {
       specversion: '1.0',
       id: String(ev.key),
@@ -80,9 +79,7 @@ export function toVSphereSourceCloudEvent(ev: SourceEvent, ctx: VSphereSourceCon
       time: utcTime(ev.createdTime),
       datacontenttype: ctx.encoding,
       data: xml ? ctx.xml() : ev.data,
-      eventclass,
-      vsphereapiversion: ctx.apiVersion,
     },
-    false,
+    { eventclass, vsphereapiversion: ctx.apiVersion },
   ) as RouterEvent;
 }

@@ -6,8 +6,11 @@
  * 400 for a malformed event, 401 (with the realm) without the credentials,
  * 413 over `max_event_bytes`, 404/405 elsewhere; every answer is counted.
  *
- * The `cloudevents` package's HTTP binding parses the message, but `time`
- * is kept as sent (the package re-renders it through `Date`).
+ * The `cloudevents` package's HTTP binding parses the message and its
+ * validator checks it, but `time` is kept as sent (the package re-renders it
+ * through `Date`). The package is loaded with this module, which the stream's
+ * definition imports only when a webhook stream is configured: the router's
+ * own events are plain objects (events/types.ts) and cost none of its memory.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +37,17 @@ function hasControlCharacter(s: string): boolean {
     if (c < 0x20 || c === 0x7f) return true;
   }
   return false;
+}
+
+/**
+ * The package's event as the router's plain CloudEvent: its attributes, data
+ * and extensions in the package's own key order (which decides where they
+ * appear in the JSON and the ce- headers), the unset ones left out.
+ */
+function plainEvent(parsed: CloudEvent<Record<string, unknown>>): RouterEvent {
+  const event: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed)) if (value !== undefined) event[name] = value;
+  return event as RouterEvent;
 }
 
 class RequestProblem extends Error {
@@ -244,7 +258,7 @@ export class WebhookStream implements Stream {
       delete attrs.data_base64;
     }
     // Strict: attribute names and values as the spec allows (a bad time, an invalid extension name).
-    return new CloudEvent<Record<string, unknown>>(attrs as never, true);
+    return plainEvent(new CloudEvent<Record<string, unknown>>(attrs as never, true));
   }
 
   async stop(): Promise<void> {
