@@ -14,7 +14,7 @@ import { SoapTransport } from '../../../src/stream/vcenter/soap/soap-transport';
 
 const OUT = path.join(__dirname, '..', '..', 'unit', 'vcenter', 'fixtures', 'soap-exchanges.json');
 const USER = 'us<e>r&"\'é';
-const PASSWORD = 'p<&"\'>ss ]]> ü';
+const PASSWORD = 'p<&"\'>ss ]]> ü\t\r\n!';
 
 interface Exchange {
   call: string;
