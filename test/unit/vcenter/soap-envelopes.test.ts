@@ -1,9 +1,10 @@
 /**
  * The SOAP requests the router sends are the ones node-soap sent from the
  * vim25 WSDL subset before the router wrote its own envelopes
- * (./envelope.ts). fixtures/soap-exchanges.json holds every request node-soap
- * made for each vim25 method the SOAP transport calls, recorded against the
- * govmomi simulator with the simulator's replies (see fixtures/README.md). A
+ * (src/stream/vcenter/soap/envelope.ts). fixtures/soap-exchanges.json holds
+ * every request node-soap made for each vim25 method the SOAP transport calls,
+ * recorded against the govmomi simulator with the simulator's replies (see
+ * fixtures/README.md). A
  * peer here replays those replies in order while the transport makes the same
  * calls, and each request must carry the same XML: the same element tree
  * (names with their namespaces, order, `type` attributes, text, escaping of
@@ -16,12 +17,16 @@
  * namespace as the default one, as govmomi does), and node-soap's extra
  * headers (User-Agent `node-soap/<version>`, Accept, Accept-Encoding `none`,
  * Accept-Charset), which the router's WaitForUpdatesEx never sent either.
+ * One deliberate difference: node-soap sent a value that starts with
+ * `<![CDATA[` and ends with `]]>` unescaped (as markup); the router sends
+ * every value as its text.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { soapRequest } from '../../../src/stream/vcenter/soap/envelope';
 import { SoapTransport } from '../../../src/stream/vcenter/soap/soap-transport';
 import { VimFault } from '../../../src/stream/vcenter/transport';
 
@@ -50,6 +55,7 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
+  htmlEntities: true,
   ignoreDeclaration: true,
 });
 
@@ -83,9 +89,20 @@ function canonicalNode(node: Ordered, outer: Map<string, string>): Canonical | s
   return { name: resolve(tag, scope, false), attrs, content };
 }
 
+/**
+ * What an XML reader makes of raw line ends and attribute whitespace, which
+ * fast-xml-parser leaves alone: a raw CR or CR LF reads as LF, a raw tab, CR
+ * or LF in an attribute value as a space (character references are kept).
+ * The attribute pass assumes no `="` in text, as in every envelope here
+ * (both writers escape `"` in text).
+ */
+function normalized(xml: string): string {
+  return xml.replace(/\r\n?/g, '\n').replace(/="[^"<]*"/g, (attr) => attr.replace(/[\t\n]/g, ' '));
+}
+
 /** The document's element tree, namespace declarations resolved and dropped. */
 function canonical(xml: string): Canonical | string {
-  const doc = parser.parse(xml) as Ordered[];
+  const doc = parser.parse(normalized(xml)) as Ordered[];
   expect(doc).toHaveLength(1);
   return canonicalNode(doc[0], new Map());
 }
@@ -123,6 +140,11 @@ describe('the comparison', () => {
     expect(canonical('<A xmlns="urn:x"><b/><c/></A>')).not.toEqual(
       canonical('<A xmlns="urn:x"><c/><b/></A>'),
     );
+    // Character references are their characters; raw line ends and attribute whitespace are not.
+    expect(canonical('<A><b t="&#x9;">&#xD;</b></A>')).toEqual(canonical('<A><b t="&#9;">&#13;</b></A>'));
+    expect(canonical('<A><b>\r\n</b></A>')).not.toEqual(canonical('<A><b>&#xD;&#xA;</b></A>'));
+    expect(canonical('<A><b>\r\n</b></A>')).toEqual(canonical('<A><b>&#xA;</b></A>'));
+    expect(canonical('<A><b t="\t"/></A>')).not.toEqual(canonical('<A><b t="&#x9;"/></A>'));
   });
 });
 
@@ -206,6 +228,20 @@ describe('SOAP requests, as node-soap sent them', () => {
       t.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('the envelope writer', () => {
+  test('sends every value as its text, whatever characters it holds', () => {
+    const odd = ['<![CDATA[pw]]>', 'a<b>&c"d\'e', ' \t\r\n ', ']]>', 'ü€😀', '&amp;'];
+    for (const value of odd) {
+      const xml = soapRequest('Login', { type: value, value }, [['password', value]]);
+      const login = ((canonical(xml) as Canonical).content[0] as Canonical).content[0] as Canonical;
+      expect(login.content).toEqual([
+        { name: '{urn:vim25}_this', attrs: { type: value }, content: [value] },
+        { name: '{urn:vim25}password', attrs: {}, content: [value] },
+      ]);
     }
   });
 });
