@@ -36,9 +36,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /build/dist/src/ dist/src/
 COPY --from=build /build/dist/version.json dist/version.json
-# Data files tsc does not copy: placed next to the compiled modules that read them
-# (vim-client.js and model.js look beside themselves first).
-COPY --from=build /build/src/stream/vcenter/soap/vim25-subset.wsdl dist/src/stream/vcenter/soap/vim25-subset.wsdl
+# The data file tsc does not copy: placed next to the compiled module that reads it
+# (model.js looks beside itself first).
 COPY --from=build /build/src/stream/vcenter/vim25/model.generated.json dist/src/stream/vcenter/vim25/model.generated.json
 # Non-root (uid/gid 65532, as distroless "nonroot"); the deployment also sets runAsUser 65532
 # and a read-only root filesystem: the router writes nothing to disk.

@@ -15,9 +15,10 @@ function count(el, name) {
   for (const c of el.children) n += count(c, name);
   return n;
 }
-VimClient.prototype.call = async function (method, args, timeoutMs) {
+// Every SOAP call, WaitForUpdatesEx included: call(method, _this, params, timeoutMs).
+VimClient.prototype.call = async function (method, ...rest) {
   const t0 = Date.now();
-  const res = await call.call(this, method, args, timeoutMs);
+  const res = await call.call(this, method, ...rest);
   w({
     method,
     ms: Date.now() - t0,

@@ -82,7 +82,7 @@ export function tooLarge(method: string): VimTransportError {
   );
 }
 
-export function redirectRefused(
+function redirectRefused(
   method: string,
   status: number,
   location: unknown,
@@ -102,7 +102,7 @@ export function redirectRefused(
  * An untrusted certificate of the vCenter at `address` (the stream address,
  * whichever protocol and path the call used): the error says what to set.
  */
-export function untrustedCertificate(
+function untrustedCertificate(
   method: string,
   address: string,
   code: string | undefined,

@@ -94,7 +94,7 @@ export async function openTransport(
   opts: TransportOptions,
   signal?: AbortSignal,
 ): Promise<Negotiated> {
-  if (protocol === 'soap') return { transport: await SoapTransport.create(address, opts), how: 'SOAP' };
+  if (protocol === 'soap') return { transport: new SoapTransport(address, opts), how: 'SOAP' };
   const answer = await hello(address, opts, signal);
   if (answer.release) {
     return {
@@ -135,7 +135,7 @@ export async function openTransport(
     if (absent === undefined) throw err;
     const redirected = err instanceof VimTransportError && err.code === 'EREDIRECT';
     return {
-      transport: await SoapTransport.create(address, opts),
+      transport: new SoapTransport(address, opts),
       how: redirected
         ? `SOAP (${why}, and release ${RELEASE_WITHOUT_HELLO} answered ${absent}, not followed)`
         : `SOAP (${why}, and no VI/JSON release ${RELEASE_WITHOUT_HELLO})`,

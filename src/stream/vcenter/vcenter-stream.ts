@@ -224,7 +224,7 @@ export class VCenterStream implements Stream {
       try {
         this.client = (await this.open()).transport;
       } catch (err) {
-        // The committed WSDL could not be loaded: a broken installation.
+        // Opening SOAP makes no call: only a broken installation fails here.
         throw new FatalStreamError((err as Error).message);
       }
       this.log.info('vCenter calls go over SOAP', { protocol: 'soap' });

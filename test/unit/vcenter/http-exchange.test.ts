@@ -160,7 +160,7 @@ describe('an untrusted certificate names the vCenter by the stream address, over
       cert: readFileSync(certs.cert, 'utf8'),
     });
     const address = peer.url.replace('https://', 'https://user:pw@');
-    const soap = await SoapTransport.create(address, { insecure: false, timeoutMs: 5000 });
+    const soap = new SoapTransport(address, { insecure: false, timeoutMs: 5000 });
     const json = new ViJsonTransport(address, '8.0.2.0', { insecure: false, timeoutMs: 5000 });
     try {
       const expected = `the certificate of vCenter ${peer.url} is not trusted (`;

@@ -60,7 +60,7 @@ describe('SOAP: the vmware_soap_session cookie value', () => {
         '<detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"/></detail></soapenv:Fault>',
     );
 
-  test('withheld from a fault that echoes it (node-soap calls and the WaitForUpdatesEx path), replaced on re-login, forgotten on logout', async () => {
+  test('withheld from a fault that echoes it (a call, and WaitForUpdatesEx), replaced on re-login, forgotten on logout', async () => {
     let logins = 0;
     const keys = ['soap-key-1f2e3d', 'soap-key-9a8b7c'];
     const peer = await serve((req, body, res) => {
@@ -82,7 +82,7 @@ describe('SOAP: the vmware_soap_session cookie value', () => {
       // CurrentTime and WaitForUpdatesEx: a fault that echoes the session key (as the cookie came).
       return xml(500, fault(`session ${key} is not valid here; cookie=${req.headers.cookie ?? ''}`));
     });
-    const t = await SoapTransport.create(peer.address, opts);
+    const t = new SoapTransport(peer.address, opts);
     try {
       await t.login(CONTENT, 'u', 'p');
       const viaSoap = (await t.currentTime().catch((e: unknown) => e)) as VimFault;

@@ -1,6 +1,6 @@
 /**
- * The vim25 operations the stream uses, over SOAP (VimClient): the arguments
- * in node-soap's shape and the replies read from the XmlElement tree.
+ * The vim25 operations the stream uses, over SOAP (VimClient): the parameters
+ * in WSDL order (./envelope.ts) and the replies read from the XmlElement tree.
  */
 import { child, children, childText, type XmlElement } from '../vim25/xml';
 import {
@@ -10,13 +10,9 @@ import {
   type ServiceContent,
   type VimTransport,
 } from '../transport';
+import type { SoapFields } from './envelope';
 import { replyArrivedAt, VimClient } from './vim-client';
 import type { TransportOptions } from '../transport';
-
-/** `{ attributes: {type}, $value }` is how node-soap writes `<x type="T">value</x>`. */
-export function moRefArg(ref: MoRef): { attributes: { type: string }; $value: string } {
-  return { attributes: { type: ref.type }, $value: ref.value };
-}
 
 export function moRefOf(el: XmlElement | undefined): MoRef | undefined {
   if (!el) return undefined;
@@ -46,10 +42,23 @@ function latestPageEvents(props: XmlElement[], arrivedAt: number | undefined): R
 }
 
 /** A PropertyFilterSpec of one property of one object. */
-const propertySpec = (obj: MoRef, property: string) => ({
-  propSet: [{ type: obj.type, all: false, pathSet: [property] }],
-  objectSet: [{ obj: moRefArg(obj), skip: false }],
-});
+const propertySpec = (obj: MoRef, property: string): SoapFields => [
+  [
+    'propSet',
+    [
+      ['type', obj.type],
+      ['all', false],
+      ['pathSet', property],
+    ],
+  ],
+  [
+    'objectSet',
+    [
+      ['obj', obj],
+      ['skip', false],
+    ],
+  ],
+];
 const latestPageSpec = (collector: MoRef) => propertySpec(collector, 'latestPage');
 
 function requireRef(content: XmlElement, name: string): MoRef {
@@ -62,14 +71,14 @@ export class SoapTransport implements VimTransport {
   readonly protocol = 'soap' as const;
   readonly release = undefined;
 
-  private constructor(readonly client: VimClient) {}
+  readonly client: VimClient;
 
-  static async create(address: string, opts: TransportOptions): Promise<SoapTransport> {
-    return new SoapTransport(await VimClient.create(address, opts));
+  constructor(address: string, opts: TransportOptions) {
+    this.client = new VimClient(address, opts);
   }
 
   async retrieveServiceContent(): Promise<ServiceContent> {
-    const res = await this.client.call('RetrieveServiceContent', { _this: moRefArg(SERVICE_INSTANCE) });
+    const res = await this.client.call('RetrieveServiceContent', SERVICE_INSTANCE);
     const content = child(res, 'returnval');
     if (!content) throw new Error('RetrieveServiceContent returned nothing');
     const about = child(content, 'about');
@@ -88,45 +97,54 @@ export class SoapTransport implements VimTransport {
 
   async login(content: ServiceContent, username: string, password: string): Promise<void> {
     this.client.resetSession();
-    await this.client.call('Login', {
-      _this: moRefArg(content.sessionManager),
-      userName: username,
-      password,
-    });
+    await this.client.call('Login', content.sessionManager, [
+      ['userName', username],
+      ['password', password],
+    ]);
   }
 
   async logout(content: ServiceContent, timeoutMs: number): Promise<void> {
-    await this.client.call('Logout', { _this: moRefArg(content.sessionManager) }, timeoutMs);
+    await this.client.call('Logout', content.sessionManager, [], timeoutMs);
     this.client.resetSession();
   }
 
   async currentTime(): Promise<string> {
-    const res = await this.client.call('CurrentTime', { _this: moRefArg(SERVICE_INSTANCE) });
+    const res = await this.client.call('CurrentTime', SERVICE_INSTANCE);
     const t = childText(res, 'returnval');
     if (!t) throw new Error('CurrentTime returned nothing');
     return t;
   }
 
   async createCollectorForEvents(eventManager: MoRef, root: MoRef, pageSize: number): Promise<MoRef> {
-    const res = await this.client.call('CreateCollectorForEvents', {
-      _this: moRefArg(eventManager),
-      filter: { entity: { entity: moRefArg(root), recursion: 'all' }, maxCount: pageSize },
-    });
+    const res = await this.client.call('CreateCollectorForEvents', eventManager, [
+      [
+        'filter',
+        [
+          [
+            'entity',
+            [
+              ['entity', root],
+              ['recursion', 'all'],
+            ],
+          ],
+          ['maxCount', pageSize],
+        ],
+      ],
+    ]);
     const ref = moRefOf(child(res, 'returnval'));
     if (!ref) throw new Error('CreateCollectorForEvents returned no collector');
     return ref;
   }
 
   async setCollectorPageSize(collector: MoRef, pageSize: number): Promise<void> {
-    await this.client.call('SetCollectorPageSize', { _this: moRefArg(collector), maxCount: pageSize });
+    await this.client.call('SetCollectorPageSize', collector, [['maxCount', pageSize]]);
   }
 
   async createLatestPageFilter(propertyCollector: MoRef, collector: MoRef): Promise<void> {
-    await this.client.call('CreateFilter', {
-      _this: moRefArg(propertyCollector),
-      spec: latestPageSpec(collector),
-      partialUpdates: false,
-    });
+    await this.client.call('CreateFilter', propertyCollector, [
+      ['spec', latestPageSpec(collector)],
+      ['partialUpdates', false],
+    ]);
   }
 
   async waitForUpdatesEx(
@@ -135,7 +153,15 @@ export class SoapTransport implements VimTransport {
     maxWaitSeconds: number,
     timeoutMs: number,
   ): Promise<{ version: string; events: RawEvent[] } | undefined> {
-    const res = await this.client.waitForUpdatesEx(propertyCollector, version, maxWaitSeconds, timeoutMs);
+    const res = await this.client.call(
+      'WaitForUpdatesEx',
+      propertyCollector,
+      [
+        ['version', version],
+        ['options', [['maxWaitSeconds', Math.floor(maxWaitSeconds)]]],
+      ],
+      timeoutMs,
+    );
     const ret = child(res, 'returnval');
     if (!ret) return undefined;
     const changes = children(ret, 'filterSet').flatMap((fs) =>
@@ -153,11 +179,10 @@ export class SoapTransport implements VimTransport {
     obj: MoRef,
     property: string,
   ): Promise<{ res: XmlElement; props: XmlElement[] }> {
-    const res = await this.client.call('RetrievePropertiesEx', {
-      _this: moRefArg(propertyCollector),
-      specSet: propertySpec(obj, property),
-      options: {},
-    });
+    const res = await this.client.call('RetrievePropertiesEx', propertyCollector, [
+      ['specSet', propertySpec(obj, property)],
+      ['options', []],
+    ]);
     const props = children(res, 'returnval').flatMap((ret) =>
       children(ret, 'objects').flatMap((o) => children(o, 'propSet')),
     );
@@ -177,17 +202,17 @@ export class SoapTransport implements VimTransport {
   }
 
   async resetCollector(collector: MoRef): Promise<void> {
-    await this.client.call('ResetCollector', { _this: moRefArg(collector) });
+    await this.client.call('ResetCollector', collector);
   }
 
   async readPreviousEvents(collector: MoRef, maxCount: number): Promise<RawEvent[]> {
-    const res = await this.client.call('ReadPreviousEvents', { _this: moRefArg(collector), maxCount });
+    const res = await this.client.call('ReadPreviousEvents', collector, [['maxCount', maxCount]]);
     const arrivedAt = replyArrivedAt(res);
     return children(res, 'returnval').map((el) => rawEvent(el, arrivedAt));
   }
 
   async destroyCollector(collector: MoRef, timeoutMs: number): Promise<void> {
-    await this.client.call('DestroyCollector', { _this: moRefArg(collector) }, timeoutMs);
+    await this.client.call('DestroyCollector', collector, [], timeoutMs);
   }
 
   resetSession(): void {

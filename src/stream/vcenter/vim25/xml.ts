@@ -1,9 +1,9 @@
 /**
  * A minimal XML element tree for SOAP replies.
  *
- * node-soap gives us the raw reply; we parse it once with fast-xml-parser
- * (much faster than node-soap's own sax-based object mapping) into this small
- * tree, and the vim25 converter walks it guided by the generated type model.
+ * The SOAP client (../soap/vim-client.ts) parses each raw reply once with
+ * fast-xml-parser into this small tree, and the vim25 converter walks it
+ * guided by the generated type model.
  * Namespace prefixes are stripped from element names; attributes keep their
  * qualified name (`xsi:type`), because the prefix of a type *value* matters
  * (`xsd:int` versus a vim25 type).
