@@ -6,7 +6,8 @@ import {
   intOption,
   type OptionsOf,
 } from '../../config/options';
-import { PAYLOAD_ENCODINGS } from '../../events/vsphere-source';
+import { PAYLOAD_ENCODINGS, type PayloadEncoding } from '../../events/vsphere-source';
+import type { Logger } from '../../log/logger';
 import { PROTOCOLS } from './transport';
 
 /** The largest collector page a vCenter accepts (SetCollectorPageSize answers InvalidArgument above it). */
@@ -53,3 +54,30 @@ export const vcenterOptions = {
 };
 
 export type VCenterOptions = OptionsOf<typeof vcenterOptions>;
+
+/**
+ * The options that need a word to the operator when they do not take effect:
+ * the VSphereSource payload encoding (undefined for the router's own format)
+ * and the collector page size the vCenter accepts.
+ */
+export function eventFormatAndPage(
+  options: VCenterOptions,
+  setOptions: Record<string, unknown> | undefined,
+  log: Logger,
+): { payloadEncoding?: PayloadEncoding; pageSize: number } {
+  let payloadEncoding: PayloadEncoding | undefined;
+  if (options.cloudevent_format === 'vsphere_source') {
+    payloadEncoding = options.vsphere_source_payload_encoding;
+  } else if (setOptions?.vsphere_source_payload_encoding !== undefined) {
+    // Said once, so that an operator who expected VSphereSource's payload sees why it is not there.
+    log.warn(
+      'vsphere_source_payload_encoding is ignored: it applies only with cloudevent_format "vsphere_source"',
+      {
+        cloudevent_format: options.cloudevent_format,
+      },
+    );
+  }
+  if (options.page_size > PAGE_SIZE_MAX)
+    log.warn(`page_size ${options.page_size} lowered to ${PAGE_SIZE_MAX}, the vCenter's largest page`);
+  return { payloadEncoding, pageSize: Math.min(options.page_size, PAGE_SIZE_MAX) };
+}

@@ -17,20 +17,25 @@
 import type { ComponentContext } from '../../components/component';
 import { entryName, type ConfigEntry } from '../../config/types';
 import { sourceFromAddress } from '../../events/cloudevent';
-import type { PayloadEncoding } from '../../events/vsphere-source';
 import { backoffMs, sleep } from '../../util/backoff';
 import type { Logger } from '../../log/logger';
 import { StreamStartError, type AcknowledgedSource, type EventHandler, type Stream } from '../stream';
 import { checkpointFile, FileCheckpointStore } from './checkpoint';
 import { CheckpointKeeper } from './checkpoint-keeper';
-import { PAGE_SIZE_MAX, type VCenterOptions } from './options';
+import { eventFormatAndPage, type VCenterOptions } from './options';
 import { Cursor } from './cursor';
 import { EventCollector } from './event-collector';
 import { CollectorsStale, EventFollower, type Connection } from './event-follower';
 import { openTransport } from './negotiate';
-import { VimTransportError } from './http-exchange';
-import { VimFault, type ProtocolOption, type ServiceContent, type VimTransport } from './transport';
-import { isUntrustedCertificate } from '../../util/tls';
+import {
+  invalidLoginMessage,
+  isCertificateProblem,
+  isInvalidLogin,
+  isSessionExpired,
+  notAVCenterMessage,
+  reconnectReason,
+} from './failure';
+import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
 
 const PROVIDER = 'vmware_vcenter';
 
@@ -120,21 +125,9 @@ export class VCenterStream implements Stream {
     }
     this.protocol = options.protocol;
     // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
-    const format = options.cloudevent_format;
-    let payloadEncoding: PayloadEncoding | undefined;
-    if (format === 'vsphere_source') {
-      payloadEncoding = options.vsphere_source_payload_encoding;
-    } else if (entry.options?.vsphere_source_payload_encoding !== undefined) {
-      // Said once, so that an operator who expected VSphereSource's payload sees why it is not there.
-      this.log.warn(
-        'vsphere_source_payload_encoding is ignored: it applies only with cloudevent_format "vsphere_source"',
-        { cloudevent_format: format },
-      );
-    }
+    const { payloadEncoding, pageSize } = eventFormatAndPage(options, entry.options, this.log);
+    this.pageSize = pageSize;
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
-    this.pageSize = Math.min(options.page_size, PAGE_SIZE_MAX);
-    if (options.page_size > PAGE_SIZE_MAX)
-      this.log.warn(`page_size ${options.page_size} lowered to ${PAGE_SIZE_MAX}, the vCenter's largest page`);
     this.follower = new EventFollower({
       log: this.log,
       metrics: ctx.metrics,
@@ -171,11 +164,7 @@ export class VCenterStream implements Stream {
       try {
         await client.login(content, this.username, this.password);
       } catch (err) {
-        if (err instanceof VimFault && err.faultType === 'InvalidLogin')
-          throw new Error(
-            `rejected the login of user "${this.username}" (InvalidLogin): check auth.secret.username and auth.secret.password`,
-            { cause: err },
-          );
+        if (isInvalidLogin(err)) throw new Error(invalidLoginMessage(this.username), { cause: err });
         throw err;
       }
       await client.logout(content, 5000).catch(() => undefined);
@@ -245,28 +234,19 @@ export class VCenterStream implements Stream {
             await this.abandonSession(false);
             continue;
           }
-          if (err instanceof VimFault && err.faultType === 'InvalidLogin') {
-            const msg = `vCenter ${this.source} rejected the login of user "${this.username}" (InvalidLogin): check auth.secret.username and auth.secret.password`;
+          if (isInvalidLogin(err)) {
+            const msg = `vCenter ${this.source} ${invalidLoginMessage(this.username)}`;
             if (!everConnected) throw new FatalStreamError(msg);
             this.log.error(msg + '; retrying');
           }
-          const notVCenter = everConnected ? undefined : this.notAVCenter(err);
+          const notVCenter = everConnected ? undefined : notAVCenterMessage(this.source, err, this.client);
           if (notVCenter) throw new FatalStreamError(notVCenter);
-          // An expired session answers NotAuthenticated, or (govmomi's simulator, when the
-          // page is read) ManagedObjectNotFound for the session's collector: both need a new login.
-          const expired =
-            err instanceof VimFault &&
-            (err.faultType === 'NotAuthenticated' || err.faultType === 'ManagedObjectNotFound');
-          const reason = expired
-            ? 'session_expired'
-            : err instanceof VimTransportError
-              ? 'unreachable'
-              : 'error';
-          this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason });
+          const expired = isSessionExpired(err);
+          this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason: reconnectReason(err) });
           const delay = expired && this.failures === 0 ? 0 : this.backoff(this.failures);
           this.failures++;
-          if (err instanceof VimTransportError && isUntrustedCertificate(err.code))
-            // A configuration problem, not an outage: the line says what to set (it stays one until fixed).
+          if (isCertificateProblem(err))
+            // The line says what to set (it stays one until fixed).
             this.log.error(`${err.message}; retrying`, { retry_in_ms: delay, attempt: this.failures });
           else
             this.log.warn(
@@ -287,27 +267,6 @@ export class VCenterStream implements Stream {
       await this.closeSession();
       this.client?.close();
     }
-  }
-
-  /**
-   * Before the first successful connection, a reply that no vCenter sends
-   * (HTTP 404 or another client error, a page that is not SOAP) means the
-   * address is wrong: retrying would not help. A vCenter that is down or
-   * starting (no answer, 5xx) is retried.
-   */
-  private notAVCenter(err: unknown): string | undefined {
-    if (!(err instanceof VimTransportError)) return undefined;
-    const status = /^HTTP_(\d{3})$/.exec(err.code ?? '')?.[1];
-    const clientError =
-      status !== undefined && status.startsWith('4') && status !== '408' && status !== '429';
-    if (!clientError && err.code !== 'EBADREPLY') return undefined;
-    const json = this.client?.protocol === 'vi_json';
-    return (
-      `${this.source} is not a vCenter ${json ? `VI/JSON (release ${this.client?.release})` : 'SOAP'} endpoint: ` +
-      `${err.method} was answered with ${err.answered ?? err.message}, ` +
-      `where a vCenter answers with ${json ? 'VI/JSON' : 'a SOAP envelope'}; set the stream address to the vCenter's https://HOST/sdk` +
-      (json ? ' (VI/JSON needs vCenter 8.0 Update 1 or later: protocol auto falls back to SOAP)' : '')
-    );
   }
 
   /** Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s ... maxBackoff. */
