@@ -36,7 +36,7 @@ export class Router {
   private constructor(
     readonly config: RouterConfig,
     readonly streams: Stream[],
-    readonly processors: DeliveryRunner[],
+    readonly runners: DeliveryRunner[],
     readonly log: EventLog,
     readonly metricsServer: MetricsServer,
     readonly metrics: RouterMetrics,
@@ -50,9 +50,9 @@ export class Router {
     return this.streams[0];
   }
 
-  /** The first processor (configs of the original have one). */
-  get processor(): DeliveryRunner {
-    return this.processors[0];
+  /** The runner of the first processor entry (configs of the original have one). */
+  get runner(): DeliveryRunner {
+    return this.runners[0];
   }
 
   static async create(config: RouterConfig, opts: RouterOptions): Promise<Router> {
@@ -124,8 +124,8 @@ export class Router {
       { checks: () => this.checks(), details: () => this.details() },
     );
     await this.metricsServer.start();
-    for (const p of this.processors) await p.start();
-    for (const p of this.processors) void p.run(this.log.consumer(p.name));
+    for (const p of this.runners) await p.start();
+    for (const p of this.runners) void p.run(this.log.consumer(p.name));
     this.watchLog();
     const runs = this.streams.map((s) =>
       s.run(
@@ -165,7 +165,7 @@ export class Router {
   private checks(): Record<string, boolean> {
     return {
       stream: this.streams.every((s) => s.ready()),
-      processor: this.processors.every((p) => p.ready()),
+      processor: this.runners.every((p) => p.ready()),
       event_log: this.log.fullSince === undefined,
     };
   }
@@ -174,7 +174,7 @@ export class Router {
     const streams: Record<string, unknown> = {};
     for (const s of this.streams) streams[s.name] = { ready: s.ready(), ...s.details?.() };
     const processors: Record<string, unknown> = {};
-    for (const p of this.processors)
+    for (const p of this.runners)
       processors[p.name] = {
         ready: p.ready(),
         provider: p.sink.provider,
@@ -216,7 +216,7 @@ export class Router {
     clearInterval(this.logTimer);
     this.log.close();
     const streamsStopped = Promise.all(this.streams.map((s) => s.stop()));
-    await Promise.all(this.processors.map((p) => p.stop(Math.max(0, until - Date.now()))));
+    await Promise.all(this.runners.map((p) => p.stop(Math.max(0, until - Date.now()))));
     await streamsStopped;
     // What the processors acknowledged up to the end (checkpointing streams only).
     await Promise.all(this.streams.map((s) => s.saveCheckpoint?.()));

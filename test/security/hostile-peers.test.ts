@@ -28,7 +28,7 @@ import { attackerHost, type AttackerHost } from '../peers/attacker-host';
 import { FaultyVCenterProxy } from '../peers/faulty-vcenter-proxy';
 import { OpenFaasGateway } from '../peers/openfaas-gateway';
 import { CaptureLogger, entryFor, makeCtx } from '../processor/aws_event_bridge/helpers';
-import { EventBridgeProcessor } from '../../src/processor/aws_event_bridge/eventbridge-processor';
+import { EventBridgeSink } from '../../src/processor/aws_event_bridge/eventbridge-sink';
 import { EventBridgeEndpoint } from '../peers/eventbridge-endpoint';
 import { readOptions } from '../../src/config/options';
 import { eventBridgeOptions } from '../../src/processor/aws_event_bridge/options';
@@ -152,7 +152,7 @@ test('EventBridge: a redirecting endpoint gets no request forwarded, and the sta
   const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
   const ctx = makeCtx();
   const entry = entryFor({ url } as EventBridgeEndpoint);
-  const p = new EventBridgeProcessor(entry, readOptions(eventBridgeOptions, entry), ctx, {
+  const p = new EventBridgeSink(entry, readOptions(eventBridgeOptions, entry), ctx, {
     backoffBaseMs: 5,
     backoffMaxMs: 20,
     startAttempts: 2,

@@ -16,7 +16,7 @@ export const eventBridgeProcessor = defineComponent<Sink, typeof eventBridgeOpti
   },
   options: eventBridgeOptions,
   async create(entry, options, ctx) {
-    const { EventBridgeProcessor } = await import('./eventbridge-processor');
-    return new EventBridgeProcessor(entry, options, ctx);
+    const { EventBridgeSink } = await import('./eventbridge-sink');
+    return new EventBridgeSink(entry, options, ctx);
   },
 });

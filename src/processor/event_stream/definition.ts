@@ -20,7 +20,7 @@ export const eventStreamProcessor = defineComponent<Sink, typeof eventStreamOpti
   // Offsets are the event keys of one vCenter: with several streams the entry names the one it serves.
   streamScoped: true,
   async create(entry, options, ctx) {
-    const { EventStreamProcessor } = await import('./event-stream-processor');
-    return new EventStreamProcessor(entry, options, ctx);
+    const { EventStreamSink } = await import('./event-stream-sink');
+    return new EventStreamSink(entry, options, ctx);
   },
 });

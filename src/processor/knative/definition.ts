@@ -23,7 +23,7 @@ export const knativeProcessor = defineComponent<Sink, typeof knativeOptions>({
   },
   options: knativeOptions,
   async create(entry, options, ctx) {
-    const { KnativeProcessor } = await import('./knative-processor');
-    return new KnativeProcessor(entry, options, ctx);
+    const { KnativeSink } = await import('./knative-sink');
+    return new KnativeSink(entry, options, ctx);
   },
 });

@@ -14,7 +14,7 @@ export const natsJetStreamProcessor = defineComponent<Sink, typeof natsJetStream
   },
   options: natsJetStreamOptions,
   async create(entry, options, ctx) {
-    const { NatsJetStreamProcessor } = await import('./nats-jetstream-processor');
-    return new NatsJetStreamProcessor(entry, options, ctx);
+    const { NatsJetStreamSink } = await import('./nats-jetstream-sink');
+    return new NatsJetStreamSink(entry, options, ctx);
   },
 });

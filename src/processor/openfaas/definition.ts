@@ -15,7 +15,7 @@ export const openfaasProcessor = defineComponent<Sink, typeof openfaasOptions>({
   },
   options: openfaasOptions,
   async create(entry, options, ctx) {
-    const { OpenFaasProcessor } = await import('./openfaas-processor');
-    return new OpenFaasProcessor(entry, options, ctx);
+    const { OpenFaasSink } = await import('./openfaas-sink');
+    return new OpenFaasSink(entry, options, ctx);
   },
 });

@@ -100,7 +100,7 @@ function invokePath(name: string, namespace: string | undefined): string {
   return namespace ? `${n}.${encodeURIComponent(namespace)}` : n;
 }
 
-/** A GET of `path` on the gateway, with the credentials (see OpenFaasProcessor). */
+/** A GET of `path` on the gateway, with the credentials (see OpenFaasSink). */
 export type SystemGet = (path: string) => Promise<GetReply>;
 
 /**

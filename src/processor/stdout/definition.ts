@@ -12,7 +12,7 @@ export const stdoutProcessor = defineComponent<Sink, Record<string, never>>({
   },
   options: {},
   async create() {
-    const { StdoutProcessor } = await import('./stdout-processor');
-    return new StdoutProcessor();
+    const { StdoutSink } = await import('./stdout-sink');
+    return new StdoutSink();
   },
 });

@@ -7,7 +7,7 @@ import type { Fields, Logger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
 import { eventBridgeProcessor } from '../../../src/processor/aws_event_bridge/definition';
 import { testProcessor, type TestProcessor } from '../../helpers/processor';
-import { EventBridgeProcessor } from '../../../src/processor/aws_event_bridge/eventbridge-processor';
+import { EventBridgeSink } from '../../../src/processor/aws_event_bridge/eventbridge-sink';
 import { EventBridgeEndpoint } from '../../peers/eventbridge-endpoint';
 import { readOptions } from '../../../src/config/options';
 import { eventBridgeOptions } from '../../../src/processor/aws_event_bridge/options';
@@ -113,14 +113,14 @@ export function makeProcessor(
   secret: string | null = SECRET,
 ): EventBridgeTestProcessor {
   const entry = entryFor(ep, options, secret);
-  const sink = new EventBridgeProcessor(entry, readOptions(eventBridgeOptions, entry), ctx, {
+  const sink = new EventBridgeSink(entry, readOptions(eventBridgeOptions, entry), ctx, {
     backoffBaseMs: 5,
     backoffMaxMs: 50,
   });
   return testProcessor(eventBridgeProcessor, sink, entry, ctx, { backoff: { baseMs: 5, maxMs: 50 } });
 }
 
-export type EventBridgeTestProcessor = TestProcessor<EventBridgeProcessor>;
+export type EventBridgeTestProcessor = TestProcessor<EventBridgeSink>;
 
 let nextKey = 1000;
 

@@ -8,7 +8,7 @@ import type { RouterEvent } from '../../../src/events/types';
 import { createLogger } from '../../../src/log/logger';
 import { RouterMetrics } from '../../../src/metrics/metrics';
 import { keyAfter } from '../../../src/events/key-order';
-import { EventStreamProcessor } from '../../../src/processor/event_stream/event-stream-processor';
+import { EventStreamSink } from '../../../src/processor/event_stream/event-stream-sink';
 import { waitFor } from '../../helpers/wait';
 import { openWatch } from './helpers';
 import { readOptions } from '../../../src/config/options';
@@ -32,7 +32,7 @@ function entry(key: number): LogEntry {
 }
 
 describe('event_stream history', () => {
-  let p: EventStreamProcessor;
+  let p: EventStreamSink;
   let api: string;
   const logs: string[] = [];
 
@@ -44,7 +44,7 @@ describe('event_stream history', () => {
       address: '127.0.0.1:0',
       options,
     };
-    p = new EventStreamProcessor(entry, readOptions(eventStreamOptions, entry), {
+    p = new EventStreamSink(entry, readOptions(eventStreamOptions, entry), {
       logger,
       metrics: new RouterMetrics({ defaultMetrics: false }),
     });

@@ -3,7 +3,7 @@ import type { ConfigEntry, OptionValue } from '../../../src/config/types';
 import { toCloudEvent } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import { knativeProcessor } from '../../../src/processor/knative/definition';
-import { KnativeProcessor } from '../../../src/processor/knative/knative-processor';
+import { KnativeSink } from '../../../src/processor/knative/knative-sink';
 import { testProcessor, type TestContext, type TestProcessor } from '../../helpers/processor';
 
 export const VCENTER = 'https://vc01.example.com:443/sdk';
@@ -46,10 +46,10 @@ export function entry(
 export async function makeProcessor(
   e: ConfigEntry,
   tc: TestContext,
-): Promise<TestProcessor<KnativeProcessor, null>> {
-  const sink = (await knativeProcessor.create(e, tc.ctx)) as KnativeProcessor;
+): Promise<TestProcessor<KnativeSink, null>> {
+  const sink = (await knativeProcessor.create(e, tc.ctx)) as KnativeSink;
   // Short waits between retries: the tests count outcomes, not time.
-  const p = testProcessor<KnativeProcessor, null>(knativeProcessor, sink, e, tc.ctx, {
+  const p = testProcessor<KnativeSink, null>(knativeProcessor, sink, e, tc.ctx, {
     backoff: { baseMs: 5, maxMs: 20 },
   });
   await p.start();

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { rmSync } from 'node:fs';
 import type { ConfigEntry } from '../../../src/config/types';
 import { natsJetStreamProcessor } from '../../../src/processor/nats_jetstream/definition';
-import { NatsJetStreamProcessor } from '../../../src/processor/nats_jetstream/nats-jetstream-processor';
+import { NatsJetStreamSink } from '../../../src/processor/nats_jetstream/nats-jetstream-sink';
 import { loadRootCAs, type RootCAs } from '../../../src/util/tls';
 import { waitFor } from '../../helpers/wait';
 import { testProcessor } from '../../helpers/processor';
@@ -46,7 +46,7 @@ async function deliverThree(
 ): Promise<number> {
   const { ctx } = makeContext();
   if (rootCAs) ctx.rootCAs = rootCAs;
-  const sink = new NatsJetStreamProcessor(e, readOptions(natsJetStreamOptions, e), ctx);
+  const sink = new NatsJetStreamSink(e, readOptions(natsJetStreamOptions, e), ctx);
   const p = testProcessor(natsJetStreamProcessor, sink, e, ctx);
   await p.start();
   expect(p.ready()).toBe(true);
@@ -63,7 +63,7 @@ async function deliverThree(
 
 async function startError(e: ConfigEntry): Promise<string> {
   const { ctx } = makeContext();
-  const sink = new NatsJetStreamProcessor(e, readOptions(natsJetStreamOptions, e), ctx);
+  const sink = new NatsJetStreamSink(e, readOptions(natsJetStreamOptions, e), ctx);
   try {
     await sink.start();
   } catch (err) {

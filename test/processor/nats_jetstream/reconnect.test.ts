@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ConfigEntry } from '../../../src/config/types';
 import { natsJetStreamProcessor } from '../../../src/processor/nats_jetstream/definition';
-import { NatsJetStreamProcessor } from '../../../src/processor/nats_jetstream/nats-jetstream-processor';
+import { NatsJetStreamSink } from '../../../src/processor/nats_jetstream/nats-jetstream-sink';
 import { testProcessor } from '../../helpers/processor';
 import { waitFor } from '../../helpers/wait';
 import { startNatsServer, type NatsServer } from '../../peers/nats';
@@ -30,7 +30,7 @@ test('server killed and restarted: not ready meanwhile, every event stored once 
     options: { stream: 'RECONNECT', create_stream: 'true', timeout: '1' },
   };
   const { ctx, metrics } = makeContext();
-  const sink = new NatsJetStreamProcessor(entry, readOptions(natsJetStreamOptions, entry), ctx);
+  const sink = new NatsJetStreamSink(entry, readOptions(natsJetStreamOptions, entry), ctx);
   const p = testProcessor(natsJetStreamProcessor, sink, entry, ctx);
   await p.start();
   const events = Array.from({ length: 60 }, () => event('VmPoweredOnEvent'));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseConfig, validateConfig } from '../../../src/catalogue';
 import type { ConfigEntry } from '../../../src/config/types';
 import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
-import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
+import { OpenFaasSink } from '../../../src/processor/openfaas/openfaas-sink';
 import { testProcessor } from '../../helpers/processor';
 import { makeContext } from './helpers';
 import { readOptions } from '../../../src/config/options';
@@ -15,7 +15,7 @@ function build(entry: ConfigEntry) {
   const { ctx } = makeContext();
   return testProcessor(
     openfaasProcessor,
-    new OpenFaasProcessor(entry, readOptions(openfaasOptions, entry), ctx),
+    new OpenFaasSink(entry, readOptions(openfaasOptions, entry), ctx),
     entry,
     ctx,
   );

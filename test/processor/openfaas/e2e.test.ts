@@ -58,7 +58,7 @@ describe.each([
       metrics: metricsEntry(),
     });
     await waitFor('the stream to connect', () => r.router.stream.ready());
-    await waitFor('the processor to be ready', () => r.router.processor.ready());
+    await waitFor('the processor to be ready', () => r.router.runner.ready());
   });
 
   afterAll(async () => {
@@ -178,7 +178,7 @@ describe.each([
       async () => (await total(r.metrics.invocationErrors)) >= errorsBefore + 2,
     );
     expect(r.router.stream.ready()).toBe(true);
-    expect(r.router.processor.ready()).toBe(true);
+    expect(r.router.runner.ready()).toBe(true);
 
     await gw.up();
     await postEvents(sim, [{ class: 'VmPoweredOnEvent', entities: 'vm:DC0_H0_VM0' }]);

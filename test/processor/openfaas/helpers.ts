@@ -3,7 +3,7 @@ import type { ConfigEntry, OptionValue } from '../../../src/config/types';
 import { toCloudEvent } from '../../../src/events/cloudevent';
 import type { RouterEvent } from '../../../src/events/types';
 import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
-import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
+import { OpenFaasSink } from '../../../src/processor/openfaas/openfaas-sink';
 import { testProcessor, type TestContext, type TestProcessor } from '../../helpers/processor';
 import type { OpenFaasGateway } from '../../peers/openfaas-gateway';
 import { readOptions } from '../../../src/config/options';
@@ -62,13 +62,13 @@ export function makeProcessor(
   const e = entry(gw, options, secret);
   return testProcessor(
     openfaasProcessor,
-    new OpenFaasProcessor(e, readOptions(openfaasOptions, e), tc.ctx),
+    new OpenFaasSink(e, readOptions(openfaasOptions, e), tc.ctx),
     e,
     tc.ctx,
   );
 }
 
-export type OpenFaasTestProcessor = TestProcessor<OpenFaasProcessor>;
+export type OpenFaasTestProcessor = TestProcessor<OpenFaasSink>;
 
 /** Log lines at ERROR level containing every given fragment. */
 export function errorLines(lines: string[], ...fragments: string[]): string[] {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { validateConfig } from '../../../src/catalogue';
 import type { ConfigEntry } from '../../../src/config/types';
 import { openfaasProcessor } from '../../../src/processor/openfaas/definition';
-import { OpenFaasProcessor } from '../../../src/processor/openfaas/openfaas-processor';
+import { OpenFaasSink } from '../../../src/processor/openfaas/openfaas-sink';
 import { OpenFaasGateway } from '../../peers/openfaas-gateway';
 import { testProcessor } from '../../helpers/processor';
 import { event, makeContext } from './helpers';
@@ -50,7 +50,7 @@ test('with "none", the topic map is read and functions invoked without any Autho
   };
   const proc = testProcessor(
     openfaasProcessor,
-    new OpenFaasProcessor(e, readOptions(openfaasOptions, e), tc.ctx),
+    new OpenFaasSink(e, readOptions(openfaasOptions, e), tc.ctx),
     e,
     tc.ctx,
   );

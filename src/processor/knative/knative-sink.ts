@@ -1,5 +1,5 @@
 /**
- * Knative processor: posts each CloudEvent to one HTTP destination (a
+ * The `knative` sink: posts each CloudEvent to one HTTP destination (a
  * Knative Broker's ingress, a Channel, a Service, or any CloudEvents
  * receiver), as the CloudEvents HTTP binding says. It is a sink of the
  * delivery runner, which owns the in-flight bound (`max_in_flight`), retries
@@ -67,7 +67,7 @@ export function authorization(entry: ConfigEntry): string | undefined {
   }
 }
 
-export class KnativeProcessor implements Sink<null> {
+export class KnativeSink implements Sink<null> {
   readonly provider = 'knative';
   /** One event per request; the runner keeps `max_in_flight` of them open. */
   readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };

@@ -93,7 +93,7 @@ function functionLabel(t: FunctionTarget): string {
   return t.namespace ? `${t.name}.${t.namespace}` : t.name;
 }
 
-export class OpenFaasProcessor implements Sink<FunctionTarget> {
+export class OpenFaasSink implements Sink<FunctionTarget> {
   readonly provider = 'openfaas';
   /** One invocation per send; the runner runs `max_in_flight` of them at once. */
   readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };

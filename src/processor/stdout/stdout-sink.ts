@@ -5,7 +5,7 @@ import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/
  * logger writes to stderr). A send resolves once the pipe has taken the
  * line, so a slow reader slows the runner and memory stays bounded.
  */
-export class StdoutProcessor implements Sink<null> {
+export class StdoutSink implements Sink<null> {
   readonly provider = 'stdout';
   /** Lines are written in log order, one at a time. */
   readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };

@@ -109,7 +109,7 @@ function isRetryable(err: unknown): boolean {
 
 /** Certificate errors that time can cure (a renewal, a clock put right), unlike an untrusted CA. */
 const OUTSIDE_VALIDITY = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
-export class EventBridgeProcessor implements Sink<PutTarget> {
+export class EventBridgeSink implements Sink<PutTarget> {
   readonly provider = PROVIDER;
   readonly policy: SinkPolicy;
 

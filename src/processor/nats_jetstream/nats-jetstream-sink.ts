@@ -1,5 +1,5 @@
 /**
- * NATS JetStream processor: publishes each CloudEvent, in the
+ * The `nats_jetstream` sink: publishes each CloudEvent, in the
  * structured JSON the event log encoded once (the CloudEvents NATS binding's
  * structured mode), to `<subject_prefix>.<CloudEvent subject>` with the
  * header `Nats-Msg-Id` derived from the CloudEvent's source and id (msg-id.ts). An event is delivered when
@@ -48,7 +48,7 @@ interface Publication {
 /** PubAcks missed in a row after which the processor is not ready (a server up but not answering). */
 const STALLED_AFTER_MISSED_ACKS = 3;
 
-export class NatsJetStreamProcessor implements Sink<Publication> {
+export class NatsJetStreamSink implements Sink<Publication> {
   readonly provider = 'nats_jetstream';
   /** One publish per send; the runner keeps `max_in_flight` of them pipelined. */
   readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };

@@ -23,7 +23,7 @@ import { EventStreamApi } from './event-stream-api';
 import { exposeCounts, newEventStreamCounts } from './event-stream-counts';
 import type { EventStreamOptions } from './options';
 
-export class EventStreamProcessor implements Sink<null> {
+export class EventStreamSink implements Sink<null> {
   readonly provider = 'event_stream';
   /** Appending is synchronous and cheap: one event per send keeps the log's order. */
   readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
