@@ -73,8 +73,6 @@ export function generateValidator(schema: JsonSchema): string {
     strict: false,
     // The keywords receive the validation's context (the components) as `this`.
     passContext: true,
-    // Each component's entry schema its own function, compiled by V8 only when an entry uses it.
-    inlineRefs: false,
     code: { source: true, esm: true, lines: true },
   });
   for (const name of Object.keys(KEYWORDS) as Array<keyof typeof KEYWORDS>)

@@ -2,14 +2,14 @@
 // Regenerate: npx tsc -p . && node dist/scripts/gen-config-validator.js (or: make docs)
 // @ts-nocheck: ajv wrote this code; src/config/load.ts types its export.
 "use strict";
-export const validate = validate52;
-const schema19 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/vmware-event-router/routerconfig-v1alpha1.schema.json","title":"vmware-event-router RouterConfig (event-router.vmware.com/v1alpha1)","description":"The v0.7/v0.8 YAML configuration: one event provider, one event processor, one metrics provider. Mapped onto the JSON-array configuration.","type":"object","properties":{"apiVersion":{"type":"string","const":"event-router.vmware.com/v1alpha1"},"kind":{"type":"string","const":"RouterConfig"},"metadata":{"type":"object","properties":{"name":{"type":"string"},"labels":{"type":"object","additionalProperties":{"type":"string"}}},"required":["name"],"additionalProperties":false},"eventProvider":{"type":"object","properties":{"type":{"type":"string","enum":["vcenter","vcsim","webhook","horizon"]},"name":{"type":"string","description":"Name of the stream in logs, metrics, /stats and /readyz"},"vcenter":{"type":"object","properties":{"address":{"type":"string","description":"vCenter SDK URL, e.g. https://my-vcenter01.domain.local/sdk"},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification (options.insecure)"},"checkpoint":{"type":"boolean","description":"Resume after a restart from the newest acknowledged event (options.checkpoint)"},"checkpointDir":{"type":"string","description":"Directory of the checkpoint files (options.checkpoint_dir)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","insecureSSL"],"additionalProperties":false,"description":"vCenter Server event provider"},"vcsim":{"type":"object","properties":{"address":{"type":"string","description":"vCenter SDK URL, e.g. https://my-vcenter01.domain.local/sdk"},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification (options.insecure)"},"checkpoint":{"type":"boolean","description":"Resume after a restart from the newest acknowledged event (options.checkpoint)"},"checkpointDir":{"type":"string","description":"Directory of the checkpoint files (options.checkpoint_dir)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","insecureSSL"],"additionalProperties":false,"description":"vCenter simulator (read as vcenter)"},"webhook":{"type":"object","properties":{"bindAddress":{"type":"string","description":"HOST:PORT the webhook listens on"},"path":{"type":"string","description":"URL path that accepts CloudEvents (default /webhook)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["bindAddress"],"additionalProperties":false},"horizon":{"type":"object","description":"VMware Horizon: not supported by this router"}},"required":["type","name"],"additionalProperties":false,"allOf":[{"if":{"properties":{"type":{"const":"vcenter"}},"required":["type"]},"then":{"required":["vcenter"]}},{"if":{"properties":{"type":{"const":"vcsim"}},"required":["type"]},"then":{"required":["vcsim"]}},{"if":{"properties":{"type":{"const":"webhook"}},"required":["type"]},"then":{"required":["webhook"]}},{"if":{"properties":{"type":{"const":"horizon"}},"required":["type"]},"then":{"required":["horizon"]}}]},"eventProcessor":{"type":"object","properties":{"type":{"type":"string","enum":["openfaas","aws_event_bridge","awsEventBridge","knative"]},"name":{"type":"string","description":"Name of the processor in logs, metrics, /stats and /readyz"},"openfaas":{"type":"object","properties":{"address":{"type":"string","description":"OpenFaaS gateway address"},"async":{"type":"boolean","description":"Use async function invocation mode"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","async"],"additionalProperties":false},"awsEventBridge":{"type":"object","properties":{"region":{"type":"string"},"eventBus":{"type":"string"},"ruleARN":{"type":"string"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["region","eventBus","ruleARN","auth"],"additionalProperties":false},"knative":{"type":"object","properties":{"encoding":{"type":"string","enum":["binary","structured"]},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification of an https destination"},"destination":{"type":"object","properties":{"uri":{"anyOf":[{"type":"string"},{"type":"object","properties":{"scheme":{"type":"string","enum":["http","https"]},"host":{"type":"string","description":"HOST[:PORT]"},"path":{"type":"string","description":"URL path"}},"required":["host"],"additionalProperties":false,"description":"The destination URL as its parts (http when scheme is left out)"}]},"ref":{"type":"object","description":"A Kubernetes object reference (needs the Kubernetes API: not supported)"}},"required":[],"additionalProperties":false,"minProperties":1},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["destination"],"additionalProperties":false}},"required":["type","name"],"additionalProperties":false,"allOf":[{"if":{"properties":{"type":{"const":"openfaas"}},"required":["type"]},"then":{"required":["openfaas"]}},{"if":{"properties":{"type":{"const":"aws_event_bridge"}},"required":["type"]},"then":{"required":["awsEventBridge"]}},{"if":{"properties":{"type":{"const":"awsEventBridge"}},"required":["type"]},"then":{"required":["awsEventBridge"]}},{"if":{"properties":{"type":{"const":"knative"}},"required":["type"]},"then":{"required":["knative"]}}]},"metricsProvider":{"type":"object","properties":{"type":{"type":"string","const":"default"},"name":{"type":"string"},"default":{"type":"object","properties":{"bindAddress":{"type":"string","description":"HOST:PORT of /metrics, /stats, /healthz, /readyz"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["bindAddress"],"additionalProperties":false}},"required":["type","name","default"],"additionalProperties":false},"certificates":{"type":"object","properties":{"rootCAs":{"type":"array","items":{"type":"string"},"description":"PEM files of CAs trusted, besides the public CAs, for the vCenter and every processor (the router entry options.root_cas)"}},"required":[],"additionalProperties":false,"description":"PEM files of root CAs to trust"}},"required":["apiVersion","kind","metadata","eventProvider","eventProcessor","metricsProvider"],"additionalProperties":false};
+export const validate = validate20;
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/vmware-event-router/routerconfig-v1alpha1.schema.json","title":"vmware-event-router RouterConfig (event-router.vmware.com/v1alpha1)","description":"The v0.7/v0.8 YAML configuration: one event provider, one event processor, one metrics provider. Mapped onto the JSON-array configuration.","type":"object","properties":{"apiVersion":{"type":"string","const":"event-router.vmware.com/v1alpha1"},"kind":{"type":"string","const":"RouterConfig"},"metadata":{"type":"object","properties":{"name":{"type":"string"},"labels":{"type":"object","additionalProperties":{"type":"string"}}},"required":["name"],"additionalProperties":false},"eventProvider":{"type":"object","properties":{"type":{"type":"string","enum":["vcenter","vcsim","webhook","horizon"]},"name":{"type":"string","description":"Name of the stream in logs, metrics, /stats and /readyz"},"vcenter":{"type":"object","properties":{"address":{"type":"string","description":"vCenter SDK URL, e.g. https://my-vcenter01.domain.local/sdk"},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification (options.insecure)"},"checkpoint":{"type":"boolean","description":"Resume after a restart from the newest acknowledged event (options.checkpoint)"},"checkpointDir":{"type":"string","description":"Directory of the checkpoint files (options.checkpoint_dir)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","insecureSSL"],"additionalProperties":false,"description":"vCenter Server event provider"},"vcsim":{"type":"object","properties":{"address":{"type":"string","description":"vCenter SDK URL, e.g. https://my-vcenter01.domain.local/sdk"},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification (options.insecure)"},"checkpoint":{"type":"boolean","description":"Resume after a restart from the newest acknowledged event (options.checkpoint)"},"checkpointDir":{"type":"string","description":"Directory of the checkpoint files (options.checkpoint_dir)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","insecureSSL"],"additionalProperties":false,"description":"vCenter simulator (read as vcenter)"},"webhook":{"type":"object","properties":{"bindAddress":{"type":"string","description":"HOST:PORT the webhook listens on"},"path":{"type":"string","description":"URL path that accepts CloudEvents (default /webhook)"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["bindAddress"],"additionalProperties":false},"horizon":{"type":"object","description":"VMware Horizon: not supported by this router"}},"required":["type","name"],"additionalProperties":false,"allOf":[{"if":{"properties":{"type":{"const":"vcenter"}},"required":["type"]},"then":{"required":["vcenter"]}},{"if":{"properties":{"type":{"const":"vcsim"}},"required":["type"]},"then":{"required":["vcsim"]}},{"if":{"properties":{"type":{"const":"webhook"}},"required":["type"]},"then":{"required":["webhook"]}},{"if":{"properties":{"type":{"const":"horizon"}},"required":["type"]},"then":{"required":["horizon"]}}]},"eventProcessor":{"type":"object","properties":{"type":{"type":"string","enum":["openfaas","aws_event_bridge","awsEventBridge","knative"]},"name":{"type":"string","description":"Name of the processor in logs, metrics, /stats and /readyz"},"openfaas":{"type":"object","properties":{"address":{"type":"string","description":"OpenFaaS gateway address"},"async":{"type":"boolean","description":"Use async function invocation mode"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["address","async"],"additionalProperties":false},"awsEventBridge":{"type":"object","properties":{"region":{"type":"string"},"eventBus":{"type":"string"},"ruleARN":{"type":"string"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["region","eventBus","ruleARN","auth"],"additionalProperties":false},"knative":{"type":"object","properties":{"encoding":{"type":"string","enum":["binary","structured"]},"insecureSSL":{"type":"boolean","description":"Skip TLS certificate verification of an https destination"},"destination":{"type":"object","properties":{"uri":{"anyOf":[{"type":"string"},{"type":"object","properties":{"scheme":{"type":"string","enum":["http","https"]},"host":{"type":"string","description":"HOST[:PORT]"},"path":{"type":"string","description":"URL path"}},"required":["host"],"additionalProperties":false,"description":"The destination URL as its parts (http when scheme is left out)"}]},"ref":{"type":"object","description":"A Kubernetes object reference (needs the Kubernetes API: not supported)"}},"required":[],"additionalProperties":false,"minProperties":1},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["destination"],"additionalProperties":false}},"required":["type","name"],"additionalProperties":false,"allOf":[{"if":{"properties":{"type":{"const":"openfaas"}},"required":["type"]},"then":{"required":["openfaas"]}},{"if":{"properties":{"type":{"const":"aws_event_bridge"}},"required":["type"]},"then":{"required":["awsEventBridge"]}},{"if":{"properties":{"type":{"const":"awsEventBridge"}},"required":["type"]},"then":{"required":["awsEventBridge"]}},{"if":{"properties":{"type":{"const":"knative"}},"required":["type"]},"then":{"required":["knative"]}}]},"metricsProvider":{"type":"object","properties":{"type":{"type":"string","const":"default"},"name":{"type":"string"},"default":{"type":"object","properties":{"bindAddress":{"type":"string","description":"HOST:PORT of /metrics, /stats, /healthz, /readyz"},"auth":{"type":"object","properties":{"type":{"type":"string","enum":["basic_auth","aws_access_key","aws_iam_role","active_directory"],"description":"The authentication method to use"},"basicAuth":{"type":"object","properties":{"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["username","password"],"additionalProperties":false,"description":"Basic authentication with username and password"},"awsAccessKeyAuth":{"type":"object","properties":{"accessKey":{"type":"string"},"secretKey":{"type":"string","writeOnly":true}},"required":["accessKey","secretKey"],"additionalProperties":false,"description":"AWS authentication with access and secret key"},"activeDirectoryAuth":{"type":"object","properties":{"domain":{"type":"string"},"username":{"type":"string"},"password":{"type":"string","writeOnly":true}},"required":["domain","username","password"],"additionalProperties":false,"description":"Active Directory (Horizon only: not supported)"}},"required":["type"],"additionalProperties":false,"description":"Authentication configuration for this section","allOf":[{"if":{"properties":{"type":{"const":"basic_auth"}},"required":["type"]},"then":{"required":["basicAuth"]}},{"if":{"properties":{"type":{"const":"aws_access_key"}},"required":["type"]},"then":{"required":["awsAccessKeyAuth"]}},{"if":{"properties":{"type":{"const":"active_directory"}},"required":["type"]},"then":{"required":["activeDirectoryAuth"]}}]}},"required":["bindAddress"],"additionalProperties":false}},"required":["type","name","default"],"additionalProperties":false},"certificates":{"type":"object","properties":{"rootCAs":{"type":"array","items":{"type":"string"},"description":"PEM files of CAs trusted, besides the public CAs, for the vCenter and every processor (the router entry options.root_cas)"}},"required":[],"additionalProperties":false,"description":"PEM files of root CAs to trust"}},"required":["apiVersion","kind","metadata","eventProvider","eventProcessor","metricsProvider"],"additionalProperties":false};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://github.com/vmware-event-router/routerconfig-v1alpha1.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate52.evaluated;
+const evaluated0 = validate20.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18,7 +18,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -28,7 +28,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -38,7 +38,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -48,7 +48,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.eventProvider === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "eventProvider"},message:"must have required property '"+"eventProvider"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "eventProvider"},message:"must have required property '"+"eventProvider"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -58,7 +58,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.eventProcessor === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "eventProcessor"},message:"must have required property '"+"eventProcessor"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "eventProcessor"},message:"must have required property '"+"eventProcessor"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -68,7 +68,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.metricsProvider === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metricsProvider"},message:"must have required property '"+"metricsProvider"+"'",schema:schema19.required,parentSchema:schema19,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metricsProvider"},message:"must have required property '"+"metricsProvider"+"'",schema:schema31.required,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -79,7 +79,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "eventProvider")) || (key0 === "eventProcessor")) || (key0 === "metricsProvider")) || (key0 === "certificates"))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -92,7 +92,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data0 = data.apiVersion;
 if(typeof data0 !== "string"){
-const err7 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.apiVersion.type,parentSchema:schema19.properties.apiVersion,data:data0};
+const err7 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.apiVersion.type,parentSchema:schema31.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -102,7 +102,7 @@ vErrors.push(err7);
 errors++;
 }
 if("event-router.vmware.com/v1alpha1" !== data0){
-const err8 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "event-router.vmware.com/v1alpha1"},message:"must be equal to constant",schema:"event-router.vmware.com/v1alpha1",parentSchema:schema19.properties.apiVersion,data:data0};
+const err8 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "event-router.vmware.com/v1alpha1"},message:"must be equal to constant",schema:"event-router.vmware.com/v1alpha1",parentSchema:schema31.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -115,7 +115,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(typeof data1 !== "string"){
-const err9 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.kind.type,parentSchema:schema19.properties.kind,data:data1};
+const err9 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.kind.type,parentSchema:schema31.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -125,7 +125,7 @@ vErrors.push(err9);
 errors++;
 }
 if("RouterConfig" !== data1){
-const err10 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "RouterConfig"},message:"must be equal to constant",schema:"RouterConfig",parentSchema:schema19.properties.kind,data:data1};
+const err10 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "RouterConfig"},message:"must be equal to constant",schema:"RouterConfig",parentSchema:schema31.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -139,7 +139,7 @@ if(data.metadata !== undefined){
 let data2 = data.metadata;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.name === undefined){
-const err11 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema19.properties.metadata.required,parentSchema:schema19.properties.metadata,data:data2};
+const err11 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.metadata.required,parentSchema:schema31.properties.metadata,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -150,7 +150,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!((key1 === "name") || (key1 === "labels"))){
-const err12 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metadata,data:data2};
+const err12 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metadata,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -163,7 +163,7 @@ errors++;
 if(data2.name !== undefined){
 let data3 = data2.name;
 if(typeof data3 !== "string"){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/properties/metadata/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metadata.properties.name.type,parentSchema:schema19.properties.metadata.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/properties/metadata/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metadata.properties.name.type,parentSchema:schema31.properties.metadata.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -179,7 +179,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key2 in data4){
 let data5 = data4[key2];
 if(typeof data5 !== "string"){
-const err14 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/metadata/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metadata.properties.labels.additionalProperties.type,parentSchema:schema19.properties.metadata.properties.labels.additionalProperties,data:data5};
+const err14 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/metadata/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metadata.properties.labels.additionalProperties.type,parentSchema:schema31.properties.metadata.properties.labels.additionalProperties,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -191,7 +191,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/properties/metadata/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metadata.properties.labels.type,parentSchema:schema19.properties.metadata.properties.labels,data:data4};
+const err15 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/properties/metadata/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metadata.properties.labels.type,parentSchema:schema31.properties.metadata.properties.labels,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -203,7 +203,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metadata.type,parentSchema:schema19.properties.metadata,data:data2};
+const err16 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metadata.type,parentSchema:schema31.properties.metadata,data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -259,7 +259,7 @@ if(_valid0){
 const _errs22 = errors;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.vcenter === undefined){
-const err19 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/0/then/required",keyword:"required",params:{missingProperty: "vcenter"},message:"must have required property '"+"vcenter"+"'",schema:schema19.properties.eventProvider.allOf[0].then.required,parentSchema:schema19.properties.eventProvider.allOf[0].then,data:data6};
+const err19 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/0/then/required",keyword:"required",params:{missingProperty: "vcenter"},message:"must have required property '"+"vcenter"+"'",schema:schema31.properties.eventProvider.allOf[0].then.required,parentSchema:schema31.properties.eventProvider.allOf[0].then,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -273,7 +273,7 @@ var _valid0 = _errs22 === errors;
 valid4 = _valid0;
 }
 if(!valid4){
-const err20 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.allOf[0].if,parentSchema:schema19.properties.eventProvider.allOf[0],data:data6};
+const err20 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.allOf[0].if,parentSchema:schema31.properties.eventProvider.allOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -326,7 +326,7 @@ if(_valid1){
 const _errs27 = errors;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.vcsim === undefined){
-const err23 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/1/then/required",keyword:"required",params:{missingProperty: "vcsim"},message:"must have required property '"+"vcsim"+"'",schema:schema19.properties.eventProvider.allOf[1].then.required,parentSchema:schema19.properties.eventProvider.allOf[1].then,data:data6};
+const err23 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/1/then/required",keyword:"required",params:{missingProperty: "vcsim"},message:"must have required property '"+"vcsim"+"'",schema:schema31.properties.eventProvider.allOf[1].then.required,parentSchema:schema31.properties.eventProvider.allOf[1].then,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -340,7 +340,7 @@ var _valid1 = _errs27 === errors;
 valid6 = _valid1;
 }
 if(!valid6){
-const err24 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.allOf[1].if,parentSchema:schema19.properties.eventProvider.allOf[1],data:data6};
+const err24 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.allOf[1].if,parentSchema:schema31.properties.eventProvider.allOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -393,7 +393,7 @@ if(_valid2){
 const _errs32 = errors;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.webhook === undefined){
-const err27 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/2/then/required",keyword:"required",params:{missingProperty: "webhook"},message:"must have required property '"+"webhook"+"'",schema:schema19.properties.eventProvider.allOf[2].then.required,parentSchema:schema19.properties.eventProvider.allOf[2].then,data:data6};
+const err27 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/2/then/required",keyword:"required",params:{missingProperty: "webhook"},message:"must have required property '"+"webhook"+"'",schema:schema31.properties.eventProvider.allOf[2].then.required,parentSchema:schema31.properties.eventProvider.allOf[2].then,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -407,7 +407,7 @@ var _valid2 = _errs32 === errors;
 valid8 = _valid2;
 }
 if(!valid8){
-const err28 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.allOf[2].if,parentSchema:schema19.properties.eventProvider.allOf[2],data:data6};
+const err28 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.allOf[2].if,parentSchema:schema31.properties.eventProvider.allOf[2],data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -460,7 +460,7 @@ if(_valid3){
 const _errs37 = errors;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.horizon === undefined){
-const err31 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/3/then/required",keyword:"required",params:{missingProperty: "horizon"},message:"must have required property '"+"horizon"+"'",schema:schema19.properties.eventProvider.allOf[3].then.required,parentSchema:schema19.properties.eventProvider.allOf[3].then,data:data6};
+const err31 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/3/then/required",keyword:"required",params:{missingProperty: "horizon"},message:"must have required property '"+"horizon"+"'",schema:schema31.properties.eventProvider.allOf[3].then.required,parentSchema:schema31.properties.eventProvider.allOf[3].then,data:data6};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -474,7 +474,7 @@ var _valid3 = _errs37 === errors;
 valid10 = _valid3;
 }
 if(!valid10){
-const err32 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.allOf[3].if,parentSchema:schema19.properties.eventProvider.allOf[3],data:data6};
+const err32 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.allOf[3].if,parentSchema:schema31.properties.eventProvider.allOf[3],data:data6};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -485,7 +485,7 @@ errors++;
 }
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.type === undefined){
-const err33 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProvider.required,parentSchema:schema19.properties.eventProvider,data:data6};
+const err33 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProvider.required,parentSchema:schema31.properties.eventProvider,data:data6};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -495,7 +495,7 @@ vErrors.push(err33);
 errors++;
 }
 if(data6.name === undefined){
-const err34 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema19.properties.eventProvider.required,parentSchema:schema19.properties.eventProvider,data:data6};
+const err34 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.eventProvider.required,parentSchema:schema31.properties.eventProvider,data:data6};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -506,7 +506,7 @@ errors++;
 }
 for(const key3 in data6){
 if(!((((((key3 === "type") || (key3 === "name")) || (key3 === "vcenter")) || (key3 === "vcsim")) || (key3 === "webhook")) || (key3 === "horizon"))){
-const err35 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider,data:data6};
+const err35 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider,data:data6};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -519,7 +519,7 @@ errors++;
 if(data6.type !== undefined){
 let data11 = data6.type;
 if(typeof data11 !== "string"){
-const err36 = {instancePath:instancePath+"/eventProvider/type",schemaPath:"#/properties/eventProvider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.type.type,parentSchema:schema19.properties.eventProvider.properties.type,data:data11};
+const err36 = {instancePath:instancePath+"/eventProvider/type",schemaPath:"#/properties/eventProvider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.type.type,parentSchema:schema31.properties.eventProvider.properties.type,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -529,7 +529,7 @@ vErrors.push(err36);
 errors++;
 }
 if(!((((data11 === "vcenter") || (data11 === "vcsim")) || (data11 === "webhook")) || (data11 === "horizon"))){
-const err37 = {instancePath:instancePath+"/eventProvider/type",schemaPath:"#/properties/eventProvider/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProvider.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProvider.properties.type.enum,parentSchema:schema19.properties.eventProvider.properties.type,data:data11};
+const err37 = {instancePath:instancePath+"/eventProvider/type",schemaPath:"#/properties/eventProvider/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProvider.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProvider.properties.type.enum,parentSchema:schema31.properties.eventProvider.properties.type,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -542,7 +542,7 @@ errors++;
 if(data6.name !== undefined){
 let data12 = data6.name;
 if(typeof data12 !== "string"){
-const err38 = {instancePath:instancePath+"/eventProvider/name",schemaPath:"#/properties/eventProvider/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.name.type,parentSchema:schema19.properties.eventProvider.properties.name,data:data12};
+const err38 = {instancePath:instancePath+"/eventProvider/name",schemaPath:"#/properties/eventProvider/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.name.type,parentSchema:schema31.properties.eventProvider.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -556,7 +556,7 @@ if(data6.vcenter !== undefined){
 let data13 = data6.vcenter;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 if(data13.address === undefined){
-const err39 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema19.properties.eventProvider.properties.vcenter.required,parentSchema:schema19.properties.eventProvider.properties.vcenter,data:data13};
+const err39 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema31.properties.eventProvider.properties.vcenter.required,parentSchema:schema31.properties.eventProvider.properties.vcenter,data:data13};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -566,7 +566,7 @@ vErrors.push(err39);
 errors++;
 }
 if(data13.insecureSSL === undefined){
-const err40 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/required",keyword:"required",params:{missingProperty: "insecureSSL"},message:"must have required property '"+"insecureSSL"+"'",schema:schema19.properties.eventProvider.properties.vcenter.required,parentSchema:schema19.properties.eventProvider.properties.vcenter,data:data13};
+const err40 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/required",keyword:"required",params:{missingProperty: "insecureSSL"},message:"must have required property '"+"insecureSSL"+"'",schema:schema31.properties.eventProvider.properties.vcenter.required,parentSchema:schema31.properties.eventProvider.properties.vcenter,data:data13};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -577,7 +577,7 @@ errors++;
 }
 for(const key4 in data13){
 if(!(((((key4 === "address") || (key4 === "insecureSSL")) || (key4 === "checkpoint")) || (key4 === "checkpointDir")) || (key4 === "auth"))){
-const err41 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcenter,data:data13};
+const err41 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcenter,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -590,7 +590,7 @@ errors++;
 if(data13.address !== undefined){
 let data14 = data13.address;
 if(typeof data14 !== "string"){
-const err42 = {instancePath:instancePath+"/eventProvider/vcenter/address",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.address.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.address,data:data14};
+const err42 = {instancePath:instancePath+"/eventProvider/vcenter/address",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.address.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.address,data:data14};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -603,7 +603,7 @@ errors++;
 if(data13.insecureSSL !== undefined){
 let data15 = data13.insecureSSL;
 if(typeof data15 !== "boolean"){
-const err43 = {instancePath:instancePath+"/eventProvider/vcenter/insecureSSL",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProvider.properties.vcenter.properties.insecureSSL.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.insecureSSL,data:data15};
+const err43 = {instancePath:instancePath+"/eventProvider/vcenter/insecureSSL",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProvider.properties.vcenter.properties.insecureSSL.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.insecureSSL,data:data15};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -616,7 +616,7 @@ errors++;
 if(data13.checkpoint !== undefined){
 let data16 = data13.checkpoint;
 if(typeof data16 !== "boolean"){
-const err44 = {instancePath:instancePath+"/eventProvider/vcenter/checkpoint",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/checkpoint/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProvider.properties.vcenter.properties.checkpoint.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.checkpoint,data:data16};
+const err44 = {instancePath:instancePath+"/eventProvider/vcenter/checkpoint",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/checkpoint/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProvider.properties.vcenter.properties.checkpoint.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.checkpoint,data:data16};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -629,7 +629,7 @@ errors++;
 if(data13.checkpointDir !== undefined){
 let data17 = data13.checkpointDir;
 if(typeof data17 !== "string"){
-const err45 = {instancePath:instancePath+"/eventProvider/vcenter/checkpointDir",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/checkpointDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.checkpointDir.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.checkpointDir,data:data17};
+const err45 = {instancePath:instancePath+"/eventProvider/vcenter/checkpointDir",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/checkpointDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.checkpointDir.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.checkpointDir,data:data17};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -685,7 +685,7 @@ if(_valid4){
 const _errs60 = errors;
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.basicAuth === undefined){
-const err48 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].then,data:data18};
+const err48 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].then,data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -699,7 +699,7 @@ var _valid4 = _errs60 === errors;
 valid15 = _valid4;
 }
 if(!valid15){
-const err49 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[0],data:data18};
+const err49 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[0],data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -752,7 +752,7 @@ if(_valid5){
 const _errs65 = errors;
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.awsAccessKeyAuth === undefined){
-const err52 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].then,data:data18};
+const err52 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].then,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -766,7 +766,7 @@ var _valid5 = _errs65 === errors;
 valid17 = _valid5;
 }
 if(!valid17){
-const err53 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[1],data:data18};
+const err53 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[1],data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -819,7 +819,7 @@ if(_valid6){
 const _errs70 = errors;
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.activeDirectoryAuth === undefined){
-const err56 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].then,data:data18};
+const err56 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].then,data:data18};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -833,7 +833,7 @@ var _valid6 = _errs70 === errors;
 valid19 = _valid6;
 }
 if(!valid19){
-const err57 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.allOf[2],data:data18};
+const err57 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.allOf[2],data:data18};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -844,7 +844,7 @@ errors++;
 }
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.type === undefined){
-const err58 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
+const err58 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -855,7 +855,7 @@ errors++;
 }
 for(const key5 in data18){
 if(!((((key5 === "type") || (key5 === "basicAuth")) || (key5 === "awsAccessKeyAuth")) || (key5 === "activeDirectoryAuth"))){
-const err59 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
+const err59 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -868,7 +868,7 @@ errors++;
 if(data18.type !== undefined){
 let data22 = data18.type;
 if(typeof data22 !== "string"){
-const err60 = {instancePath:instancePath+"/eventProvider/vcenter/auth/type",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.type,data:data22};
+const err60 = {instancePath:instancePath+"/eventProvider/vcenter/auth/type",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.type,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -878,7 +878,7 @@ vErrors.push(err60);
 errors++;
 }
 if(!((((data22 === "basic_auth") || (data22 === "aws_access_key")) || (data22 === "aws_iam_role")) || (data22 === "active_directory"))){
-const err61 = {instancePath:instancePath+"/eventProvider/vcenter/auth/type",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.type,data:data22};
+const err61 = {instancePath:instancePath+"/eventProvider/vcenter/auth/type",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.type,data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -892,7 +892,7 @@ if(data18.basicAuth !== undefined){
 let data23 = data18.basicAuth;
 if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
 if(data23.username === undefined){
-const err62 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
+const err62 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -902,7 +902,7 @@ vErrors.push(err62);
 errors++;
 }
 if(data23.password === undefined){
-const err63 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
+const err63 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -913,7 +913,7 @@ errors++;
 }
 for(const key6 in data23){
 if(!((key6 === "username") || (key6 === "password"))){
-const err64 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
+const err64 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -926,7 +926,7 @@ errors++;
 if(data23.username !== undefined){
 let data24 = data23.username;
 if(typeof data24 !== "string"){
-const err65 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.username,data:data24};
+const err65 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.username,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -939,7 +939,7 @@ errors++;
 if(data23.password !== undefined){
 let data25 = data23.password;
 if(typeof data25 !== "string"){
-const err66 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.password,data:data25};
+const err66 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.properties.password,data:data25};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -951,7 +951,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
+const err67 = {instancePath:instancePath+"/eventProvider/vcenter/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.basicAuth,data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -965,7 +965,7 @@ if(data18.awsAccessKeyAuth !== undefined){
 let data26 = data18.awsAccessKeyAuth;
 if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
 if(data26.accessKey === undefined){
-const err68 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
+const err68 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -975,7 +975,7 @@ vErrors.push(err68);
 errors++;
 }
 if(data26.secretKey === undefined){
-const err69 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
+const err69 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -986,7 +986,7 @@ errors++;
 }
 for(const key7 in data26){
 if(!((key7 === "accessKey") || (key7 === "secretKey"))){
-const err70 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
+const err70 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -999,7 +999,7 @@ errors++;
 if(data26.accessKey !== undefined){
 let data27 = data26.accessKey;
 if(typeof data27 !== "string"){
-const err71 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data27};
+const err71 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data27};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -1012,7 +1012,7 @@ errors++;
 if(data26.secretKey !== undefined){
 let data28 = data26.secretKey;
 if(typeof data28 !== "string"){
-const err72 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data28};
+const err72 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -1024,7 +1024,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
+const err73 = {instancePath:instancePath+"/eventProvider/vcenter/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.awsAccessKeyAuth,data:data26};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1038,7 +1038,7 @@ if(data18.activeDirectoryAuth !== undefined){
 let data29 = data18.activeDirectoryAuth;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 if(data29.domain === undefined){
-const err74 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
+const err74 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1048,7 +1048,7 @@ vErrors.push(err74);
 errors++;
 }
 if(data29.username === undefined){
-const err75 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
+const err75 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1058,7 +1058,7 @@ vErrors.push(err75);
 errors++;
 }
 if(data29.password === undefined){
-const err76 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
+const err76 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1069,7 +1069,7 @@ errors++;
 }
 for(const key8 in data29){
 if(!(((key8 === "domain") || (key8 === "username")) || (key8 === "password"))){
-const err77 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
+const err77 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1082,7 +1082,7 @@ errors++;
 if(data29.domain !== undefined){
 let data30 = data29.domain;
 if(typeof data30 !== "string"){
-const err78 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data30};
+const err78 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data30};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1095,7 +1095,7 @@ errors++;
 if(data29.username !== undefined){
 let data31 = data29.username;
 if(typeof data31 !== "string"){
-const err79 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.username,data:data31};
+const err79 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.username,data:data31};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1108,7 +1108,7 @@ errors++;
 if(data29.password !== undefined){
 let data32 = data29.password;
 if(typeof data32 !== "string"){
-const err80 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.password,data:data32};
+const err80 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.properties.password,data:data32};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1120,7 +1120,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
+const err81 = {instancePath:instancePath+"/eventProvider/vcenter/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth.properties.activeDirectoryAuth,data:data29};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1132,7 +1132,7 @@ errors++;
 }
 }
 else {
-const err82 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcenter.properties.auth.type,parentSchema:schema19.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
+const err82 = {instancePath:instancePath+"/eventProvider/vcenter/auth",schemaPath:"#/properties/eventProvider/properties/vcenter/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcenter.properties.auth.type,parentSchema:schema31.properties.eventProvider.properties.vcenter.properties.auth,data:data18};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1144,7 +1144,7 @@ errors++;
 }
 }
 else {
-const err83 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcenter.type,parentSchema:schema19.properties.eventProvider.properties.vcenter,data:data13};
+const err83 = {instancePath:instancePath+"/eventProvider/vcenter",schemaPath:"#/properties/eventProvider/properties/vcenter/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcenter.type,parentSchema:schema31.properties.eventProvider.properties.vcenter,data:data13};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1158,7 +1158,7 @@ if(data6.vcsim !== undefined){
 let data33 = data6.vcsim;
 if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
 if(data33.address === undefined){
-const err84 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema19.properties.eventProvider.properties.vcsim.required,parentSchema:schema19.properties.eventProvider.properties.vcsim,data:data33};
+const err84 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema31.properties.eventProvider.properties.vcsim.required,parentSchema:schema31.properties.eventProvider.properties.vcsim,data:data33};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1168,7 +1168,7 @@ vErrors.push(err84);
 errors++;
 }
 if(data33.insecureSSL === undefined){
-const err85 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/required",keyword:"required",params:{missingProperty: "insecureSSL"},message:"must have required property '"+"insecureSSL"+"'",schema:schema19.properties.eventProvider.properties.vcsim.required,parentSchema:schema19.properties.eventProvider.properties.vcsim,data:data33};
+const err85 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/required",keyword:"required",params:{missingProperty: "insecureSSL"},message:"must have required property '"+"insecureSSL"+"'",schema:schema31.properties.eventProvider.properties.vcsim.required,parentSchema:schema31.properties.eventProvider.properties.vcsim,data:data33};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1179,7 +1179,7 @@ errors++;
 }
 for(const key9 in data33){
 if(!(((((key9 === "address") || (key9 === "insecureSSL")) || (key9 === "checkpoint")) || (key9 === "checkpointDir")) || (key9 === "auth"))){
-const err86 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcsim,data:data33};
+const err86 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcsim,data:data33};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1192,7 +1192,7 @@ errors++;
 if(data33.address !== undefined){
 let data34 = data33.address;
 if(typeof data34 !== "string"){
-const err87 = {instancePath:instancePath+"/eventProvider/vcsim/address",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.address.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.address,data:data34};
+const err87 = {instancePath:instancePath+"/eventProvider/vcsim/address",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.address.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.address,data:data34};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1205,7 +1205,7 @@ errors++;
 if(data33.insecureSSL !== undefined){
 let data35 = data33.insecureSSL;
 if(typeof data35 !== "boolean"){
-const err88 = {instancePath:instancePath+"/eventProvider/vcsim/insecureSSL",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProvider.properties.vcsim.properties.insecureSSL.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.insecureSSL,data:data35};
+const err88 = {instancePath:instancePath+"/eventProvider/vcsim/insecureSSL",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProvider.properties.vcsim.properties.insecureSSL.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.insecureSSL,data:data35};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1218,7 +1218,7 @@ errors++;
 if(data33.checkpoint !== undefined){
 let data36 = data33.checkpoint;
 if(typeof data36 !== "boolean"){
-const err89 = {instancePath:instancePath+"/eventProvider/vcsim/checkpoint",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/checkpoint/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProvider.properties.vcsim.properties.checkpoint.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.checkpoint,data:data36};
+const err89 = {instancePath:instancePath+"/eventProvider/vcsim/checkpoint",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/checkpoint/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProvider.properties.vcsim.properties.checkpoint.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.checkpoint,data:data36};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1231,7 +1231,7 @@ errors++;
 if(data33.checkpointDir !== undefined){
 let data37 = data33.checkpointDir;
 if(typeof data37 !== "string"){
-const err90 = {instancePath:instancePath+"/eventProvider/vcsim/checkpointDir",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/checkpointDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.checkpointDir.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.checkpointDir,data:data37};
+const err90 = {instancePath:instancePath+"/eventProvider/vcsim/checkpointDir",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/checkpointDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.checkpointDir.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.checkpointDir,data:data37};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1287,7 +1287,7 @@ if(_valid7){
 const _errs114 = errors;
 if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
 if(data38.basicAuth === undefined){
-const err93 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].then,data:data38};
+const err93 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].then,data:data38};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1301,7 +1301,7 @@ var _valid7 = _errs114 === errors;
 valid27 = _valid7;
 }
 if(!valid27){
-const err94 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[0],data:data38};
+const err94 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[0],data:data38};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1354,7 +1354,7 @@ if(_valid8){
 const _errs119 = errors;
 if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
 if(data38.awsAccessKeyAuth === undefined){
-const err97 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].then,data:data38};
+const err97 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].then,data:data38};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1368,7 +1368,7 @@ var _valid8 = _errs119 === errors;
 valid29 = _valid8;
 }
 if(!valid29){
-const err98 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[1],data:data38};
+const err98 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[1],data:data38};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1421,7 +1421,7 @@ if(_valid9){
 const _errs124 = errors;
 if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
 if(data38.activeDirectoryAuth === undefined){
-const err101 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].then,data:data38};
+const err101 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].then,data:data38};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1435,7 +1435,7 @@ var _valid9 = _errs124 === errors;
 valid31 = _valid9;
 }
 if(!valid31){
-const err102 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.allOf[2],data:data38};
+const err102 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.allOf[2],data:data38};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1446,7 +1446,7 @@ errors++;
 }
 if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
 if(data38.type === undefined){
-const err103 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
+const err103 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1457,7 +1457,7 @@ errors++;
 }
 for(const key10 in data38){
 if(!((((key10 === "type") || (key10 === "basicAuth")) || (key10 === "awsAccessKeyAuth")) || (key10 === "activeDirectoryAuth"))){
-const err104 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
+const err104 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1470,7 +1470,7 @@ errors++;
 if(data38.type !== undefined){
 let data42 = data38.type;
 if(typeof data42 !== "string"){
-const err105 = {instancePath:instancePath+"/eventProvider/vcsim/auth/type",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.type,data:data42};
+const err105 = {instancePath:instancePath+"/eventProvider/vcsim/auth/type",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.type,data:data42};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1480,7 +1480,7 @@ vErrors.push(err105);
 errors++;
 }
 if(!((((data42 === "basic_auth") || (data42 === "aws_access_key")) || (data42 === "aws_iam_role")) || (data42 === "active_directory"))){
-const err106 = {instancePath:instancePath+"/eventProvider/vcsim/auth/type",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.type,data:data42};
+const err106 = {instancePath:instancePath+"/eventProvider/vcsim/auth/type",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.type,data:data42};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1494,7 +1494,7 @@ if(data38.basicAuth !== undefined){
 let data43 = data38.basicAuth;
 if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
 if(data43.username === undefined){
-const err107 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
+const err107 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1504,7 +1504,7 @@ vErrors.push(err107);
 errors++;
 }
 if(data43.password === undefined){
-const err108 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
+const err108 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1515,7 +1515,7 @@ errors++;
 }
 for(const key11 in data43){
 if(!((key11 === "username") || (key11 === "password"))){
-const err109 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
+const err109 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1528,7 +1528,7 @@ errors++;
 if(data43.username !== undefined){
 let data44 = data43.username;
 if(typeof data44 !== "string"){
-const err110 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.username,data:data44};
+const err110 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.username,data:data44};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1541,7 +1541,7 @@ errors++;
 if(data43.password !== undefined){
 let data45 = data43.password;
 if(typeof data45 !== "string"){
-const err111 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.password,data:data45};
+const err111 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.properties.password,data:data45};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1553,7 +1553,7 @@ errors++;
 }
 }
 else {
-const err112 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
+const err112 = {instancePath:instancePath+"/eventProvider/vcsim/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.basicAuth,data:data43};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1567,7 +1567,7 @@ if(data38.awsAccessKeyAuth !== undefined){
 let data46 = data38.awsAccessKeyAuth;
 if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
 if(data46.accessKey === undefined){
-const err113 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
+const err113 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1577,7 +1577,7 @@ vErrors.push(err113);
 errors++;
 }
 if(data46.secretKey === undefined){
-const err114 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
+const err114 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1588,7 +1588,7 @@ errors++;
 }
 for(const key12 in data46){
 if(!((key12 === "accessKey") || (key12 === "secretKey"))){
-const err115 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
+const err115 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1601,7 +1601,7 @@ errors++;
 if(data46.accessKey !== undefined){
 let data47 = data46.accessKey;
 if(typeof data47 !== "string"){
-const err116 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data47};
+const err116 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data47};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1614,7 +1614,7 @@ errors++;
 if(data46.secretKey !== undefined){
 let data48 = data46.secretKey;
 if(typeof data48 !== "string"){
-const err117 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data48};
+const err117 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data48};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1626,7 +1626,7 @@ errors++;
 }
 }
 else {
-const err118 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
+const err118 = {instancePath:instancePath+"/eventProvider/vcsim/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.awsAccessKeyAuth,data:data46};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1640,7 +1640,7 @@ if(data38.activeDirectoryAuth !== undefined){
 let data49 = data38.activeDirectoryAuth;
 if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
 if(data49.domain === undefined){
-const err119 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
+const err119 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1650,7 +1650,7 @@ vErrors.push(err119);
 errors++;
 }
 if(data49.username === undefined){
-const err120 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
+const err120 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1660,7 +1660,7 @@ vErrors.push(err120);
 errors++;
 }
 if(data49.password === undefined){
-const err121 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
+const err121 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1671,7 +1671,7 @@ errors++;
 }
 for(const key13 in data49){
 if(!(((key13 === "domain") || (key13 === "username")) || (key13 === "password"))){
-const err122 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
+const err122 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1684,7 +1684,7 @@ errors++;
 if(data49.domain !== undefined){
 let data50 = data49.domain;
 if(typeof data50 !== "string"){
-const err123 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data50};
+const err123 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data50};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1697,7 +1697,7 @@ errors++;
 if(data49.username !== undefined){
 let data51 = data49.username;
 if(typeof data51 !== "string"){
-const err124 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.username,data:data51};
+const err124 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.username,data:data51};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1710,7 +1710,7 @@ errors++;
 if(data49.password !== undefined){
 let data52 = data49.password;
 if(typeof data52 !== "string"){
-const err125 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.password,data:data52};
+const err125 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.properties.password,data:data52};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1722,7 +1722,7 @@ errors++;
 }
 }
 else {
-const err126 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
+const err126 = {instancePath:instancePath+"/eventProvider/vcsim/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth.properties.activeDirectoryAuth,data:data49};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1734,7 +1734,7 @@ errors++;
 }
 }
 else {
-const err127 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcsim.properties.auth.type,parentSchema:schema19.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
+const err127 = {instancePath:instancePath+"/eventProvider/vcsim/auth",schemaPath:"#/properties/eventProvider/properties/vcsim/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcsim.properties.auth.type,parentSchema:schema31.properties.eventProvider.properties.vcsim.properties.auth,data:data38};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1746,7 +1746,7 @@ errors++;
 }
 }
 else {
-const err128 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.vcsim.type,parentSchema:schema19.properties.eventProvider.properties.vcsim,data:data33};
+const err128 = {instancePath:instancePath+"/eventProvider/vcsim",schemaPath:"#/properties/eventProvider/properties/vcsim/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.vcsim.type,parentSchema:schema31.properties.eventProvider.properties.vcsim,data:data33};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1760,7 +1760,7 @@ if(data6.webhook !== undefined){
 let data53 = data6.webhook;
 if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
 if(data53.bindAddress === undefined){
-const err129 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/required",keyword:"required",params:{missingProperty: "bindAddress"},message:"must have required property '"+"bindAddress"+"'",schema:schema19.properties.eventProvider.properties.webhook.required,parentSchema:schema19.properties.eventProvider.properties.webhook,data:data53};
+const err129 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/required",keyword:"required",params:{missingProperty: "bindAddress"},message:"must have required property '"+"bindAddress"+"'",schema:schema31.properties.eventProvider.properties.webhook.required,parentSchema:schema31.properties.eventProvider.properties.webhook,data:data53};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1771,7 +1771,7 @@ errors++;
 }
 for(const key14 in data53){
 if(!(((key14 === "bindAddress") || (key14 === "path")) || (key14 === "auth"))){
-const err130 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.webhook,data:data53};
+const err130 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.webhook,data:data53};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1784,7 +1784,7 @@ errors++;
 if(data53.bindAddress !== undefined){
 let data54 = data53.bindAddress;
 if(typeof data54 !== "string"){
-const err131 = {instancePath:instancePath+"/eventProvider/webhook/bindAddress",schemaPath:"#/properties/eventProvider/properties/webhook/properties/bindAddress/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.bindAddress.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.bindAddress,data:data54};
+const err131 = {instancePath:instancePath+"/eventProvider/webhook/bindAddress",schemaPath:"#/properties/eventProvider/properties/webhook/properties/bindAddress/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.bindAddress.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.bindAddress,data:data54};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1797,7 +1797,7 @@ errors++;
 if(data53.path !== undefined){
 let data55 = data53.path;
 if(typeof data55 !== "string"){
-const err132 = {instancePath:instancePath+"/eventProvider/webhook/path",schemaPath:"#/properties/eventProvider/properties/webhook/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.path.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.path,data:data55};
+const err132 = {instancePath:instancePath+"/eventProvider/webhook/path",schemaPath:"#/properties/eventProvider/properties/webhook/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.path.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.path,data:data55};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1853,7 +1853,7 @@ if(_valid10){
 const _errs164 = errors;
 if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
 if(data56.basicAuth === undefined){
-const err135 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[0].then,data:data56};
+const err135 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[0].then,data:data56};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1867,7 +1867,7 @@ var _valid10 = _errs164 === errors;
 valid39 = _valid10;
 }
 if(!valid39){
-const err136 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[0],data:data56};
+const err136 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1920,7 +1920,7 @@ if(_valid11){
 const _errs169 = errors;
 if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
 if(data56.awsAccessKeyAuth === undefined){
-const err139 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[1].then,data:data56};
+const err139 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[1].then,data:data56};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1934,7 +1934,7 @@ var _valid11 = _errs169 === errors;
 valid41 = _valid11;
 }
 if(!valid41){
-const err140 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[1],data:data56};
+const err140 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1987,7 +1987,7 @@ if(_valid12){
 const _errs174 = errors;
 if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
 if(data56.activeDirectoryAuth === undefined){
-const err143 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[2].then,data:data56};
+const err143 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[2].then,data:data56};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2001,7 +2001,7 @@ var _valid12 = _errs174 === errors;
 valid43 = _valid12;
 }
 if(!valid43){
-const err144 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.allOf[2],data:data56};
+const err144 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.allOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2012,7 +2012,7 @@ errors++;
 }
 if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
 if(data56.type === undefined){
-const err145 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth,data:data56};
+const err145 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth,data:data56};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2023,7 +2023,7 @@ errors++;
 }
 for(const key15 in data56){
 if(!((((key15 === "type") || (key15 === "basicAuth")) || (key15 === "awsAccessKeyAuth")) || (key15 === "activeDirectoryAuth"))){
-const err146 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth,data:data56};
+const err146 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth,data:data56};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2036,7 +2036,7 @@ errors++;
 if(data56.type !== undefined){
 let data60 = data56.type;
 if(typeof data60 !== "string"){
-const err147 = {instancePath:instancePath+"/eventProvider/webhook/auth/type",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.type,data:data60};
+const err147 = {instancePath:instancePath+"/eventProvider/webhook/auth/type",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.type,data:data60};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2046,7 +2046,7 @@ vErrors.push(err147);
 errors++;
 }
 if(!((((data60 === "basic_auth") || (data60 === "aws_access_key")) || (data60 === "aws_iam_role")) || (data60 === "active_directory"))){
-const err148 = {instancePath:instancePath+"/eventProvider/webhook/auth/type",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProvider.properties.webhook.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.type,data:data60};
+const err148 = {instancePath:instancePath+"/eventProvider/webhook/auth/type",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProvider.properties.webhook.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.type,data:data60};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2060,7 +2060,7 @@ if(data56.basicAuth !== undefined){
 let data61 = data56.basicAuth;
 if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
 if(data61.username === undefined){
-const err149 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
+const err149 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2070,7 +2070,7 @@ vErrors.push(err149);
 errors++;
 }
 if(data61.password === undefined){
-const err150 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
+const err150 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2081,7 +2081,7 @@ errors++;
 }
 for(const key16 in data61){
 if(!((key16 === "username") || (key16 === "password"))){
-const err151 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
+const err151 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2094,7 +2094,7 @@ errors++;
 if(data61.username !== undefined){
 let data62 = data61.username;
 if(typeof data62 !== "string"){
-const err152 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.username,data:data62};
+const err152 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth/username",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.username,data:data62};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2107,7 +2107,7 @@ errors++;
 if(data61.password !== undefined){
 let data63 = data61.password;
 if(typeof data63 !== "string"){
-const err153 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.password,data:data63};
+const err153 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth/password",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.properties.password,data:data63};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2119,7 +2119,7 @@ errors++;
 }
 }
 else {
-const err154 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
+const err154 = {instancePath:instancePath+"/eventProvider/webhook/auth/basicAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.basicAuth,data:data61};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2133,7 +2133,7 @@ if(data56.awsAccessKeyAuth !== undefined){
 let data64 = data56.awsAccessKeyAuth;
 if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
 if(data64.accessKey === undefined){
-const err155 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
+const err155 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2143,7 +2143,7 @@ vErrors.push(err155);
 errors++;
 }
 if(data64.secretKey === undefined){
-const err156 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
+const err156 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2154,7 +2154,7 @@ errors++;
 }
 for(const key17 in data64){
 if(!((key17 === "accessKey") || (key17 === "secretKey"))){
-const err157 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
+const err157 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2167,7 +2167,7 @@ errors++;
 if(data64.accessKey !== undefined){
 let data65 = data64.accessKey;
 if(typeof data65 !== "string"){
-const err158 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data65};
+const err158 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data65};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2180,7 +2180,7 @@ errors++;
 if(data64.secretKey !== undefined){
 let data66 = data64.secretKey;
 if(typeof data66 !== "string"){
-const err159 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data66};
+const err159 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data66};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2192,7 +2192,7 @@ errors++;
 }
 }
 else {
-const err160 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
+const err160 = {instancePath:instancePath+"/eventProvider/webhook/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.awsAccessKeyAuth,data:data64};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2206,7 +2206,7 @@ if(data56.activeDirectoryAuth !== undefined){
 let data67 = data56.activeDirectoryAuth;
 if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
 if(data67.domain === undefined){
-const err161 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
+const err161 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2216,7 +2216,7 @@ vErrors.push(err161);
 errors++;
 }
 if(data67.username === undefined){
-const err162 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
+const err162 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2226,7 +2226,7 @@ vErrors.push(err162);
 errors++;
 }
 if(data67.password === undefined){
-const err163 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
+const err163 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2237,7 +2237,7 @@ errors++;
 }
 for(const key18 in data67){
 if(!(((key18 === "domain") || (key18 === "username")) || (key18 === "password"))){
-const err164 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
+const err164 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2250,7 +2250,7 @@ errors++;
 if(data67.domain !== undefined){
 let data68 = data67.domain;
 if(typeof data68 !== "string"){
-const err165 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data68};
+const err165 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data68};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2263,7 +2263,7 @@ errors++;
 if(data67.username !== undefined){
 let data69 = data67.username;
 if(typeof data69 !== "string"){
-const err166 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.username,data:data69};
+const err166 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.username,data:data69};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2276,7 +2276,7 @@ errors++;
 if(data67.password !== undefined){
 let data70 = data67.password;
 if(typeof data70 !== "string"){
-const err167 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.password,data:data70};
+const err167 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.properties.password,data:data70};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2288,7 +2288,7 @@ errors++;
 }
 }
 else {
-const err168 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
+const err168 = {instancePath:instancePath+"/eventProvider/webhook/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth.properties.activeDirectoryAuth,data:data67};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2300,7 +2300,7 @@ errors++;
 }
 }
 else {
-const err169 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.webhook.properties.auth.type,parentSchema:schema19.properties.eventProvider.properties.webhook.properties.auth,data:data56};
+const err169 = {instancePath:instancePath+"/eventProvider/webhook/auth",schemaPath:"#/properties/eventProvider/properties/webhook/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.webhook.properties.auth.type,parentSchema:schema31.properties.eventProvider.properties.webhook.properties.auth,data:data56};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2312,7 +2312,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.webhook.type,parentSchema:schema19.properties.eventProvider.properties.webhook,data:data53};
+const err170 = {instancePath:instancePath+"/eventProvider/webhook",schemaPath:"#/properties/eventProvider/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.webhook.type,parentSchema:schema31.properties.eventProvider.properties.webhook,data:data53};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2325,7 +2325,7 @@ errors++;
 if(data6.horizon !== undefined){
 let data71 = data6.horizon;
 if(!(data71 && typeof data71 == "object" && !Array.isArray(data71))){
-const err171 = {instancePath:instancePath+"/eventProvider/horizon",schemaPath:"#/properties/eventProvider/properties/horizon/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.properties.horizon.type,parentSchema:schema19.properties.eventProvider.properties.horizon,data:data71};
+const err171 = {instancePath:instancePath+"/eventProvider/horizon",schemaPath:"#/properties/eventProvider/properties/horizon/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.properties.horizon.type,parentSchema:schema31.properties.eventProvider.properties.horizon,data:data71};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2337,7 +2337,7 @@ errors++;
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProvider.type,parentSchema:schema19.properties.eventProvider,data:data6};
+const err172 = {instancePath:instancePath+"/eventProvider",schemaPath:"#/properties/eventProvider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProvider.type,parentSchema:schema31.properties.eventProvider,data:data6};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2393,7 +2393,7 @@ if(_valid13){
 const _errs209 = errors;
 if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
 if(data72.openfaas === undefined){
-const err175 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/0/then/required",keyword:"required",params:{missingProperty: "openfaas"},message:"must have required property '"+"openfaas"+"'",schema:schema19.properties.eventProcessor.allOf[0].then.required,parentSchema:schema19.properties.eventProcessor.allOf[0].then,data:data72};
+const err175 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/0/then/required",keyword:"required",params:{missingProperty: "openfaas"},message:"must have required property '"+"openfaas"+"'",schema:schema31.properties.eventProcessor.allOf[0].then.required,parentSchema:schema31.properties.eventProcessor.allOf[0].then,data:data72};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2407,7 +2407,7 @@ var _valid13 = _errs209 === errors;
 valid50 = _valid13;
 }
 if(!valid50){
-const err176 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.allOf[0].if,parentSchema:schema19.properties.eventProcessor.allOf[0],data:data72};
+const err176 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.allOf[0].if,parentSchema:schema31.properties.eventProcessor.allOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2460,7 +2460,7 @@ if(_valid14){
 const _errs214 = errors;
 if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
 if(data72.awsEventBridge === undefined){
-const err179 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsEventBridge"},message:"must have required property '"+"awsEventBridge"+"'",schema:schema19.properties.eventProcessor.allOf[1].then.required,parentSchema:schema19.properties.eventProcessor.allOf[1].then,data:data72};
+const err179 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsEventBridge"},message:"must have required property '"+"awsEventBridge"+"'",schema:schema31.properties.eventProcessor.allOf[1].then.required,parentSchema:schema31.properties.eventProcessor.allOf[1].then,data:data72};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2474,7 +2474,7 @@ var _valid14 = _errs214 === errors;
 valid52 = _valid14;
 }
 if(!valid52){
-const err180 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.allOf[1].if,parentSchema:schema19.properties.eventProcessor.allOf[1],data:data72};
+const err180 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.allOf[1].if,parentSchema:schema31.properties.eventProcessor.allOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2527,7 +2527,7 @@ if(_valid15){
 const _errs219 = errors;
 if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
 if(data72.awsEventBridge === undefined){
-const err183 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/2/then/required",keyword:"required",params:{missingProperty: "awsEventBridge"},message:"must have required property '"+"awsEventBridge"+"'",schema:schema19.properties.eventProcessor.allOf[2].then.required,parentSchema:schema19.properties.eventProcessor.allOf[2].then,data:data72};
+const err183 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/2/then/required",keyword:"required",params:{missingProperty: "awsEventBridge"},message:"must have required property '"+"awsEventBridge"+"'",schema:schema31.properties.eventProcessor.allOf[2].then.required,parentSchema:schema31.properties.eventProcessor.allOf[2].then,data:data72};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2541,7 +2541,7 @@ var _valid15 = _errs219 === errors;
 valid54 = _valid15;
 }
 if(!valid54){
-const err184 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.allOf[2].if,parentSchema:schema19.properties.eventProcessor.allOf[2],data:data72};
+const err184 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.allOf[2].if,parentSchema:schema31.properties.eventProcessor.allOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2594,7 +2594,7 @@ if(_valid16){
 const _errs224 = errors;
 if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
 if(data72.knative === undefined){
-const err187 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/3/then/required",keyword:"required",params:{missingProperty: "knative"},message:"must have required property '"+"knative"+"'",schema:schema19.properties.eventProcessor.allOf[3].then.required,parentSchema:schema19.properties.eventProcessor.allOf[3].then,data:data72};
+const err187 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/3/then/required",keyword:"required",params:{missingProperty: "knative"},message:"must have required property '"+"knative"+"'",schema:schema31.properties.eventProcessor.allOf[3].then.required,parentSchema:schema31.properties.eventProcessor.allOf[3].then,data:data72};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2608,7 +2608,7 @@ var _valid16 = _errs224 === errors;
 valid56 = _valid16;
 }
 if(!valid56){
-const err188 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.allOf[3].if,parentSchema:schema19.properties.eventProcessor.allOf[3],data:data72};
+const err188 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.allOf[3].if,parentSchema:schema31.properties.eventProcessor.allOf[3],data:data72};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2619,7 +2619,7 @@ errors++;
 }
 if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
 if(data72.type === undefined){
-const err189 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProcessor.required,parentSchema:schema19.properties.eventProcessor,data:data72};
+const err189 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProcessor.required,parentSchema:schema31.properties.eventProcessor,data:data72};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2629,7 +2629,7 @@ vErrors.push(err189);
 errors++;
 }
 if(data72.name === undefined){
-const err190 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema19.properties.eventProcessor.required,parentSchema:schema19.properties.eventProcessor,data:data72};
+const err190 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.eventProcessor.required,parentSchema:schema31.properties.eventProcessor,data:data72};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2640,7 +2640,7 @@ errors++;
 }
 for(const key19 in data72){
 if(!(((((key19 === "type") || (key19 === "name")) || (key19 === "openfaas")) || (key19 === "awsEventBridge")) || (key19 === "knative"))){
-const err191 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor,data:data72};
+const err191 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor,data:data72};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2653,7 +2653,7 @@ errors++;
 if(data72.type !== undefined){
 let data77 = data72.type;
 if(typeof data77 !== "string"){
-const err192 = {instancePath:instancePath+"/eventProcessor/type",schemaPath:"#/properties/eventProcessor/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.type.type,parentSchema:schema19.properties.eventProcessor.properties.type,data:data77};
+const err192 = {instancePath:instancePath+"/eventProcessor/type",schemaPath:"#/properties/eventProcessor/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.type.type,parentSchema:schema31.properties.eventProcessor.properties.type,data:data77};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2663,7 +2663,7 @@ vErrors.push(err192);
 errors++;
 }
 if(!((((data77 === "openfaas") || (data77 === "aws_event_bridge")) || (data77 === "awsEventBridge")) || (data77 === "knative"))){
-const err193 = {instancePath:instancePath+"/eventProcessor/type",schemaPath:"#/properties/eventProcessor/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.type.enum,parentSchema:schema19.properties.eventProcessor.properties.type,data:data77};
+const err193 = {instancePath:instancePath+"/eventProcessor/type",schemaPath:"#/properties/eventProcessor/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.type.enum,parentSchema:schema31.properties.eventProcessor.properties.type,data:data77};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2676,7 +2676,7 @@ errors++;
 if(data72.name !== undefined){
 let data78 = data72.name;
 if(typeof data78 !== "string"){
-const err194 = {instancePath:instancePath+"/eventProcessor/name",schemaPath:"#/properties/eventProcessor/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.name.type,parentSchema:schema19.properties.eventProcessor.properties.name,data:data78};
+const err194 = {instancePath:instancePath+"/eventProcessor/name",schemaPath:"#/properties/eventProcessor/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.name.type,parentSchema:schema31.properties.eventProcessor.properties.name,data:data78};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2690,7 +2690,7 @@ if(data72.openfaas !== undefined){
 let data79 = data72.openfaas;
 if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
 if(data79.address === undefined){
-const err195 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas,data:data79};
+const err195 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas,data:data79};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2700,7 +2700,7 @@ vErrors.push(err195);
 errors++;
 }
 if(data79.async === undefined){
-const err196 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/required",keyword:"required",params:{missingProperty: "async"},message:"must have required property '"+"async"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas,data:data79};
+const err196 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/required",keyword:"required",params:{missingProperty: "async"},message:"must have required property '"+"async"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas,data:data79};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2711,7 +2711,7 @@ errors++;
 }
 for(const key20 in data79){
 if(!(((key20 === "address") || (key20 === "async")) || (key20 === "auth"))){
-const err197 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.openfaas,data:data79};
+const err197 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.openfaas,data:data79};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2724,7 +2724,7 @@ errors++;
 if(data79.address !== undefined){
 let data80 = data79.address;
 if(typeof data80 !== "string"){
-const err198 = {instancePath:instancePath+"/eventProcessor/openfaas/address",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.address.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.address,data:data80};
+const err198 = {instancePath:instancePath+"/eventProcessor/openfaas/address",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.address.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.address,data:data80};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2737,7 +2737,7 @@ errors++;
 if(data79.async !== undefined){
 let data81 = data79.async;
 if(typeof data81 !== "boolean"){
-const err199 = {instancePath:instancePath+"/eventProcessor/openfaas/async",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/async/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProcessor.properties.openfaas.properties.async.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.async,data:data81};
+const err199 = {instancePath:instancePath+"/eventProcessor/openfaas/async",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/async/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProcessor.properties.openfaas.properties.async.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.async,data:data81};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2793,7 +2793,7 @@ if(_valid17){
 const _errs243 = errors;
 if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
 if(data82.basicAuth === undefined){
-const err202 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].then,data:data82};
+const err202 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].then,data:data82};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2807,7 +2807,7 @@ var _valid17 = _errs243 === errors;
 valid61 = _valid17;
 }
 if(!valid61){
-const err203 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0],data:data82};
+const err203 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[0],data:data82};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2860,7 +2860,7 @@ if(_valid18){
 const _errs248 = errors;
 if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
 if(data82.awsAccessKeyAuth === undefined){
-const err206 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].then,data:data82};
+const err206 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].then,data:data82};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2874,7 +2874,7 @@ var _valid18 = _errs248 === errors;
 valid63 = _valid18;
 }
 if(!valid63){
-const err207 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1],data:data82};
+const err207 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[1],data:data82};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2927,7 +2927,7 @@ if(_valid19){
 const _errs253 = errors;
 if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
 if(data82.activeDirectoryAuth === undefined){
-const err210 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].then,data:data82};
+const err210 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].then,data:data82};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2941,7 +2941,7 @@ var _valid19 = _errs253 === errors;
 valid65 = _valid19;
 }
 if(!valid65){
-const err211 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2],data:data82};
+const err211 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.allOf[2],data:data82};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2952,7 +2952,7 @@ errors++;
 }
 if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
 if(data82.type === undefined){
-const err212 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
+const err212 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2963,7 +2963,7 @@ errors++;
 }
 for(const key21 in data82){
 if(!((((key21 === "type") || (key21 === "basicAuth")) || (key21 === "awsAccessKeyAuth")) || (key21 === "activeDirectoryAuth"))){
-const err213 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
+const err213 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2976,7 +2976,7 @@ errors++;
 if(data82.type !== undefined){
 let data86 = data82.type;
 if(typeof data86 !== "string"){
-const err214 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/type",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.type,data:data86};
+const err214 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/type",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.type,data:data86};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2986,7 +2986,7 @@ vErrors.push(err214);
 errors++;
 }
 if(!((((data86 === "basic_auth") || (data86 === "aws_access_key")) || (data86 === "aws_iam_role")) || (data86 === "active_directory"))){
-const err215 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/type",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.type,data:data86};
+const err215 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/type",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.type,data:data86};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3000,7 +3000,7 @@ if(data82.basicAuth !== undefined){
 let data87 = data82.basicAuth;
 if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
 if(data87.username === undefined){
-const err216 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
+const err216 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3010,7 +3010,7 @@ vErrors.push(err216);
 errors++;
 }
 if(data87.password === undefined){
-const err217 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
+const err217 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3021,7 +3021,7 @@ errors++;
 }
 for(const key22 in data87){
 if(!((key22 === "username") || (key22 === "password"))){
-const err218 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
+const err218 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3034,7 +3034,7 @@ errors++;
 if(data87.username !== undefined){
 let data88 = data87.username;
 if(typeof data88 !== "string"){
-const err219 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.username,data:data88};
+const err219 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.username,data:data88};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3047,7 +3047,7 @@ errors++;
 if(data87.password !== undefined){
 let data89 = data87.password;
 if(typeof data89 !== "string"){
-const err220 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.password,data:data89};
+const err220 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.properties.password,data:data89};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3059,7 +3059,7 @@ errors++;
 }
 }
 else {
-const err221 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
+const err221 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.basicAuth,data:data87};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3073,7 +3073,7 @@ if(data82.awsAccessKeyAuth !== undefined){
 let data90 = data82.awsAccessKeyAuth;
 if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
 if(data90.accessKey === undefined){
-const err222 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
+const err222 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3083,7 +3083,7 @@ vErrors.push(err222);
 errors++;
 }
 if(data90.secretKey === undefined){
-const err223 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
+const err223 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3094,7 +3094,7 @@ errors++;
 }
 for(const key23 in data90){
 if(!((key23 === "accessKey") || (key23 === "secretKey"))){
-const err224 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
+const err224 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3107,7 +3107,7 @@ errors++;
 if(data90.accessKey !== undefined){
 let data91 = data90.accessKey;
 if(typeof data91 !== "string"){
-const err225 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data91};
+const err225 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data91};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3120,7 +3120,7 @@ errors++;
 if(data90.secretKey !== undefined){
 let data92 = data90.secretKey;
 if(typeof data92 !== "string"){
-const err226 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data92};
+const err226 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data92};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3132,7 +3132,7 @@ errors++;
 }
 }
 else {
-const err227 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
+const err227 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.awsAccessKeyAuth,data:data90};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3146,7 +3146,7 @@ if(data82.activeDirectoryAuth !== undefined){
 let data93 = data82.activeDirectoryAuth;
 if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
 if(data93.domain === undefined){
-const err228 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
+const err228 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3156,7 +3156,7 @@ vErrors.push(err228);
 errors++;
 }
 if(data93.username === undefined){
-const err229 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
+const err229 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3166,7 +3166,7 @@ vErrors.push(err229);
 errors++;
 }
 if(data93.password === undefined){
-const err230 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
+const err230 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3177,7 +3177,7 @@ errors++;
 }
 for(const key24 in data93){
 if(!(((key24 === "domain") || (key24 === "username")) || (key24 === "password"))){
-const err231 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
+const err231 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3190,7 +3190,7 @@ errors++;
 if(data93.domain !== undefined){
 let data94 = data93.domain;
 if(typeof data94 !== "string"){
-const err232 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data94};
+const err232 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data94};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3203,7 +3203,7 @@ errors++;
 if(data93.username !== undefined){
 let data95 = data93.username;
 if(typeof data95 !== "string"){
-const err233 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.username,data:data95};
+const err233 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.username,data:data95};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3216,7 +3216,7 @@ errors++;
 if(data93.password !== undefined){
 let data96 = data93.password;
 if(typeof data96 !== "string"){
-const err234 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.password,data:data96};
+const err234 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.properties.password,data:data96};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3228,7 +3228,7 @@ errors++;
 }
 }
 else {
-const err235 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
+const err235 = {instancePath:instancePath+"/eventProcessor/openfaas/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.properties.activeDirectoryAuth,data:data93};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3240,7 +3240,7 @@ errors++;
 }
 }
 else {
-const err236 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.openfaas.properties.auth.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
+const err236 = {instancePath:instancePath+"/eventProcessor/openfaas/auth",schemaPath:"#/properties/eventProcessor/properties/openfaas/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.openfaas.properties.auth.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas.properties.auth,data:data82};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3252,7 +3252,7 @@ errors++;
 }
 }
 else {
-const err237 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.openfaas.type,parentSchema:schema19.properties.eventProcessor.properties.openfaas,data:data79};
+const err237 = {instancePath:instancePath+"/eventProcessor/openfaas",schemaPath:"#/properties/eventProcessor/properties/openfaas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.openfaas.type,parentSchema:schema31.properties.eventProcessor.properties.openfaas,data:data79};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3266,7 +3266,7 @@ if(data72.awsEventBridge !== undefined){
 let data97 = data72.awsEventBridge;
 if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
 if(data97.region === undefined){
-const err238 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "region"},message:"must have required property '"+"region"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err238 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "region"},message:"must have required property '"+"region"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3276,7 +3276,7 @@ vErrors.push(err238);
 errors++;
 }
 if(data97.eventBus === undefined){
-const err239 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "eventBus"},message:"must have required property '"+"eventBus"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err239 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "eventBus"},message:"must have required property '"+"eventBus"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3286,7 +3286,7 @@ vErrors.push(err239);
 errors++;
 }
 if(data97.ruleARN === undefined){
-const err240 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "ruleARN"},message:"must have required property '"+"ruleARN"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err240 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "ruleARN"},message:"must have required property '"+"ruleARN"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3296,7 +3296,7 @@ vErrors.push(err240);
 errors++;
 }
 if(data97.auth === undefined){
-const err241 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "auth"},message:"must have required property '"+"auth"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err241 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/required",keyword:"required",params:{missingProperty: "auth"},message:"must have required property '"+"auth"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3307,7 +3307,7 @@ errors++;
 }
 for(const key25 in data97){
 if(!((((key25 === "region") || (key25 === "eventBus")) || (key25 === "ruleARN")) || (key25 === "auth"))){
-const err242 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err242 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3320,7 +3320,7 @@ errors++;
 if(data97.region !== undefined){
 let data98 = data97.region;
 if(typeof data98 !== "string"){
-const err243 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/region",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.region.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.region,data:data98};
+const err243 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/region",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.region.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.region,data:data98};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3333,7 +3333,7 @@ errors++;
 if(data97.eventBus !== undefined){
 let data99 = data97.eventBus;
 if(typeof data99 !== "string"){
-const err244 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/eventBus",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/eventBus/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.eventBus.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.eventBus,data:data99};
+const err244 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/eventBus",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/eventBus/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.eventBus.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.eventBus,data:data99};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3346,7 +3346,7 @@ errors++;
 if(data97.ruleARN !== undefined){
 let data100 = data97.ruleARN;
 if(typeof data100 !== "string"){
-const err245 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/ruleARN",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/ruleARN/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.ruleARN.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.ruleARN,data:data100};
+const err245 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/ruleARN",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/ruleARN/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.ruleARN.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.ruleARN,data:data100};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3402,7 +3402,7 @@ if(_valid20){
 const _errs295 = errors;
 if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
 if(data101.basicAuth === undefined){
-const err248 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].then,data:data101};
+const err248 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].then,data:data101};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3416,7 +3416,7 @@ var _valid20 = _errs295 === errors;
 valid73 = _valid20;
 }
 if(!valid73){
-const err249 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0],data:data101};
+const err249 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[0],data:data101};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3469,7 +3469,7 @@ if(_valid21){
 const _errs300 = errors;
 if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
 if(data101.awsAccessKeyAuth === undefined){
-const err252 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].then,data:data101};
+const err252 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].then,data:data101};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3483,7 +3483,7 @@ var _valid21 = _errs300 === errors;
 valid75 = _valid21;
 }
 if(!valid75){
-const err253 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1],data:data101};
+const err253 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[1],data:data101};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3536,7 +3536,7 @@ if(_valid22){
 const _errs305 = errors;
 if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
 if(data101.activeDirectoryAuth === undefined){
-const err256 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].then,data:data101};
+const err256 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].then,data:data101};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3550,7 +3550,7 @@ var _valid22 = _errs305 === errors;
 valid77 = _valid22;
 }
 if(!valid77){
-const err257 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2],data:data101};
+const err257 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.allOf[2],data:data101};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3561,7 +3561,7 @@ errors++;
 }
 if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
 if(data101.type === undefined){
-const err258 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
+const err258 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3572,7 +3572,7 @@ errors++;
 }
 for(const key26 in data101){
 if(!((((key26 === "type") || (key26 === "basicAuth")) || (key26 === "awsAccessKeyAuth")) || (key26 === "activeDirectoryAuth"))){
-const err259 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
+const err259 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3585,7 +3585,7 @@ errors++;
 if(data101.type !== undefined){
 let data105 = data101.type;
 if(typeof data105 !== "string"){
-const err260 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/type",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type,data:data105};
+const err260 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/type",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type,data:data105};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3595,7 +3595,7 @@ vErrors.push(err260);
 errors++;
 }
 if(!((((data105 === "basic_auth") || (data105 === "aws_access_key")) || (data105 === "aws_iam_role")) || (data105 === "active_directory"))){
-const err261 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/type",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type,data:data105};
+const err261 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/type",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.type,data:data105};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3609,7 +3609,7 @@ if(data101.basicAuth !== undefined){
 let data106 = data101.basicAuth;
 if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
 if(data106.username === undefined){
-const err262 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
+const err262 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3619,7 +3619,7 @@ vErrors.push(err262);
 errors++;
 }
 if(data106.password === undefined){
-const err263 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
+const err263 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3630,7 +3630,7 @@ errors++;
 }
 for(const key27 in data106){
 if(!((key27 === "username") || (key27 === "password"))){
-const err264 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
+const err264 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3643,7 +3643,7 @@ errors++;
 if(data106.username !== undefined){
 let data107 = data106.username;
 if(typeof data107 !== "string"){
-const err265 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.username,data:data107};
+const err265 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.username,data:data107};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3656,7 +3656,7 @@ errors++;
 if(data106.password !== undefined){
 let data108 = data106.password;
 if(typeof data108 !== "string"){
-const err266 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.password,data:data108};
+const err266 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.properties.password,data:data108};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3668,7 +3668,7 @@ errors++;
 }
 }
 else {
-const err267 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
+const err267 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.basicAuth,data:data106};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3682,7 +3682,7 @@ if(data101.awsAccessKeyAuth !== undefined){
 let data109 = data101.awsAccessKeyAuth;
 if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
 if(data109.accessKey === undefined){
-const err268 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
+const err268 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3692,7 +3692,7 @@ vErrors.push(err268);
 errors++;
 }
 if(data109.secretKey === undefined){
-const err269 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
+const err269 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3703,7 +3703,7 @@ errors++;
 }
 for(const key28 in data109){
 if(!((key28 === "accessKey") || (key28 === "secretKey"))){
-const err270 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
+const err270 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3716,7 +3716,7 @@ errors++;
 if(data109.accessKey !== undefined){
 let data110 = data109.accessKey;
 if(typeof data110 !== "string"){
-const err271 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data110};
+const err271 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data110};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3729,7 +3729,7 @@ errors++;
 if(data109.secretKey !== undefined){
 let data111 = data109.secretKey;
 if(typeof data111 !== "string"){
-const err272 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data111};
+const err272 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data111};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3741,7 +3741,7 @@ errors++;
 }
 }
 else {
-const err273 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
+const err273 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.awsAccessKeyAuth,data:data109};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3755,7 +3755,7 @@ if(data101.activeDirectoryAuth !== undefined){
 let data112 = data101.activeDirectoryAuth;
 if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
 if(data112.domain === undefined){
-const err274 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
+const err274 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3765,7 +3765,7 @@ vErrors.push(err274);
 errors++;
 }
 if(data112.username === undefined){
-const err275 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
+const err275 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3775,7 +3775,7 @@ vErrors.push(err275);
 errors++;
 }
 if(data112.password === undefined){
-const err276 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
+const err276 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3786,7 +3786,7 @@ errors++;
 }
 for(const key29 in data112){
 if(!(((key29 === "domain") || (key29 === "username")) || (key29 === "password"))){
-const err277 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
+const err277 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3799,7 +3799,7 @@ errors++;
 if(data112.domain !== undefined){
 let data113 = data112.domain;
 if(typeof data113 !== "string"){
-const err278 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data113};
+const err278 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data113};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3812,7 +3812,7 @@ errors++;
 if(data112.username !== undefined){
 let data114 = data112.username;
 if(typeof data114 !== "string"){
-const err279 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.username,data:data114};
+const err279 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.username,data:data114};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3825,7 +3825,7 @@ errors++;
 if(data112.password !== undefined){
 let data115 = data112.password;
 if(typeof data115 !== "string"){
-const err280 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.password,data:data115};
+const err280 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.properties.password,data:data115};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3837,7 +3837,7 @@ errors++;
 }
 }
 else {
-const err281 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
+const err281 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.properties.activeDirectoryAuth,data:data112};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3849,7 +3849,7 @@ errors++;
 }
 }
 else {
-const err282 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
+const err282 = {instancePath:instancePath+"/eventProcessor/awsEventBridge/auth",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge.properties.auth,data:data101};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3861,7 +3861,7 @@ errors++;
 }
 }
 else {
-const err283 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.awsEventBridge.type,parentSchema:schema19.properties.eventProcessor.properties.awsEventBridge,data:data97};
+const err283 = {instancePath:instancePath+"/eventProcessor/awsEventBridge",schemaPath:"#/properties/eventProcessor/properties/awsEventBridge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.awsEventBridge.type,parentSchema:schema31.properties.eventProcessor.properties.awsEventBridge,data:data97};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3875,7 +3875,7 @@ if(data72.knative !== undefined){
 let data116 = data72.knative;
 if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
 if(data116.destination === undefined){
-const err284 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/required",keyword:"required",params:{missingProperty: "destination"},message:"must have required property '"+"destination"+"'",schema:schema19.properties.eventProcessor.properties.knative.required,parentSchema:schema19.properties.eventProcessor.properties.knative,data:data116};
+const err284 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/required",keyword:"required",params:{missingProperty: "destination"},message:"must have required property '"+"destination"+"'",schema:schema31.properties.eventProcessor.properties.knative.required,parentSchema:schema31.properties.eventProcessor.properties.knative,data:data116};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3886,7 +3886,7 @@ errors++;
 }
 for(const key30 in data116){
 if(!((((key30 === "encoding") || (key30 === "insecureSSL")) || (key30 === "destination")) || (key30 === "auth"))){
-const err285 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative,data:data116};
+const err285 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative,data:data116};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3899,7 +3899,7 @@ errors++;
 if(data116.encoding !== undefined){
 let data117 = data116.encoding;
 if(typeof data117 !== "string"){
-const err286 = {instancePath:instancePath+"/eventProcessor/knative/encoding",schemaPath:"#/properties/eventProcessor/properties/knative/properties/encoding/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.encoding.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.encoding,data:data117};
+const err286 = {instancePath:instancePath+"/eventProcessor/knative/encoding",schemaPath:"#/properties/eventProcessor/properties/knative/properties/encoding/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.encoding.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.encoding,data:data117};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3909,7 +3909,7 @@ vErrors.push(err286);
 errors++;
 }
 if(!((data117 === "binary") || (data117 === "structured"))){
-const err287 = {instancePath:instancePath+"/eventProcessor/knative/encoding",schemaPath:"#/properties/eventProcessor/properties/knative/properties/encoding/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.knative.properties.encoding.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.knative.properties.encoding.enum,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.encoding,data:data117};
+const err287 = {instancePath:instancePath+"/eventProcessor/knative/encoding",schemaPath:"#/properties/eventProcessor/properties/knative/properties/encoding/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.knative.properties.encoding.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.knative.properties.encoding.enum,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.encoding,data:data117};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3922,7 +3922,7 @@ errors++;
 if(data116.insecureSSL !== undefined){
 let data118 = data116.insecureSSL;
 if(typeof data118 !== "boolean"){
-const err288 = {instancePath:instancePath+"/eventProcessor/knative/insecureSSL",schemaPath:"#/properties/eventProcessor/properties/knative/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.eventProcessor.properties.knative.properties.insecureSSL.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.insecureSSL,data:data118};
+const err288 = {instancePath:instancePath+"/eventProcessor/knative/insecureSSL",schemaPath:"#/properties/eventProcessor/properties/knative/properties/insecureSSL/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.eventProcessor.properties.knative.properties.insecureSSL.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.insecureSSL,data:data118};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3936,7 +3936,7 @@ if(data116.destination !== undefined){
 let data119 = data116.destination;
 if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
 if(Object.keys(data119).length < 1){
-const err289 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination,data:data119};
+const err289 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination,data:data119};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3947,7 +3947,7 @@ errors++;
 }
 for(const key31 in data119){
 if(!((key31 === "uri") || (key31 === "ref"))){
-const err290 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination,data:data119};
+const err290 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination,data:data119};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3963,7 +3963,7 @@ const _errs343 = errors;
 let valid85 = false;
 const _errs344 = errors;
 if(typeof data120 !== "string"){
-const err291 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[0].type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[0],data:data120};
+const err291 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[0].type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[0],data:data120};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3977,7 +3977,7 @@ valid85 = valid85 || _valid23;
 const _errs346 = errors;
 if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
 if(data120.host === undefined){
-const err292 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
+const err292 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3988,7 +3988,7 @@ errors++;
 }
 for(const key32 in data120){
 if(!(((key32 === "scheme") || (key32 === "host")) || (key32 === "path"))){
-const err293 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
+const err293 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -4001,7 +4001,7 @@ errors++;
 if(data120.scheme !== undefined){
 let data121 = data120.scheme;
 if(typeof data121 !== "string"){
-const err294 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/scheme",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/scheme/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme,data:data121};
+const err294 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/scheme",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/scheme/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme,data:data121};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -4011,7 +4011,7 @@ vErrors.push(err294);
 errors++;
 }
 if(!((data121 === "http") || (data121 === "https"))){
-const err295 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/scheme",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/scheme/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.enum,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme,data:data121};
+const err295 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/scheme",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/scheme/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme.enum,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.scheme,data:data121};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -4024,7 +4024,7 @@ errors++;
 if(data120.host !== undefined){
 let data122 = data120.host;
 if(typeof data122 !== "string"){
-const err296 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/host",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.host.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.host,data:data122};
+const err296 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/host",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.host.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.host,data:data122};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -4037,7 +4037,7 @@ errors++;
 if(data120.path !== undefined){
 let data123 = data120.path;
 if(typeof data123 !== "string"){
-const err297 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/path",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.path.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.path,data:data123};
+const err297 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri/path",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.path.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].properties.path,data:data123};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -4049,7 +4049,7 @@ errors++;
 }
 }
 else {
-const err298 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
+const err298 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1].type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf[1],data:data120};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -4061,7 +4061,7 @@ errors++;
 var _valid23 = _errs346 === errors;
 valid85 = valid85 || _valid23;
 if(!valid85){
-const err299 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.uri,data:data120};
+const err299 = {instancePath:instancePath+"/eventProcessor/knative/destination/uri",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/uri/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri.anyOf,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.uri,data:data120};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -4085,7 +4085,7 @@ vErrors = null;
 if(data119.ref !== undefined){
 let data124 = data119.ref;
 if(!(data124 && typeof data124 == "object" && !Array.isArray(data124))){
-const err300 = {instancePath:instancePath+"/eventProcessor/knative/destination/ref",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/ref/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.ref.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination.properties.ref,data:data124};
+const err300 = {instancePath:instancePath+"/eventProcessor/knative/destination/ref",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/properties/ref/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.ref.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination.properties.ref,data:data124};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -4097,7 +4097,7 @@ errors++;
 }
 }
 else {
-const err301 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.destination.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.destination,data:data119};
+const err301 = {instancePath:instancePath+"/eventProcessor/knative/destination",schemaPath:"#/properties/eventProcessor/properties/knative/properties/destination/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.destination.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.destination,data:data119};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -4153,7 +4153,7 @@ if(_valid24){
 const _errs363 = errors;
 if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
 if(data125.basicAuth === undefined){
-const err304 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[0].then,data:data125};
+const err304 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[0].then,data:data125};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -4167,7 +4167,7 @@ var _valid24 = _errs363 === errors;
 valid88 = _valid24;
 }
 if(!valid88){
-const err305 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[0].if,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[0],data:data125};
+const err305 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[0].if,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[0],data:data125};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -4220,7 +4220,7 @@ if(_valid25){
 const _errs368 = errors;
 if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
 if(data125.awsAccessKeyAuth === undefined){
-const err308 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[1].then,data:data125};
+const err308 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[1].then,data:data125};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4234,7 +4234,7 @@ var _valid25 = _errs368 === errors;
 valid90 = _valid25;
 }
 if(!valid90){
-const err309 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[1].if,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[1],data:data125};
+const err309 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[1].if,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[1],data:data125};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4287,7 +4287,7 @@ if(_valid26){
 const _errs373 = errors;
 if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
 if(data125.activeDirectoryAuth === undefined){
-const err312 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[2].then,data:data125};
+const err312 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[2].then,data:data125};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4301,7 +4301,7 @@ var _valid26 = _errs373 === errors;
 valid92 = _valid26;
 }
 if(!valid92){
-const err313 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[2].if,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.allOf[2],data:data125};
+const err313 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[2].if,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.allOf[2],data:data125};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4312,7 +4312,7 @@ errors++;
 }
 if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
 if(data125.type === undefined){
-const err314 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth,data:data125};
+const err314 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth,data:data125};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4323,7 +4323,7 @@ errors++;
 }
 for(const key33 in data125){
 if(!((((key33 === "type") || (key33 === "basicAuth")) || (key33 === "awsAccessKeyAuth")) || (key33 === "activeDirectoryAuth"))){
-const err315 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth,data:data125};
+const err315 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth,data:data125};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4336,7 +4336,7 @@ errors++;
 if(data125.type !== undefined){
 let data129 = data125.type;
 if(typeof data129 !== "string"){
-const err316 = {instancePath:instancePath+"/eventProcessor/knative/auth/type",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.type.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.type,data:data129};
+const err316 = {instancePath:instancePath+"/eventProcessor/knative/auth/type",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.type.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.type,data:data129};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -4346,7 +4346,7 @@ vErrors.push(err316);
 errors++;
 }
 if(!((((data129 === "basic_auth") || (data129 === "aws_access_key")) || (data129 === "aws_iam_role")) || (data129 === "active_directory"))){
-const err317 = {instancePath:instancePath+"/eventProcessor/knative/auth/type",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.eventProcessor.properties.knative.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.type.enum,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.type,data:data129};
+const err317 = {instancePath:instancePath+"/eventProcessor/knative/auth/type",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.eventProcessor.properties.knative.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.type.enum,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.type,data:data129};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -4360,7 +4360,7 @@ if(data125.basicAuth !== undefined){
 let data130 = data125.basicAuth;
 if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
 if(data130.username === undefined){
-const err318 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
+const err318 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -4370,7 +4370,7 @@ vErrors.push(err318);
 errors++;
 }
 if(data130.password === undefined){
-const err319 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
+const err319 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4381,7 +4381,7 @@ errors++;
 }
 for(const key34 in data130){
 if(!((key34 === "username") || (key34 === "password"))){
-const err320 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
+const err320 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4394,7 +4394,7 @@ errors++;
 if(data130.username !== undefined){
 let data131 = data130.username;
 if(typeof data131 !== "string"){
-const err321 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.username,data:data131};
+const err321 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth/username",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.username,data:data131};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4407,7 +4407,7 @@ errors++;
 if(data130.password !== undefined){
 let data132 = data130.password;
 if(typeof data132 !== "string"){
-const err322 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.password,data:data132};
+const err322 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth/password",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.properties.password,data:data132};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4419,7 +4419,7 @@ errors++;
 }
 }
 else {
-const err323 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
+const err323 = {instancePath:instancePath+"/eventProcessor/knative/auth/basicAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.basicAuth,data:data130};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4433,7 +4433,7 @@ if(data125.awsAccessKeyAuth !== undefined){
 let data133 = data125.awsAccessKeyAuth;
 if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
 if(data133.accessKey === undefined){
-const err324 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
+const err324 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4443,7 +4443,7 @@ vErrors.push(err324);
 errors++;
 }
 if(data133.secretKey === undefined){
-const err325 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
+const err325 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4454,7 +4454,7 @@ errors++;
 }
 for(const key35 in data133){
 if(!((key35 === "accessKey") || (key35 === "secretKey"))){
-const err326 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
+const err326 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4467,7 +4467,7 @@ errors++;
 if(data133.accessKey !== undefined){
 let data134 = data133.accessKey;
 if(typeof data134 !== "string"){
-const err327 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data134};
+const err327 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data134};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4480,7 +4480,7 @@ errors++;
 if(data133.secretKey !== undefined){
 let data135 = data133.secretKey;
 if(typeof data135 !== "string"){
-const err328 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data135};
+const err328 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data135};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4492,7 +4492,7 @@ errors++;
 }
 }
 else {
-const err329 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
+const err329 = {instancePath:instancePath+"/eventProcessor/knative/auth/awsAccessKeyAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.awsAccessKeyAuth,data:data133};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -4506,7 +4506,7 @@ if(data125.activeDirectoryAuth !== undefined){
 let data136 = data125.activeDirectoryAuth;
 if(data136 && typeof data136 == "object" && !Array.isArray(data136)){
 if(data136.domain === undefined){
-const err330 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
+const err330 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -4516,7 +4516,7 @@ vErrors.push(err330);
 errors++;
 }
 if(data136.username === undefined){
-const err331 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
+const err331 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -4526,7 +4526,7 @@ vErrors.push(err331);
 errors++;
 }
 if(data136.password === undefined){
-const err332 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
+const err332 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
 if(vErrors === null){
 vErrors = [err332];
 }
@@ -4537,7 +4537,7 @@ errors++;
 }
 for(const key36 in data136){
 if(!(((key36 === "domain") || (key36 === "username")) || (key36 === "password"))){
-const err333 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
+const err333 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -4550,7 +4550,7 @@ errors++;
 if(data136.domain !== undefined){
 let data137 = data136.domain;
 if(typeof data137 !== "string"){
-const err334 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data137};
+const err334 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data137};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -4563,7 +4563,7 @@ errors++;
 if(data136.username !== undefined){
 let data138 = data136.username;
 if(typeof data138 !== "string"){
-const err335 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.username,data:data138};
+const err335 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/username",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.username,data:data138};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -4576,7 +4576,7 @@ errors++;
 if(data136.password !== undefined){
 let data139 = data136.password;
 if(typeof data139 !== "string"){
-const err336 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.password,data:data139};
+const err336 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth/password",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.properties.password,data:data139};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -4588,7 +4588,7 @@ errors++;
 }
 }
 else {
-const err337 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
+const err337 = {instancePath:instancePath+"/eventProcessor/knative/auth/activeDirectoryAuth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth.properties.activeDirectoryAuth,data:data136};
 if(vErrors === null){
 vErrors = [err337];
 }
@@ -4600,7 +4600,7 @@ errors++;
 }
 }
 else {
-const err338 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.properties.auth.type,parentSchema:schema19.properties.eventProcessor.properties.knative.properties.auth,data:data125};
+const err338 = {instancePath:instancePath+"/eventProcessor/knative/auth",schemaPath:"#/properties/eventProcessor/properties/knative/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.properties.auth.type,parentSchema:schema31.properties.eventProcessor.properties.knative.properties.auth,data:data125};
 if(vErrors === null){
 vErrors = [err338];
 }
@@ -4612,7 +4612,7 @@ errors++;
 }
 }
 else {
-const err339 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.properties.knative.type,parentSchema:schema19.properties.eventProcessor.properties.knative,data:data116};
+const err339 = {instancePath:instancePath+"/eventProcessor/knative",schemaPath:"#/properties/eventProcessor/properties/knative/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.properties.knative.type,parentSchema:schema31.properties.eventProcessor.properties.knative,data:data116};
 if(vErrors === null){
 vErrors = [err339];
 }
@@ -4624,7 +4624,7 @@ errors++;
 }
 }
 else {
-const err340 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.eventProcessor.type,parentSchema:schema19.properties.eventProcessor,data:data72};
+const err340 = {instancePath:instancePath+"/eventProcessor",schemaPath:"#/properties/eventProcessor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.eventProcessor.type,parentSchema:schema31.properties.eventProcessor,data:data72};
 if(vErrors === null){
 vErrors = [err340];
 }
@@ -4638,7 +4638,7 @@ if(data.metricsProvider !== undefined){
 let data140 = data.metricsProvider;
 if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
 if(data140.type === undefined){
-const err341 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.metricsProvider.required,parentSchema:schema19.properties.metricsProvider,data:data140};
+const err341 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.metricsProvider.required,parentSchema:schema31.properties.metricsProvider,data:data140};
 if(vErrors === null){
 vErrors = [err341];
 }
@@ -4648,7 +4648,7 @@ vErrors.push(err341);
 errors++;
 }
 if(data140.name === undefined){
-const err342 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema19.properties.metricsProvider.required,parentSchema:schema19.properties.metricsProvider,data:data140};
+const err342 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.metricsProvider.required,parentSchema:schema31.properties.metricsProvider,data:data140};
 if(vErrors === null){
 vErrors = [err342];
 }
@@ -4658,7 +4658,7 @@ vErrors.push(err342);
 errors++;
 }
 if(data140.default === undefined){
-const err343 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'",schema:schema19.properties.metricsProvider.required,parentSchema:schema19.properties.metricsProvider,data:data140};
+const err343 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'",schema:schema31.properties.metricsProvider.required,parentSchema:schema31.properties.metricsProvider,data:data140};
 if(vErrors === null){
 vErrors = [err343];
 }
@@ -4669,7 +4669,7 @@ errors++;
 }
 for(const key37 in data140){
 if(!(((key37 === "type") || (key37 === "name")) || (key37 === "default"))){
-const err344 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider,data:data140};
+const err344 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider,data:data140};
 if(vErrors === null){
 vErrors = [err344];
 }
@@ -4682,7 +4682,7 @@ errors++;
 if(data140.type !== undefined){
 let data141 = data140.type;
 if(typeof data141 !== "string"){
-const err345 = {instancePath:instancePath+"/metricsProvider/type",schemaPath:"#/properties/metricsProvider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.type.type,parentSchema:schema19.properties.metricsProvider.properties.type,data:data141};
+const err345 = {instancePath:instancePath+"/metricsProvider/type",schemaPath:"#/properties/metricsProvider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.type.type,parentSchema:schema31.properties.metricsProvider.properties.type,data:data141};
 if(vErrors === null){
 vErrors = [err345];
 }
@@ -4692,7 +4692,7 @@ vErrors.push(err345);
 errors++;
 }
 if("default" !== data141){
-const err346 = {instancePath:instancePath+"/metricsProvider/type",schemaPath:"#/properties/metricsProvider/properties/type/const",keyword:"const",params:{allowedValue: "default"},message:"must be equal to constant",schema:"default",parentSchema:schema19.properties.metricsProvider.properties.type,data:data141};
+const err346 = {instancePath:instancePath+"/metricsProvider/type",schemaPath:"#/properties/metricsProvider/properties/type/const",keyword:"const",params:{allowedValue: "default"},message:"must be equal to constant",schema:"default",parentSchema:schema31.properties.metricsProvider.properties.type,data:data141};
 if(vErrors === null){
 vErrors = [err346];
 }
@@ -4705,7 +4705,7 @@ errors++;
 if(data140.name !== undefined){
 let data142 = data140.name;
 if(typeof data142 !== "string"){
-const err347 = {instancePath:instancePath+"/metricsProvider/name",schemaPath:"#/properties/metricsProvider/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.name.type,parentSchema:schema19.properties.metricsProvider.properties.name,data:data142};
+const err347 = {instancePath:instancePath+"/metricsProvider/name",schemaPath:"#/properties/metricsProvider/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.name.type,parentSchema:schema31.properties.metricsProvider.properties.name,data:data142};
 if(vErrors === null){
 vErrors = [err347];
 }
@@ -4719,7 +4719,7 @@ if(data140.default !== undefined){
 let data143 = data140.default;
 if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
 if(data143.bindAddress === undefined){
-const err348 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/required",keyword:"required",params:{missingProperty: "bindAddress"},message:"must have required property '"+"bindAddress"+"'",schema:schema19.properties.metricsProvider.properties.default.required,parentSchema:schema19.properties.metricsProvider.properties.default,data:data143};
+const err348 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/required",keyword:"required",params:{missingProperty: "bindAddress"},message:"must have required property '"+"bindAddress"+"'",schema:schema31.properties.metricsProvider.properties.default.required,parentSchema:schema31.properties.metricsProvider.properties.default,data:data143};
 if(vErrors === null){
 vErrors = [err348];
 }
@@ -4730,7 +4730,7 @@ errors++;
 }
 for(const key38 in data143){
 if(!((key38 === "bindAddress") || (key38 === "auth"))){
-const err349 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider.properties.default,data:data143};
+const err349 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider.properties.default,data:data143};
 if(vErrors === null){
 vErrors = [err349];
 }
@@ -4743,7 +4743,7 @@ errors++;
 if(data143.bindAddress !== undefined){
 let data144 = data143.bindAddress;
 if(typeof data144 !== "string"){
-const err350 = {instancePath:instancePath+"/metricsProvider/default/bindAddress",schemaPath:"#/properties/metricsProvider/properties/default/properties/bindAddress/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.bindAddress.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.bindAddress,data:data144};
+const err350 = {instancePath:instancePath+"/metricsProvider/default/bindAddress",schemaPath:"#/properties/metricsProvider/properties/default/properties/bindAddress/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.bindAddress.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.bindAddress,data:data144};
 if(vErrors === null){
 vErrors = [err350];
 }
@@ -4799,7 +4799,7 @@ if(_valid27){
 const _errs418 = errors;
 if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
 if(data145.basicAuth === undefined){
-const err353 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[0].then.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[0].then,data:data145};
+const err353 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/0/then/required",keyword:"required",params:{missingProperty: "basicAuth"},message:"must have required property '"+"basicAuth"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[0].then.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[0].then,data:data145};
 if(vErrors === null){
 vErrors = [err353];
 }
@@ -4813,7 +4813,7 @@ var _valid27 = _errs418 === errors;
 valid101 = _valid27;
 }
 if(!valid101){
-const err354 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[0].if,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[0],data:data145};
+const err354 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[0].if,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[0],data:data145};
 if(vErrors === null){
 vErrors = [err354];
 }
@@ -4866,7 +4866,7 @@ if(_valid28){
 const _errs423 = errors;
 if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
 if(data145.awsAccessKeyAuth === undefined){
-const err357 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[1].then.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[1].then,data:data145};
+const err357 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/1/then/required",keyword:"required",params:{missingProperty: "awsAccessKeyAuth"},message:"must have required property '"+"awsAccessKeyAuth"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[1].then.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[1].then,data:data145};
 if(vErrors === null){
 vErrors = [err357];
 }
@@ -4880,7 +4880,7 @@ var _valid28 = _errs423 === errors;
 valid103 = _valid28;
 }
 if(!valid103){
-const err358 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[1].if,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[1],data:data145};
+const err358 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[1].if,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[1],data:data145};
 if(vErrors === null){
 vErrors = [err358];
 }
@@ -4933,7 +4933,7 @@ if(_valid29){
 const _errs428 = errors;
 if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
 if(data145.activeDirectoryAuth === undefined){
-const err361 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[2].then.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[2].then,data:data145};
+const err361 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/2/then/required",keyword:"required",params:{missingProperty: "activeDirectoryAuth"},message:"must have required property '"+"activeDirectoryAuth"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[2].then.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[2].then,data:data145};
 if(vErrors === null){
 vErrors = [err361];
 }
@@ -4947,7 +4947,7 @@ var _valid29 = _errs428 === errors;
 valid105 = _valid29;
 }
 if(!valid105){
-const err362 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[2].if,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.allOf[2],data:data145};
+const err362 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[2].if,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.allOf[2],data:data145};
 if(vErrors === null){
 vErrors = [err362];
 }
@@ -4958,7 +4958,7 @@ errors++;
 }
 if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
 if(data145.type === undefined){
-const err363 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth,data:data145};
+const err363 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth,data:data145};
 if(vErrors === null){
 vErrors = [err363];
 }
@@ -4969,7 +4969,7 @@ errors++;
 }
 for(const key39 in data145){
 if(!((((key39 === "type") || (key39 === "basicAuth")) || (key39 === "awsAccessKeyAuth")) || (key39 === "activeDirectoryAuth"))){
-const err364 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth,data:data145};
+const err364 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth,data:data145};
 if(vErrors === null){
 vErrors = [err364];
 }
@@ -4982,7 +4982,7 @@ errors++;
 if(data145.type !== undefined){
 let data149 = data145.type;
 if(typeof data149 !== "string"){
-const err365 = {instancePath:instancePath+"/metricsProvider/default/auth/type",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.type.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.type,data:data149};
+const err365 = {instancePath:instancePath+"/metricsProvider/default/auth/type",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.type.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.type,data:data149};
 if(vErrors === null){
 vErrors = [err365];
 }
@@ -4992,7 +4992,7 @@ vErrors.push(err365);
 errors++;
 }
 if(!((((data149 === "basic_auth") || (data149 === "aws_access_key")) || (data149 === "aws_iam_role")) || (data149 === "active_directory"))){
-const err366 = {instancePath:instancePath+"/metricsProvider/default/auth/type",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema19.properties.metricsProvider.properties.default.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.type.enum,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.type,data:data149};
+const err366 = {instancePath:instancePath+"/metricsProvider/default/auth/type",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/type/enum",keyword:"enum",params:{allowedValues: schema31.properties.metricsProvider.properties.default.properties.auth.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.type.enum,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.type,data:data149};
 if(vErrors === null){
 vErrors = [err366];
 }
@@ -5006,7 +5006,7 @@ if(data145.basicAuth !== undefined){
 let data150 = data145.basicAuth;
 if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
 if(data150.username === undefined){
-const err367 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
+const err367 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
 if(vErrors === null){
 vErrors = [err367];
 }
@@ -5016,7 +5016,7 @@ vErrors.push(err367);
 errors++;
 }
 if(data150.password === undefined){
-const err368 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
+const err368 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
 if(vErrors === null){
 vErrors = [err368];
 }
@@ -5027,7 +5027,7 @@ errors++;
 }
 for(const key40 in data150){
 if(!((key40 === "username") || (key40 === "password"))){
-const err369 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
+const err369 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
 if(vErrors === null){
 vErrors = [err369];
 }
@@ -5040,7 +5040,7 @@ errors++;
 if(data150.username !== undefined){
 let data151 = data150.username;
 if(typeof data151 !== "string"){
-const err370 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth/username",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.username,data:data151};
+const err370 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth/username",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.username.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.username,data:data151};
 if(vErrors === null){
 vErrors = [err370];
 }
@@ -5053,7 +5053,7 @@ errors++;
 if(data150.password !== undefined){
 let data152 = data150.password;
 if(typeof data152 !== "string"){
-const err371 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth/password",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.password,data:data152};
+const err371 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth/password",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.password.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.properties.password,data:data152};
 if(vErrors === null){
 vErrors = [err371];
 }
@@ -5065,7 +5065,7 @@ errors++;
 }
 }
 else {
-const err372 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
+const err372 = {instancePath:instancePath+"/metricsProvider/default/auth/basicAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/basicAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.basicAuth,data:data150};
 if(vErrors === null){
 vErrors = [err372];
 }
@@ -5079,7 +5079,7 @@ if(data145.awsAccessKeyAuth !== undefined){
 let data153 = data145.awsAccessKeyAuth;
 if(data153 && typeof data153 == "object" && !Array.isArray(data153)){
 if(data153.accessKey === undefined){
-const err373 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
+const err373 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "accessKey"},message:"must have required property '"+"accessKey"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
 if(vErrors === null){
 vErrors = [err373];
 }
@@ -5089,7 +5089,7 @@ vErrors.push(err373);
 errors++;
 }
 if(data153.secretKey === undefined){
-const err374 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
+const err374 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/required",keyword:"required",params:{missingProperty: "secretKey"},message:"must have required property '"+"secretKey"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
 if(vErrors === null){
 vErrors = [err374];
 }
@@ -5100,7 +5100,7 @@ errors++;
 }
 for(const key41 in data153){
 if(!((key41 === "accessKey") || (key41 === "secretKey"))){
-const err375 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
+const err375 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
 if(vErrors === null){
 vErrors = [err375];
 }
@@ -5113,7 +5113,7 @@ errors++;
 if(data153.accessKey !== undefined){
 let data154 = data153.accessKey;
 if(typeof data154 !== "string"){
-const err376 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data154};
+const err376 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth/accessKey",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/properties/accessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.accessKey.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.accessKey,data:data154};
 if(vErrors === null){
 vErrors = [err376];
 }
@@ -5126,7 +5126,7 @@ errors++;
 if(data153.secretKey !== undefined){
 let data155 = data153.secretKey;
 if(typeof data155 !== "string"){
-const err377 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data155};
+const err377 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth/secretKey",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.secretKey.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.properties.secretKey,data:data155};
 if(vErrors === null){
 vErrors = [err377];
 }
@@ -5138,7 +5138,7 @@ errors++;
 }
 }
 else {
-const err378 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
+const err378 = {instancePath:instancePath+"/metricsProvider/default/auth/awsAccessKeyAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/awsAccessKeyAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.awsAccessKeyAuth,data:data153};
 if(vErrors === null){
 vErrors = [err378];
 }
@@ -5152,7 +5152,7 @@ if(data145.activeDirectoryAuth !== undefined){
 let data156 = data145.activeDirectoryAuth;
 if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
 if(data156.domain === undefined){
-const err379 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
+const err379 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "domain"},message:"must have required property '"+"domain"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
 if(vErrors === null){
 vErrors = [err379];
 }
@@ -5162,7 +5162,7 @@ vErrors.push(err379);
 errors++;
 }
 if(data156.username === undefined){
-const err380 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
+const err380 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "username"},message:"must have required property '"+"username"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
 if(vErrors === null){
 vErrors = [err380];
 }
@@ -5172,7 +5172,7 @@ vErrors.push(err380);
 errors++;
 }
 if(data156.password === undefined){
-const err381 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
+const err381 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/required",keyword:"required",params:{missingProperty: "password"},message:"must have required property '"+"password"+"'",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.required,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
 if(vErrors === null){
 vErrors = [err381];
 }
@@ -5183,7 +5183,7 @@ errors++;
 }
 for(const key42 in data156){
 if(!(((key42 === "domain") || (key42 === "username")) || (key42 === "password"))){
-const err382 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
+const err382 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
 if(vErrors === null){
 vErrors = [err382];
 }
@@ -5196,7 +5196,7 @@ errors++;
 if(data156.domain !== undefined){
 let data157 = data156.domain;
 if(typeof data157 !== "string"){
-const err383 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data157};
+const err383 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/domain",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.domain.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.domain,data:data157};
 if(vErrors === null){
 vErrors = [err383];
 }
@@ -5209,7 +5209,7 @@ errors++;
 if(data156.username !== undefined){
 let data158 = data156.username;
 if(typeof data158 !== "string"){
-const err384 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/username",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.username,data:data158};
+const err384 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/username",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.username.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.username,data:data158};
 if(vErrors === null){
 vErrors = [err384];
 }
@@ -5222,7 +5222,7 @@ errors++;
 if(data156.password !== undefined){
 let data159 = data156.password;
 if(typeof data159 !== "string"){
-const err385 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/password",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.password,data:data159};
+const err385 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth/password",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.password.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.properties.password,data:data159};
 if(vErrors === null){
 vErrors = [err385];
 }
@@ -5234,7 +5234,7 @@ errors++;
 }
 }
 else {
-const err386 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
+const err386 = {instancePath:instancePath+"/metricsProvider/default/auth/activeDirectoryAuth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/properties/activeDirectoryAuth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth.properties.activeDirectoryAuth,data:data156};
 if(vErrors === null){
 vErrors = [err386];
 }
@@ -5246,7 +5246,7 @@ errors++;
 }
 }
 else {
-const err387 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.properties.default.properties.auth.type,parentSchema:schema19.properties.metricsProvider.properties.default.properties.auth,data:data145};
+const err387 = {instancePath:instancePath+"/metricsProvider/default/auth",schemaPath:"#/properties/metricsProvider/properties/default/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.properties.default.properties.auth.type,parentSchema:schema31.properties.metricsProvider.properties.default.properties.auth,data:data145};
 if(vErrors === null){
 vErrors = [err387];
 }
@@ -5258,7 +5258,7 @@ errors++;
 }
 }
 else {
-const err388 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.properties.default.type,parentSchema:schema19.properties.metricsProvider.properties.default,data:data143};
+const err388 = {instancePath:instancePath+"/metricsProvider/default",schemaPath:"#/properties/metricsProvider/properties/default/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.properties.default.type,parentSchema:schema31.properties.metricsProvider.properties.default,data:data143};
 if(vErrors === null){
 vErrors = [err388];
 }
@@ -5270,7 +5270,7 @@ errors++;
 }
 }
 else {
-const err389 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.metricsProvider.type,parentSchema:schema19.properties.metricsProvider,data:data140};
+const err389 = {instancePath:instancePath+"/metricsProvider",schemaPath:"#/properties/metricsProvider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.metricsProvider.type,parentSchema:schema31.properties.metricsProvider,data:data140};
 if(vErrors === null){
 vErrors = [err389];
 }
@@ -5285,7 +5285,7 @@ let data160 = data.certificates;
 if(data160 && typeof data160 == "object" && !Array.isArray(data160)){
 for(const key43 in data160){
 if(!(key43 === "rootCAs")){
-const err390 = {instancePath:instancePath+"/certificates",schemaPath:"#/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.certificates,data:data160};
+const err390 = {instancePath:instancePath+"/certificates",schemaPath:"#/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.certificates,data:data160};
 if(vErrors === null){
 vErrors = [err390];
 }
@@ -5302,7 +5302,7 @@ const len0 = data161.length;
 for(let i0=0; i0<len0; i0++){
 let data162 = data161[i0];
 if(typeof data162 !== "string"){
-const err391 = {instancePath:instancePath+"/certificates/rootCAs/" + i0,schemaPath:"#/properties/certificates/properties/rootCAs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.certificates.properties.rootCAs.items.type,parentSchema:schema19.properties.certificates.properties.rootCAs.items,data:data162};
+const err391 = {instancePath:instancePath+"/certificates/rootCAs/" + i0,schemaPath:"#/properties/certificates/properties/rootCAs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.certificates.properties.rootCAs.items.type,parentSchema:schema31.properties.certificates.properties.rootCAs.items,data:data162};
 if(vErrors === null){
 vErrors = [err391];
 }
@@ -5314,7 +5314,7 @@ errors++;
 }
 }
 else {
-const err392 = {instancePath:instancePath+"/certificates/rootCAs",schemaPath:"#/properties/certificates/properties/rootCAs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema19.properties.certificates.properties.rootCAs.type,parentSchema:schema19.properties.certificates.properties.rootCAs,data:data161};
+const err392 = {instancePath:instancePath+"/certificates/rootCAs",schemaPath:"#/properties/certificates/properties/rootCAs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.certificates.properties.rootCAs.type,parentSchema:schema31.properties.certificates.properties.rootCAs,data:data161};
 if(vErrors === null){
 vErrors = [err392];
 }
@@ -5326,7 +5326,7 @@ errors++;
 }
 }
 else {
-const err393 = {instancePath:instancePath+"/certificates",schemaPath:"#/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.certificates.type,parentSchema:schema19.properties.certificates,data:data160};
+const err393 = {instancePath:instancePath+"/certificates",schemaPath:"#/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.certificates.type,parentSchema:schema31.properties.certificates,data:data160};
 if(vErrors === null){
 vErrors = [err393];
 }
@@ -5338,7 +5338,7 @@ errors++;
 }
 }
 else {
-const err394 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+const err394 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
 if(vErrors === null){
 vErrors = [err394];
 }
@@ -5347,8 +5347,8 @@ vErrors.push(err394);
 }
 errors++;
 }
-validate52.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
-validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
