@@ -1,8 +1,8 @@
 /**
  * What reading a configuration loads: the router validates with the code
  * generated at build time, so neither ajv's schema compiler nor (for a JSON
- * file) the YAML parser is loaded at start; each costs megabytes of memory
- * for as long as the router runs. Checked in a fresh node process on the
+ * file) the YAML parser is loaded at start, nor any component the file does
+ * not use; each costs megabytes of memory for as long as the router runs. Checked in a fresh node process on the
  * built router, as it starts.
  */
 import { execFileSync } from 'node:child_process';
@@ -88,6 +88,13 @@ test('a JSON configuration is read without the ajv compiler or the YAML parser',
     modules.filter((m) => /node_modules[\\/](ajv[\\/]dist[\\/](compile|core|2020)|js-yaml)/.test(m)),
   ).toEqual([]);
   expect(modules.filter((m) => m.endsWith('v1alpha1-validator.generated.js'))).toEqual([]);
+  // The catalogue holds declarations: no stream's or sink's implementation, nor its client library, is loaded.
+  expect(
+    modules.filter((m) =>
+      /dist[\\/]src[\\/](stream|processor)[\\/]\w+[\\/][\w-]+-(stream|processor)\.js$/.test(m),
+    ),
+  ).toEqual([]);
+  expect(modules.filter((m) => /node_modules[\\/](@aws-sdk|@nats-io|@smithy)[\\/]/.test(m))).toEqual([]);
 });
 
 test('an invalid JSON configuration is reported without the ajv compiler either', () => {
