@@ -15,7 +15,7 @@ help:
 	@echo "make test    run the test suite (npm test)"
 	@echo "make demo    run the router against the local simulator (npm run demo)"
 	@echo "make lint    eslint and prettier --check"
-	@echo "make docs    regenerate config.schema.json and docs/configuration.md"
+	@echo "make docs    regenerate config.schema.json, docs/configuration.md and the config validators"
 	@echo "make image   build the container image $(IMAGE):$(VERSION), also tagged $(IMAGE):latest (needs a Docker engine)"
 
 build:
@@ -35,6 +35,7 @@ docs:
 	npx tsc -p .
 	node dist/scripts/gen-config-schema.js
 	node dist/scripts/gen-config-docs.js
+	node dist/scripts/gen-config-validator.js
 
 image:
 	@if ! command -v $(DOCKER) >/dev/null 2>&1; then \

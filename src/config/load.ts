@@ -6,13 +6,13 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import type { ErrorObject } from 'ajv';
 import { registerSecret } from '../log/logger';
-import { compilePattern, PatternError } from '../pattern';
-import { type AnyDefinition, buildConfigSchema, KIND_TYPES, kindOf, nameProblems } from './schema';
+import { validate as validateEntries } from './entries-validator.generated';
+import type { KeywordContext } from './keywords';
+import { type AnyDefinition, KIND_TYPES, kindOf } from './schema';
 import { isSecretKey, type ConfigEntry, type RouterConfig } from './types';
-import { isV1alpha1, isV1alpha1SecretPath, mapV1alpha1, v1alpha1Schema, v1alpha1Secrets } from './v1alpha1';
+import { isV1alpha1, isV1alpha1SecretPath, mapV1alpha1, v1alpha1Secrets } from './v1alpha1';
 
 /** At most this many problems are listed; the rest are counted ("... and 219,983 more"). */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -42,82 +42,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** The matcher's `data.Vm.Name[0]` as a JSON pointer suffix: `/data/Vm/Name/0`. */
-function pointerOf(where: string): string {
-  if (!where) return '';
-  return (
-    '/' +
-    where
-      .replace(/\[(\d+)\]/g, '.$1')
-      .split('.')
-      .filter(Boolean)
-      .join('/')
-  );
+/** A validator ajv generated at build time: true when valid, else its errors are left on it. */
+interface GeneratedValidator {
+  (this: KeywordContext, data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
 
-type Validator = ReturnType<Ajv2020['compile']>;
-const validators = new WeakMap<AnyDefinition[], Validator>();
-
-/** Errors of the router's own keywords, in ajv's shape (instancePath relative to the keyword's data). */
-type KeywordError = Partial<ErrorObject> & { instancePath: string; message: string };
-
-/**
- * The schema's validator, with the two keywords JSON Schema cannot express:
- * `eventPattern` (a processor filter compiles in the pattern language) and
- * `componentNames` (the naming rule across entries).
- */
-function validatorFor(components: AnyDefinition[]): Validator {
-  let v = validators.get(components);
-  if (v) return v;
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
-  ajv.addKeyword({
-    keyword: 'eventPattern',
-    schemaType: 'boolean',
-    errors: true,
-    validate: function check(
-      this: unknown,
-      _schema: boolean,
-      data: unknown,
-      _parent: unknown,
-      ctx?: { instancePath: string },
-    ) {
-      try {
-        compilePattern(data as Record<string, unknown>);
-        return true;
-      } catch (err) {
-        const where = err instanceof PatternError ? pointerOf(err.where) : '';
-        const message = err instanceof PatternError ? err.problem : (err as Error).message;
-        (check as unknown as { errors: KeywordError[] }).errors = [
-          {
-            keyword: 'eventPattern',
-            instancePath: `${ctx?.instancePath ?? ''}${where}`,
-            message,
-            params: {},
-          },
-        ];
-        return false;
-      }
-    },
-  });
-  ajv.addKeyword({
-    keyword: 'componentNames',
-    schemaType: 'boolean',
-    errors: true,
-    validate: function check(this: unknown, _schema: boolean, data: unknown) {
-      if (!Array.isArray(data)) return true;
-      const problems = nameProblems(data, components);
-      (check as unknown as { errors: KeywordError[] }).errors = problems.map((p) => ({
-        keyword: 'componentNames',
-        instancePath: p.path,
-        message: p.message,
-        params: {},
-      }));
-      return problems.length === 0;
-    },
-  });
-  v = ajv.compile(buildConfigSchema(components));
-  validators.set(components, v);
-  return v;
+/** Run a generated validator; its errors (empty when valid). */
+function run(validate: GeneratedValidator, components: AnyDefinition[], data: unknown): ErrorObject[] {
+  return validate.call({ components }, data) ? [] : (validate.errors ?? []);
 }
 
 function isSecretPath(path: string): boolean {
@@ -268,12 +201,17 @@ function withoutBranchNoise(errors: ErrorObject[]): ErrorObject[] {
   });
 }
 
-/** Validate parsed JSON against the components' schema; returns the problems (empty when valid). */
+/**
+ * Validate parsed JSON against the components' schema; returns the problems
+ * (empty when valid). The schema's validator was generated from the
+ * catalogue's components (scripts/gen-config-validator.ts; a test keeps it
+ * current): `components` are the catalogue's.
+ */
 export function validateConfigWith(components: AnyDefinition[], data: unknown): string[] {
-  const v = validatorFor(components);
-  if (v(data)) return [];
+  const errors = run(validateEntries as GeneratedValidator, components, data);
+  if (errors.length === 0) return [];
   const root = Array.isArray(data) ? data : [];
-  const problems = withoutBranchNoise(v.errors ?? [])
+  const problems = withoutBranchNoise(errors)
     .map((e) => describe(e, root, components))
     .filter((p): p is string => p !== undefined);
   // anyOf errors for options come with a type error per branch: keep the summary line only.
@@ -333,6 +271,12 @@ function yamlErrorKind(reason: string | undefined): string {
   return kind === '' ? 'syntax error' : kind;
 }
 
+/** js-yaml, loaded on first use: a JSON configuration never needs the YAML parser. */
+function yamlParser(): typeof import('js-yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('js-yaml');
+}
+
 /** The file's text as data: JSON (today's array), else YAML (a v1alpha1 RouterConfig). Never quotes the text. */
 function parseText(text: string, file: string): unknown {
   try {
@@ -348,7 +292,8 @@ function parseText(text: string, file: string): unknown {
     ]);
   let data: unknown;
   try {
-    data = loadYaml(text, { schema: CORE_SCHEMA, maxAliases: MAX_YAML_ALIASES });
+    const { CORE_SCHEMA, load } = yamlParser();
+    data = load(text, { schema: CORE_SCHEMA, maxAliases: MAX_YAML_ALIASES });
   } catch (err) {
     const e = err as { reason?: string; mark?: { line: number; column: number } };
     const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
@@ -359,17 +304,20 @@ function parseText(text: string, file: string): unknown {
   return data;
 }
 
-let v1alpha1Validator: Validator | undefined;
+/** The v1alpha1 document's validator, loaded on first use: a JSON array never needs it. */
+function v1alpha1Validator(): GeneratedValidator {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const generated: typeof import('./v1alpha1-validator.generated') = require('./v1alpha1-validator.generated');
+  return generated.validate as GeneratedValidator;
+}
 
 /** Validate a v1alpha1 RouterConfig document; returns the problems (empty when valid). */
 export function validateV1alpha1(components: AnyDefinition[], data: unknown): string[] {
-  v1alpha1Validator ??= new Ajv2020({ allErrors: true, verbose: true, strict: false }).compile(
-    v1alpha1Schema,
-  );
-  if (v1alpha1Validator(data)) return [];
+  const errors = run(v1alpha1Validator(), components, data);
+  if (errors.length === 0) return [];
   return [
     ...new Set(
-      withoutBranchNoise(v1alpha1Validator.errors ?? [])
+      withoutBranchNoise(errors)
         .map((e) => describe(e, [], components))
         .filter((p): p is string => p !== undefined),
     ),
