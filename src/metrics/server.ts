@@ -9,6 +9,7 @@ import type { ComponentContext } from '../components/component';
 import { basicAuthCredentials, type ConfigEntry } from '../config/types';
 import { bindHostPort } from '../util/address';
 import { BasicAuth } from '../util/basic-auth';
+import { answeredReadOnlyBasics } from '../util/read-only-http';
 import { buildStats, type StatsSources } from './stats';
 
 export interface Readiness {
@@ -66,14 +67,7 @@ export class MetricsServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
-      return;
-    }
+    if (answeredReadOnlyBasics(req, res, path)) return;
     if (path === '/readyz') {
       const checks = this.readiness?.checks() ?? { started: false };
       const ready = Object.values(checks).every(Boolean);

@@ -14,6 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log/logger';
 import { BasicAuth } from '../../util/basic-auth';
+import { answeredReadOnlyBasics } from '../../util/read-only-http';
 import type { EventHistory, KeyMiss } from './event-history';
 import type { EventStreamCounts } from './event-stream-counts';
 import { Watchers } from './watchers';
@@ -142,14 +143,7 @@ export class EventStreamApi {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
-      return;
-    }
+    if (answeredReadOnlyBasics(req, res, path)) return;
     if (!path.startsWith('/api/v1/')) throw new HttpError(404, 'not_found', `no such endpoint: ${path}`);
     if (!this.settings.auth.authorized(req)) {
       BasicAuth.challenge(
