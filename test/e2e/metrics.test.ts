@@ -88,6 +88,19 @@ test('bad or missing credentials get 401 with the Basic realm header; probes nee
   expect((await fetch(`${router.metricsUrl}/readyz`)).status).toBe(200);
 });
 
+test('the metrics server is read-only: another method is 405 with Allow, before any credential is asked', async () => {
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const res = await fetch(`${router.metricsUrl}/metrics`, {
+      method,
+      ...auth(creds.username, creds.password),
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+  }
+  const head = await fetch(`${router.metricsUrl}/healthz`, { method: 'HEAD' });
+  expect(head.status).toBe(200);
+});
+
 test('/readyz is false while the vCenter is down, and the router recovers when it is back', async () => {
   await sim.kill();
   await waitFor(
