@@ -46,6 +46,13 @@ export interface SinkPolicy {
   batchMaxDelayMs: number;
 }
 
+/** The policy of a sink that sends each event on its own (no batching). */
+export const ONE_EVENT_PER_SEND: Readonly<SinkPolicy> = Object.freeze({
+  batchMaxItems: 1,
+  batchMaxBytes: 0,
+  batchMaxDelayMs: 0,
+});
+
 export interface Sink<T = unknown> {
   readonly provider: string;
   readonly policy: SinkPolicy;

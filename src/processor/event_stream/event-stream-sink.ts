@@ -13,7 +13,14 @@ import { setImmediate } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import type { ComponentContext } from '../../components/component';
 import { basicAuthCredentials, entryName, type ConfigEntry } from '../../config/types';
-import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import {
+  ONE_EVENT_PER_SEND,
+  type Delivery,
+  type Outcome,
+  type Route,
+  type Sink,
+  type SinkPolicy,
+} from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import type { Logger } from '../../log/logger';
 import { bindHostPort } from '../../util/address';
@@ -26,7 +33,7 @@ import type { EventStreamOptions } from './options';
 export class EventStreamSink implements Sink<null> {
   readonly provider = 'event_stream';
   /** Appending is synchronous and cheap: one event per send keeps the log's order. */
-  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+  readonly policy: SinkPolicy = ONE_EVENT_PER_SEND;
 
   /** The stream whose events are served (undefined: the only stream). */
   readonly stream?: string;

@@ -31,7 +31,15 @@ import { isTransient } from '../../util/http-outcome';
 import { reach } from '../../util/reach';
 import type { ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../util/backoff';
-import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import {
+  ONE_EVENT_PER_SEND,
+  type Delivery,
+  type Failure,
+  type Outcome,
+  type Route,
+  type Sink,
+  type SinkPolicy,
+} from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import { binaryMessage } from '../../events/binary';
 import { withoutCredentials } from '../../util/address';
@@ -70,7 +78,7 @@ export function authorization(entry: ConfigEntry): string | undefined {
 export class KnativeSink implements Sink<null> {
   readonly provider = 'knative';
   /** One event per request; the runner keeps `max_in_flight` of them open. */
-  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+  readonly policy: SinkPolicy = ONE_EVENT_PER_SEND;
 
   /** The destination as it may be shown: no credentials. */
   readonly destination: string;

@@ -29,7 +29,15 @@ import {
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import type { ComponentContext } from '../../components/component';
 import type { ConfigEntry } from '../../config/types';
-import type { Delivery, Failure, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import {
+  ONE_EVENT_PER_SEND,
+  type Delivery,
+  type Failure,
+  type Outcome,
+  type Route,
+  type Sink,
+  type SinkPolicy,
+} from '../../delivery/sink';
 import { quotePeer, type Logger } from '../../log/logger';
 import { connectNats, serverList, natsAuth, type NatsConnectionSettings } from '../../util/nats-connection';
 import type { NatsJetStreamOptions } from './options';
@@ -51,7 +59,7 @@ const STALLED_AFTER_MISSED_ACKS = 3;
 export class NatsJetStreamSink implements Sink<Publication> {
   readonly provider = 'nats_jetstream';
   /** One publish per send; the runner keeps `max_in_flight` of them pipelined. */
-  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+  readonly policy: SinkPolicy = ONE_EVENT_PER_SEND;
 
   readonly servers: string[];
   readonly stream: string;

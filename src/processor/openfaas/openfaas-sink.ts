@@ -33,7 +33,14 @@ import https from 'node:https';
 import type { ComponentContext } from '../../components/component';
 import type { ConfigEntry } from '../../config/types';
 import { retryAfterMs } from '../../util/backoff';
-import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import {
+  ONE_EVENT_PER_SEND,
+  type Delivery,
+  type Outcome,
+  type Route,
+  type Sink,
+  type SinkPolicy,
+} from '../../delivery/sink';
 import type { LogEntry } from '../../eventlog/event-log';
 import { PEER_CHECK_CHARS, quotePeer, type Logger } from '../../log/logger';
 import { withoutCredentials } from '../../util/address';
@@ -96,7 +103,7 @@ function functionLabel(t: FunctionTarget): string {
 export class OpenFaasSink implements Sink<FunctionTarget> {
   readonly provider = 'openfaas';
   /** One invocation per send; the runner runs `max_in_flight` of them at once. */
-  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+  readonly policy: SinkPolicy = ONE_EVENT_PER_SEND;
 
   readonly gateway: string;
   readonly async: boolean;

@@ -1,4 +1,11 @@
-import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/sink';
+import {
+  ONE_EVENT_PER_SEND,
+  type Delivery,
+  type Outcome,
+  type Route,
+  type Sink,
+  type SinkPolicy,
+} from '../../delivery/sink';
 
 /**
  * Prints one structured CloudEvent per line on stdout and nothing else (the
@@ -8,7 +15,7 @@ import type { Delivery, Outcome, Route, Sink, SinkPolicy } from '../../delivery/
 export class StdoutSink implements Sink<null> {
   readonly provider = 'stdout';
   /** Lines are written in log order, one at a time. */
-  readonly policy: SinkPolicy = { batchMaxItems: 1, batchMaxBytes: 0, batchMaxDelayMs: 0 };
+  readonly policy: SinkPolicy = ONE_EVENT_PER_SEND;
 
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
