@@ -2,8 +2,9 @@
  * The vmware_vcenter stream: log in, create the event collector and hand it
  * to the follower (./event-follower.ts: each new event converted to a
  * CloudEvent and handed to the processors, in key order, once), reconnect
- * when it fails, clean the session up at stop. The checkpoint (where to
- * resume, the periodic write) is ./checkpoint-keeper.ts.
+ * when it fails, clean the session up at stop. The session itself (transport,
+ * login, collector, logout) is ./session.ts; the checkpoint (where to resume,
+ * the periodic write) is ./checkpoint-keeper.ts.
  *
  * Failure handling (an operator must tell a wrong password from an outage):
  * - a wrong password on the very first login is fatal (exit 1, clear message);
@@ -24,9 +25,7 @@ import { checkpointFile, FileCheckpointStore } from './checkpoint';
 import { CheckpointKeeper } from './checkpoint-keeper';
 import { eventFormatAndPage, type VCenterOptions } from './options';
 import { Cursor } from './cursor';
-import { EventCollector } from './event-collector';
 import { CollectorsStale, EventFollower, type Connection } from './event-follower';
-import { openTransport } from './negotiate';
 import {
   invalidLoginMessage,
   isCertificateProblem,
@@ -35,7 +34,8 @@ import {
   notAVCenterMessage,
   reconnectReason,
 } from './failure';
-import type { ProtocolOption, ServiceContent, VimTransport } from './transport';
+import { VCenterSession } from './session';
+import type { ProtocolOption } from './transport';
 
 const PROVIDER = 'vmware_vcenter';
 
@@ -55,26 +55,20 @@ export class VCenterStream implements Stream {
   private readonly labels: { provider: string; stream: string };
   private readonly log: Logger;
   private readonly username: string;
-  private readonly password: string;
-  private readonly insecure: boolean;
   private readonly callTimeoutMs: number;
   private readonly maxBackoffMs: number;
   /** WaitForUpdatesEx waits this long server-side before an empty reply (also the stall heartbeat). */
   readonly maxWaitSeconds: number;
 
-  /** The protocol option; the protocol itself is known once `client` exists. */
+  /** The protocol option; the protocol itself is known once the session has a transport. */
   private readonly protocol: ProtocolOption;
-  private client?: VimTransport;
-  private content?: ServiceContent;
-  private collector?: EventCollector;
+  private readonly session: VCenterSession;
   private cursor?: Cursor;
   private connected = false;
   private stopping = false;
   /** With the `checkpoint` option: the resume position and the periodic write. */
   private readonly checkpoint?: CheckpointKeeper;
   private acknowledged?: AcknowledgedSource;
-  /** Events per page of the page collector (`page_size`). */
-  private readonly pageSize: number;
   private readonly follower: EventFollower;
   /** Aborted by `stop`: ends a reconnect wait at once. */
   private readonly stopSignal = new AbortController();
@@ -87,7 +81,7 @@ export class VCenterStream implements Stream {
   private failures = 0;
 
   constructor(
-    private readonly entry: ConfigEntry,
+    entry: ConfigEntry,
     options: VCenterOptions,
     private readonly ctx: ComponentContext,
   ) {
@@ -101,8 +95,6 @@ export class VCenterStream implements Stream {
       vcenter: this.source,
     });
     this.username = entry.auth?.secret?.username ?? '';
-    this.password = entry.auth?.secret?.password ?? '';
-    this.insecure = options.insecure;
     this.callTimeoutMs = options.call_timeout * 1000;
     this.maxBackoffMs = options.max_backoff * 1000;
     if (options.checkpoint) {
@@ -117,7 +109,7 @@ export class VCenterStream implements Stream {
         { source: this.source, name: this.name, labels: this.labels, log: this.log, metrics: ctx.metrics },
         {
           acknowledged: () => this.acknowledged?.(),
-          instanceUuid: () => this.content?.instanceUuid,
+          instanceUuid: () => this.session.content?.instanceUuid,
           position: () => this.cursor?.position,
           handedOver: () => this.follower.handedOver,
         },
@@ -126,7 +118,20 @@ export class VCenterStream implements Stream {
     this.protocol = options.protocol;
     // `vsphere_source`: the attributes and data VSphereSource gives the same event (src/events/vsphere-source.ts)
     const { payloadEncoding, pageSize } = eventFormatAndPage(options, entry.options, this.log);
-    this.pageSize = pageSize;
+    this.session = new VCenterSession({
+      address: entry.address ?? '',
+      protocol: this.protocol,
+      username: this.username,
+      password: entry.auth?.secret?.password ?? '',
+      insecure: options.insecure,
+      rootCAs: ctx.rootCAs,
+      callTimeoutMs: this.callTimeoutMs,
+      pageSize,
+      signal: this.stopSignal.signal,
+      log: this.log,
+      metrics: ctx.metrics,
+      labels: this.labels,
+    });
     this.maxWaitSeconds = Math.max(1, Math.min(10, Math.floor(this.callTimeoutMs / 2000)));
     this.follower = new EventFollower({
       log: this.log,
@@ -135,43 +140,20 @@ export class VCenterStream implements Stream {
       source: this.source,
       entryName: entry.name,
       payloadEncoding,
-      pageSize: this.pageSize,
+      pageSize,
       callTimeoutMs: this.callTimeoutMs,
       maxWaitSeconds: this.maxWaitSeconds,
       watchdogIntervalMs: options.watchdog_interval * 1000,
       signal: this.stopSignal.signal,
-      vc: (method, fn) => this.vc(method, fn),
+      vc: (method, fn) => this.session.vc(method, fn),
       answered: () => {
         this.failures = 0;
       },
     });
   }
 
-  /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
-  private open(): Promise<{ transport: VimTransport; how: string }> {
-    return openTransport(
-      this.entry.address ?? '',
-      this.protocol,
-      { insecure: this.insecure, rootCAs: this.ctx.rootCAs, timeoutMs: this.callTimeoutMs },
-      this.stopSignal.signal,
-    );
-  }
-
-  async check(): Promise<string> {
-    const { transport: client, how } = await this.open();
-    try {
-      const content = await client.retrieveServiceContent();
-      try {
-        await client.login(content, this.username, this.password);
-      } catch (err) {
-        if (isInvalidLogin(err)) throw new Error(invalidLoginMessage(this.username), { cause: err });
-        throw err;
-      }
-      await client.logout(content, 5000).catch(() => undefined);
-      return `logged in as "${this.username}" (${content.fullName}) over ${how}`;
-    } finally {
-      client.close();
-    }
+  check(): Promise<string> {
+    return this.session.check();
   }
 
   /** Write the acknowledged position when it moved; failures are logged, never thrown. */
@@ -183,8 +165,8 @@ export class VCenterStream implements Stream {
     return {
       source: this.source,
       connected: this.connected,
-      protocol: this.client?.protocol ?? this.protocol,
-      ...(this.client?.release ? { api_release: this.client.release } : {}),
+      protocol: this.session.client?.protocol ?? this.protocol,
+      ...(this.session.client?.release ? { api_release: this.session.client.release } : {}),
       seconds_since_last_success: (this.ctx.metrics.msSinceStreamSuccess(this.name) ?? NaN) / 1000 || null,
       ...(this.follower.fault ? { fault: this.follower.fault } : {}),
       ...(this.checkpoint ? { checkpoint_failed_writes: this.checkpoint.failedWrites } : {}),
@@ -211,7 +193,7 @@ export class VCenterStream implements Stream {
   private async loop(handler: EventHandler): Promise<void> {
     if (this.protocol === 'soap') {
       try {
-        this.client = (await this.open()).transport;
+        this.session.client = (await this.session.open()).transport;
       } catch (err) {
         // Opening SOAP makes no call: only a broken installation fails here.
         throw new FatalStreamError((err as Error).message);
@@ -231,7 +213,7 @@ export class VCenterStream implements Stream {
           if (this.stopping) break;
           if (err instanceof CollectorsStale) {
             this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason: 'watchdog' });
-            await this.abandonSession(false);
+            await this.session.abandon(false);
             continue;
           }
           if (isInvalidLogin(err)) {
@@ -239,7 +221,9 @@ export class VCenterStream implements Stream {
             if (!everConnected) throw new FatalStreamError(msg);
             this.log.error(msg + '; retrying');
           }
-          const notVCenter = everConnected ? undefined : notAVCenterMessage(this.source, err, this.client);
+          const notVCenter = everConnected
+            ? undefined
+            : notAVCenterMessage(this.source, err, this.session.client);
           if (notVCenter) throw new FatalStreamError(notVCenter);
           const expired = isSessionExpired(err);
           this.ctx.metrics.streamReconnects.inc({ ...this.labels, reason: reconnectReason(err) });
@@ -259,13 +243,13 @@ export class VCenterStream implements Stream {
                 attempt: this.failures,
               },
             );
-          await this.abandonSession(expired);
+          await this.session.abandon(expired);
           await this.sleep(delay);
         }
       }
     } finally {
-      await this.closeSession();
-      this.client?.close();
+      this.setConnected(false);
+      await this.session.close();
     }
   }
 
@@ -278,34 +262,9 @@ export class VCenterStream implements Stream {
     return sleep(ms, this.stopSignal.signal);
   }
 
-  /** Wrap a vCenter call: count failures, note successes for the stall detector. */
-  private async vc<T>(method: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      const r = await fn();
-      this.ctx.metrics.markStreamSuccess(PROVIDER, this.name);
-      return r;
-    } catch (err) {
-      this.ctx.metrics.streamCallErrors.inc({ ...this.labels, method });
-      throw err;
-    }
-  }
-
   /** Log in and create the collector; the first connection also fixes where the stream starts. */
   private async connect(): Promise<{ connection: Connection; cursor: Cursor }> {
-    if (!this.client) {
-      // Negotiated once: the same server keeps the protocol across reconnects.
-      const { transport, how } = await this.vc('System.hello', () => this.open());
-      this.client = transport;
-      this.log.info(`vCenter calls go over ${how}`, {
-        protocol: transport.protocol,
-        ...(transport.release ? { api_release: transport.release } : {}),
-      });
-    }
-    const client = this.client;
-    const content = await this.vc('RetrieveServiceContent', () => client.retrieveServiceContent());
-    await this.vc('Login', () => client.login(content, this.username, this.password));
-    this.content = content;
-    const now = await this.vc('CurrentTime', () => client.currentTime());
+    const { client, content, now } = await this.session.login();
     if (!this.cursor) {
       // First connection: the stream starts at the vCenter's "now", or after its checkpoint.
       this.cursor = new Cursor(
@@ -314,9 +273,7 @@ export class VCenterStream implements Stream {
       this.checkpoint?.startWriting();
     }
     this.cursor.newCollector();
-    const collector = new EventCollector(client, content, this.pageSize);
-    await this.vc('CreateCollectorForEvents', () => collector.create());
-    this.collector = collector;
+    const collector = await this.session.createCollector(client, content);
     this.setConnected(true);
     this.log.info('connected to vCenter, following its events', {
       server: content.fullName,
@@ -327,46 +284,11 @@ export class VCenterStream implements Stream {
     return { connection: { client, content, collector }, cursor: this.cursor };
   }
 
-  /**
-   * After a failure: log the old session out when it may still be alive, so
-   * that a flaky network does not leave one vCenter session (and its
-   * collectors) behind per reconnect; never wait long for it.
-   */
-  private async abandonSession(expired: boolean): Promise<void> {
-    this.collector = undefined;
-    const client = this.client;
-    if (!expired && client?.hasSession() && this.content) {
-      await client.logout(this.content, 2000).catch(() => undefined);
-    }
-    client?.resetSession();
-  }
-
-  /**
-   * Clean shutdown: destroy the collectors and log out. Each step is tried on
-   * its own (a collector that cannot be destroyed is still gone with the
-   * session), and each is bounded by a short timeout.
-   */
-  private async closeSession(): Promise<void> {
-    this.setConnected(false);
-    const client = this.client;
-    const content = this.content;
-    if (!client || !content || !client.hasSession()) return;
-    const problems: Error[] = [];
-    await this.collector?.destroy(5000).catch((err: Error) => problems.push(err));
-    this.collector = undefined;
-    await client.logout(content, 5000).catch((err: Error) => problems.push(err));
-    if (problems.length === 0) this.log.info('collector destroyed and logged out of vCenter');
-    else
-      this.log.warn('could not clean up the vCenter session', {
-        error: problems.map((e) => e.message).join('; '),
-      });
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     this.checkpoint?.stopWriting();
     this.stopSignal.abort();
-    this.client?.abortAll();
+    this.session.client?.abortAll();
     await this.running?.catch(() => undefined);
   }
 }
