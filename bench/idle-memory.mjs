@@ -2,7 +2,7 @@
 // dated notes of docs/benchmarks.md):
 //   npm run --silent build && node bench/idle-memory.mjs [node flags for the router...]
 // One router on a fresh 20 ms simulator with the OpenFaaS processor, 4 s after /readyz:
-// RSS (median of ten samples 300 ms apart), /proc/PID/smaps summed by what is mapped (the node
+// RSS (median of ten samples 300 ms apart, the bench's nearest-rank rule), /proc/PID/smaps summed by what is mapped (the node
 // binary, anonymous memory, malloc's heap, libraries), and from inside the router (a preload)
 // the modules loaded and V8's heap spaces. Flags after the script go to the router's node,
 // e.g. `node bench/idle-memory.mjs --max-semi-space-size=1`; environment variables such as
@@ -14,6 +14,8 @@ import {
   launchRouter,
   metricsEntry,
   openfaasEntry,
+  report,
+  ROOT,
   routerReady,
   sleep,
   startPeer,
@@ -25,7 +27,7 @@ import {
 
 const flags = process.argv.slice(2);
 const inside = path.join(tmp, 'idle-memory.json');
-const preload = path.join(path.dirname(new URL(import.meta.url).pathname), 'idle-memory-preload.cjs');
+const preload = path.join(ROOT, 'bench', 'idle-memory-preload.cjs');
 
 /** RSS in MB by mapping name ('[anon]' for anonymous memory), largest first. */
 function smapsByName(pid) {
@@ -56,11 +58,10 @@ for (let i = 0; i < 10; i++) {
   rss.push(statusMb(router.pid, 'VmRSS'));
   await sleep(300);
 }
-rss.sort((a, b) => a - b);
 const mappings = smapsByName(router.pid).filter(([, mb]) => mb >= 0.5);
 const fromInside = JSON.parse(fs.readFileSync(inside, 'utf8'));
 console.log(`router node flags: ${flags.join(' ') || '(none)'}`);
-console.log(`RSS idle, median of 10: ${((rss[4] + rss[5]) / 2).toFixed(1)} MB`);
+console.log(`RSS idle, median of 10: ${report.rssStats(rss).median.toFixed(1)} MB`);
 console.log('RSS by mapping (MB):');
 for (const [name, mb] of mappings) console.log(`  ${mb.toFixed(1).padStart(6)}  ${name}`);
 console.log(`modules loaded: ${fromInside.modules}`);
