@@ -137,6 +137,36 @@ describe('the bucket', () => {
     expect(await second.get('s1')).toEqual(created);
   });
 
+  test('reads go to the stream leader, never as a direct get a lagging replica may answer, also in a bucket that allows them', async () => {
+    await new Kvm(nc).create('direct-allowed', { history: 1, allow_direct: true });
+    const seen: string[] = [];
+    const watch = nc.subscribe('$JS.API.>', {
+      callback: (_, m) => {
+        seen.push(m.subject);
+      },
+    });
+    await nc.flush();
+    for (const bucket of ['read-by-leader', 'direct-allowed']) {
+      const s = store({ bucket });
+      await s.open();
+      const created = await s.create('s1', record('replica-a'));
+      expect(await s.get('s1')).toEqual(created);
+      const updated = await s.update('s1', record('replica-b'), created.version);
+      expect(await s.get('s1')).toEqual(updated);
+    }
+    await nc.flush();
+    watch.unsubscribe();
+    const info = await (await jetstreamManager(nc)).streams.info('KV_read-by-leader');
+    expect(info.config.allow_direct).toBe(false);
+    expect(seen.filter((subject) => subject.startsWith('$JS.API.DIRECT.'))).toEqual([]);
+    expect(seen.filter((subject) => subject.startsWith('$JS.API.STREAM.MSG.GET.'))).toEqual([
+      '$JS.API.STREAM.MSG.GET.KV_read-by-leader',
+      '$JS.API.STREAM.MSG.GET.KV_read-by-leader',
+      '$JS.API.STREAM.MSG.GET.KV_direct-allowed',
+      '$JS.API.STREAM.MSG.GET.KV_direct-allowed',
+    ]);
+  });
+
   test('a deleted or purged key is no lease, and can be created again', async () => {
     const s = store({ bucket: 'deleted' });
     await s.open();

@@ -110,11 +110,19 @@ export class NatsLeaseStore implements LeaseStore {
     }
   }
 
-  /** Open the bucket, creating it when missing (one value per key: the lease needs no history). */
+  /**
+   * Open the bucket, creating it when missing (one value per key: the lease
+   * needs no history). Reads go to the stream's leader, never as a "direct
+   * get" (which any replica may answer, one that has not yet applied the
+   * last write among them): a replica must read the record it just wrote,
+   * or it would judge a lease by an old renew time and lose a renewal to a
+   * compare-and-swap conflict. An existing bucket that allows direct gets is
+   * still read through the leader.
+   */
   private async openBucket(nc: NatsConnection): Promise<void> {
     const js = jetstream(nc, { timeout: this.timeoutMs });
     const kv = await this.request('open the bucket', () =>
-      new Kvm(js).create(this.bucket, { history: 1, replicas: this.replicas }),
+      new Kvm(js).create(this.bucket, { history: 1, replicas: this.replicas, allow_direct: false }),
     );
     this.kv = kv;
     const replicas = (await this.request('read the bucket status', () => kv.status())).replicas;
