@@ -25,6 +25,9 @@ export function distModule(rel) {
 /** bench/report.ts: quantiles, the latency analysis, the tables, the docs text. */
 export const report = distModule('bench/report.js');
 
+/** The flags the image starts the router's node with: the bench measures what ships. */
+const { NODE_FLAGS } = distModule('src/cli/node-flags.js');
+
 /** The scratch directory of this script run; removed at exit. */
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ver-bench-'));
 
@@ -307,14 +310,14 @@ export function nodeBinary(line = ROUTER_NODE_LINE) {
 export const nodeVersion = (bin) => execFileSync(bin, ['--version']).toString().trim();
 
 /**
- * Starts the compiled router on `entries` (`nodeArgs` before the script,
+ * Starts the compiled router on `entries` (NODE_FLAGS, then `nodeArgs`, before the script,
  * `env` added to this process's environment) without waiting; `routerReady`
  * waits for it. It runs on `node` (default: the line the image ships).
  */
 export function launchRouter(entries, nodeArgs = [], env = {}, node = nodeBinary()) {
   const file = path.join(fs.mkdtempSync(path.join(tmp, 'cfg-')), 'config.json');
   fs.writeFileSync(file, JSON.stringify(entries, null, 2));
-  return start(node, [...nodeArgs, CLI, '-config', file], { env: { ...process.env, ...env } });
+  return start(node, [...NODE_FLAGS, ...nodeArgs, CLI, '-config', file], { env: { ...process.env, ...env } });
 }
 
 /**

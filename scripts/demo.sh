@@ -110,7 +110,8 @@ node -e '
 say "vCenter simulator: $URL (user \"user\", password \"pass\")"
 say "metrics: http://127.0.0.1:$METRICS_PORT/stats and http://127.0.0.1:$METRICS_PORT/metrics"
 
-node dist/src/cli/main.js -config "$tmp/config.json" 3>&- &
+# node's flags are src/cli/node-flags.ts's, as in the image.
+node --max-semi-space-size=4 dist/src/cli/main.js -config "$tmp/config.json" 3>&- &
 router=$!
 
 post() { test/harness/bin/vctool -url "$URL" -username user -password pass -session-file "$tmp/session" "$@" >/dev/null; }

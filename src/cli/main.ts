@@ -195,9 +195,10 @@ export function buildProgram(): Command {
 /**
  * Memory, two V8 flags that bound how far the heap runs ahead of what is live
  * (neither lowers V8's heap limit, so neither can cause an out-of-memory):
- * - the young generation's semi-spaces stay at their initial 1 MB instead of
- *   growing to 16 MB (32 MB of new space, never given back): 16 MB less at
- *   idle, for more frequent short scavenges;
+ * - without a semi-space size given at start, the young generation's
+ *   semi-spaces stay at their initial 1 MB instead of growing to 16 MB (32 MB
+ *   of new space, never given back); where we start node ourselves, it is
+ *   given (NODE_FLAGS in node-flags.ts: up to 4 MB, for less GC in bursts);
  * - the old generation may grow by 30 % over what was live at the last full
  *   GC (V8 allows up to 4x): a burst's garbage is collected sooner.
  * Set at start, before the bulk of the code loads, each unless the operator

@@ -3,13 +3,14 @@
  * image must be. Multi-stage; the build stage runs `npm run build` (the very
  * build the tests run against, so the image's dist/ is theirs); the runtime
  * stage installs production dependencies only, runs as a non-root user, and
- * starts the CLI with the default config path; every file it copies exists,
- * and every runtime data file under src/ (what tsc does not emit) is copied
- * to where the code looks for it.
+ * starts the CLI with node's flags (src/cli/node-flags.ts) and the default
+ * config path; every file it copies exists, and every runtime data file under
+ * src/ (what tsc does not emit) is copied to where the code looks for it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_CONFIG } from '../../src/cli/main';
+import { NODE_FLAGS } from '../../src/cli/node-flags';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -174,7 +175,7 @@ describe('Dockerfile', () => {
   test('ENTRYPOINT is the compiled CLI, CMD the default config path', () => {
     const [entry] = ops(runtime, 'ENTRYPOINT');
     const [cmd] = ops(runtime, 'CMD');
-    expect(JSON.parse(entry.args)).toEqual(['node', '/app/dist/src/cli/main.js']);
+    expect(JSON.parse(entry.args)).toEqual(['node', ...NODE_FLAGS, '/app/dist/src/cli/main.js']);
     expect(JSON.parse(cmd.args)).toEqual(['-config', DEFAULT_CONFIG]);
     expect(DEFAULT_CONFIG).toBe('/etc/vmware-event-router/config');
     // The entry point is what the build produces from src/cli/main.ts.
