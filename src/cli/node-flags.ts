@@ -1,7 +1,8 @@
 /**
- * The flags the router's `node` is started with wherever we start it (the
- * image's ENTRYPOINT, `npm start`, the demo, the bench), each checked against
- * this list by test/packaging/node-flags.test.ts. Started without them
+ * The flags the router's `node` is started with wherever we start it: the
+ * image's ENTRYPOINT, `npm start`, the demo and the README's commands carry a
+ * copy that test/packaging checks against this list; the bench imports it.
+ * Started without them
  * (`npx`, `node dist/src/cli/main.js`), the router works the same, with more
  * GC work in bursts.
  *
