@@ -2,9 +2,8 @@
  * The flags the router's `node` is started with wherever we start it: the
  * image's ENTRYPOINT, `npm start`, the demo and the README's commands carry a
  * copy that test/packaging checks against this list; the bench imports it.
- * Started without them
- * (`npx`, `node dist/src/cli/main.js`), the router works the same, with more
- * GC work in bursts.
+ * Started without them (`npx`, `node dist/src/cli/main.js`), the router works
+ * the same, with more GC work in bursts.
  *
  * `--max-semi-space-size=4`: the young generation may grow to 4 MB
  * semi-spaces under load (V8's own growth; without a size given at start,
