@@ -1,14 +1,14 @@
 // What any Node.js program doing the router's kind of work holds at idle, beside which the
 // router's own idle RSS is judged (not part of `npm run bench`; its figures are in the dated
 // notes of docs/benchmarks.md):
-//   node bench/node-floor.mjs [node flags...]
+//   npm run --silent build && node bench/node-floor.mjs [node flags...]
 // For each Node.js line (22 and 24, fetched by `npx -p node@N` as the bench does) and each
 // warm-up (20 and 3,000 POSTs), three fresh processes, each with the V8 flags the router runs
 // with (src/cli/node-flags.ts's, and the heap growth src/cli/main.ts sets) and then those given
-// here. Each child loads
-// http, https and tls, serves HTTP on 127.0.0.1 (as the metrics server does), POSTs a JSON body
-// the size of a CloudEvent to itself over a keep-alive agent the given number of times (as a
-// sink does), idles 5 s, and prints its RSS. An empty `node` is printed for scale.
+// here. Each child loads http, https and tls, serves HTTP on 127.0.0.1 (as the metrics server
+// does), POSTs a JSON body of about 350 bytes (smaller than most events' CloudEvents) to itself
+// over a keep-alive agent the given number of times (as a sink does), idles 5 s, and prints its
+// RSS. One empty `node`, idle 3 s, is printed for scale.
 import { execFileSync } from 'node:child_process';
 import { distModule, nodeBinary, nodeVersion } from './lib.mjs';
 

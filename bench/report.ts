@@ -5,6 +5,10 @@
  * process, no file, no clock), so the unit tests pin every rule; the .mjs
  * drivers load the compiled module from dist/bench/report.js.
  */
+import { NODE_FLAGS } from '../src/cli/node-flags';
+
+/** How the bench starts our router: with the flags the image gives node. */
+const routerCommand = ['node', ...NODE_FLAGS, 'dist/src/cli/main.js'].join(' ');
 
 /**
  * Nearest-rank quantile of ascending `sorted` samples (0 < q <= 1): the
@@ -980,7 +984,7 @@ ${partTable(targetRows(r))}
   \`POST /function/NAME.NS\`, basic auth on \`/system/*\`). It records for every invocation the event's
   \`data.Key\`, \`data.CreatedTime\` and the arrival time (when the request body is complete).
   **Latency = arrival − createdTime**, both from this machine's clock.
-- **Ours**: \`node dist/src/cli/main.js -config …\`, \`openfaas\` processor, \`async: false\` (sync),
+- **Ours**: \`${routerCommand} -config …\`, \`openfaas\` processor, \`async: false\` (sync),
   reaching function \`router-bench\` through its \`topic\` annotation (\`${CLASS}\`).
 - **Reference** (\`test/harness/go/reffollower\`): govmomi \`event.NewManager(c).Events(ctx, [rootFolder], 1, true, false, handler)\`
   (the original router's page size 1 and tail), builds the same CloudEvent (id, source, specversion,
@@ -1052,7 +1056,7 @@ function partsSections(r: BenchResult): string {
     partSection(
       'Start to /readyz',
       'Our router alone against a fresh local simulator (one vCenter stream, the OpenFaaS processor, the metrics ' +
-        'server on): from spawning `node dist/src/cli/main.js` to the first `/readyz` answering 200, polled every ' +
+        `server on): from spawning \`${routerCommand}\` to the first \`/readyz\` answering 200, polled every ` +
         '10 ms; the starts follow one another.',
       r.startup,
       startupRows,

@@ -156,8 +156,10 @@ describe('the bucket', () => {
     }
     await nc.flush();
     watch.unsubscribe();
-    const info = await (await jetstreamManager(nc)).streams.info('KV_read-by-leader');
-    expect(info.config.allow_direct).toBe(false);
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info('KV_read-by-leader')).config.allow_direct).toBe(false);
+    // A bucket somebody else made is used as it is, its settings left alone.
+    expect((await jsm.streams.info('KV_direct-allowed')).config.allow_direct).toBe(true);
     expect(seen.filter((subject) => subject.startsWith('$JS.API.DIRECT.'))).toEqual([]);
     expect(seen.filter((subject) => subject.startsWith('$JS.API.STREAM.MSG.GET.'))).toEqual([
       '$JS.API.STREAM.MSG.GET.KV_read-by-leader',
