@@ -25,8 +25,8 @@ export function distModule(rel) {
 /** bench/report.ts: quantiles, the latency analysis, the tables, the docs text. */
 export const report = distModule('bench/report.js');
 
-/** The flags the image starts the router's node with: the bench measures what ships. */
-const { NODE_FLAGS } = distModule('src/cli/node-flags.js');
+/** The flags the image starts the router's node with (the bench measures what ships), and the heap growth main.ts sets. */
+export const { NODE_FLAGS, HEAP_GROWING_FLAG } = distModule('src/cli/node-flags.js');
 
 /** The scratch directory of this script run; removed at exit. */
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ver-bench-'));

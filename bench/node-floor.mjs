@@ -10,10 +10,9 @@
 // over a keep-alive agent the given number of times (as a sink does), idles 5 s, and prints its
 // RSS. One empty `node`, idle 3 s, is printed for scale.
 import { execFileSync } from 'node:child_process';
-import { distModule, nodeBinary, nodeVersion } from './lib.mjs';
+import { HEAP_GROWING_FLAG, NODE_FLAGS, nodeBinary, nodeVersion } from './lib.mjs';
 
-const { NODE_FLAGS } = distModule('src/cli/node-flags.js');
-const ROUTER_FLAGS = ['--heap-growing-percent=30', ...NODE_FLAGS, ...process.argv.slice(2)];
+const ROUTER_FLAGS = [HEAP_GROWING_FLAG, ...NODE_FLAGS, ...process.argv.slice(2)];
 
 const CHILD = `
 const http = require('node:http');

@@ -11,6 +11,7 @@ import { createLogger, type LogLevel } from '../log/logger';
 import type { Router } from '../router';
 import { argvProblem, normalizeArgv } from './argv';
 import { componentsHelp } from './components-help';
+import { HEAP_GROWING_FLAG } from './node-flags';
 import { nodeVersionProblem, supportedNodeRange } from './node-version';
 import { buildInfo } from './version';
 
@@ -199,15 +200,16 @@ export function buildProgram(): Command {
  *   semi-spaces stay at their initial 1 MB instead of growing to 16 MB (32 MB
  *   of new space, never given back); where we start node ourselves, it is
  *   given (NODE_FLAGS in node-flags.ts: up to 4 MB, for less GC in bursts);
- * - the old generation may grow by 30 % over what was live at the last full
- *   GC (V8 allows up to 4x): a burst's garbage is collected sooner.
+ * - the old generation may grow by 30 % (HEAP_GROWING_FLAG) over what was
+ *   live at the last full GC (V8 allows up to 4x): a burst's garbage is
+ *   collected sooner.
  * Set at start, before the bulk of the code loads, each unless the operator
  * set it (NODE_OPTIONS or node flags).
  */
 function setMemoryFlags(): void {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
   if (!/semi[-_]space/.test(given)) setFlagsFromString('--semi-space-growth-factor=1');
-  if (!/heap[-_]growing[-_]percent/.test(given)) setFlagsFromString('--heap-growing-percent=30');
+  if (!/heap[-_]growing[-_]percent/.test(given)) setFlagsFromString(HEAP_GROWING_FLAG);
 }
 
 if (require.main === module) {

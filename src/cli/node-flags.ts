@@ -15,3 +15,10 @@
  * `setFlagsFromString` in main.ts.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
+/**
+ * Not a command-line flag: src/cli/main.ts sets it at start unless the
+ * operator did, so every way of starting the router gets it (why: there).
+ * Here for the probes that run node as the router runs.
+ */
+export const HEAP_GROWING_FLAG = '--heap-growing-percent=30';

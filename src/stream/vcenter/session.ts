@@ -39,7 +39,7 @@ export class VCenterSession {
   constructor(private readonly settings: SessionSettings) {}
 
   /** The transport at the stream address over the protocol option (negotiated for `auto`, `vi_json`). */
-  open(): Promise<{ transport: VimTransport; how: string }> {
+  private open(): Promise<{ transport: VimTransport; how: string }> {
     const s = this.settings;
     return openTransport(
       s.address,
@@ -47,6 +47,15 @@ export class VCenterSession {
       { insecure: s.insecure, rootCAs: s.rootCAs, timeoutMs: s.callTimeoutMs },
       s.signal,
     );
+  }
+
+  /**
+   * Open the transport before the first login, outside the counted calls:
+   * for SOAP, which negotiates nothing, so that only a broken installation
+   * can fail here. `login` then uses it.
+   */
+  async openBeforeLogin(): Promise<void> {
+    this.client = (await this.open()).transport;
   }
 
   /** Wrap a vCenter call: count failures, note successes for the stall detector. */

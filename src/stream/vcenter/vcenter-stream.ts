@@ -193,7 +193,7 @@ export class VCenterStream implements Stream {
   private async loop(handler: EventHandler): Promise<void> {
     if (this.protocol === 'soap') {
       try {
-        this.session.client = (await this.session.open()).transport;
+        await this.session.openBeforeLogin();
       } catch (err) {
         // Opening SOAP makes no call: only a broken installation fails here.
         throw new FatalStreamError((err as Error).message);
